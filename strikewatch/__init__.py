@@ -1,0 +1,3 @@
+"""strikewatch: a command-line tracker for Hollywood labor news."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,569 @@
+"""The command line: options in, library calls, results out. No logic of its own."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from strikewatch import __version__
+from strikewatch.errors import PollLocked, StrikewatchError, UsageError
+from strikewatch.paths import default_db_path
+from strikewatch.taxonomy import EVENT_ALIASES, EVENTS, GUILD_ALIASES, GUILDS
+
+if TYPE_CHECKING:
+    from strikewatch.classify import Classifier
+    from strikewatch.store import Store
+
+RULES_ENV_VAR = "STRIKEWATCH_RULES"
+
+
+class StrikewatchGroup(click.Group):
+    """Turns our exceptions into one-line errors with the contract's exit codes."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except PollLocked as error:
+            click.echo(f"strikewatch: {error}", err=True)
+            ctx.exit(0)
+        except UsageError as error:
+            raise click.UsageError(str(error)) from None
+        except StrikewatchError as error:
+            raise click.ClickException(str(error)) from None
+        except sqlite3.Error as error:
+            from strikewatch.store import describe_sqlite_error
+
+            raise click.ClickException(f"database error: {describe_sqlite_error(error)}") from None
+        except KeyboardInterrupt:
+            click.echo("strikewatch: interrupted", err=True)
+            ctx.exit(130)
+        except BrokenPipeError:
+            # The reader went away (`| head`); silence the interpreter's own complaint too.
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            ctx.exit(0)
+        except OSError as error:
+            if error.errno == 28:
+                raise click.ClickException("the disk is full: nothing more was written") from None
+            raise click.ClickException(
+                f"{error.filename or 'I/O error'}: {error.strerror or error}"
+            ) from None
+
+
+@dataclass
+class App:
+    """What every command needs: where the database is, which rules apply."""
+
+    db_path: Path
+    rules: list[str] = field(default_factory=list)
+    _store: Store | None = None
+    _classifier: Classifier | None = None
+
+    def store(self) -> Store:
+        if self._store is None:
+            from strikewatch.store import Store
+
+            self._store = Store.open(self.db_path)
+            click.get_current_context().call_on_close(self._store.close)
+        return self._store
+
+    def classifier(self, extra_rules: tuple[str, ...] = ()) -> Classifier:
+        if self._classifier is None or extra_rules:
+            from strikewatch.classify import load_classifier
+
+            self._classifier = load_classifier([*self.rules, *extra_rules])
+        return self._classifier
+
+
+# -- reusable options ------------------------------------------------------------------
+
+
+def output_options(function):
+    """--json / --nl / --csv on every listing, stored as `fmt`."""
+    function = click.option(
+        "--csv", "fmt", flag_value="csv", help="CSV: a header row, then one row per entry."
+    )(function)
+    function = click.option(
+        "--nl", "fmt", flag_value="nl", help="Newline-delimited JSON: one object per line."
+    )(function)
+    function = click.option("--json", "fmt", flag_value="json", help="One JSON array.")(function)
+    return function
+
+
+class DateType(click.ParamType):
+    name = "DATE"
+
+    def __init__(self, end_of_day: bool = False):
+        self.end_of_day = end_of_day
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
+        from strikewatch.filters import date_bound
+
+        try:
+            return date_bound(str(value), end_of_day=self.end_of_day) or ""
+        except UsageError as error:
+            self.fail(str(error), param, ctx)
+
+
+class IdType(click.ParamType):
+    """A guild or event id, case-insensitive, with aliases; errors list what is accepted."""
+
+    def __init__(self, name: str, known: tuple[str, ...], aliases: dict[str, str]):
+        self.name = name
+        self.known = known
+        self.aliases = aliases
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
+        key = str(value).strip().lower()
+        if key in self.known:
+            return key
+        if key in self.aliases:
+            return self.aliases[key]
+        self.fail(
+            f"unknown {self.name} {value!r}; choose from: {', '.join(self.known)}", param, ctx
+        )
+
+
+GUILD = IdType("guild", GUILDS, GUILD_ALIASES)
+EVENT = IdType("event", EVENTS, EVENT_ALIASES)
+
+
+def filter_options(with_since: bool = True):
+    """The timeline filters of the contract, shared by timeline, since and export."""
+
+    def decorate(function):
+        options = [
+            click.option(
+                "--guild",
+                "-g",
+                "guilds",
+                type=GUILD,
+                multiple=True,
+                help=f"Only items about this guild (repeatable): {', '.join(GUILDS)}.",
+            ),
+            click.option(
+                "--event",
+                "-e",
+                "events",
+                type=EVENT,
+                multiple=True,
+                help="Only items reporting this event (repeatable).",
+            ),
+        ]
+        if with_since:
+            options.append(
+                click.option(
+                    "--since", type=DateType(), help="Only items published on or after DATE."
+                )
+            )
+        options += [
+            click.option(
+                "--until",
+                type=DateType(end_of_day=True),
+                help="Only items published on or before DATE.",
+            ),
+            click.option(
+                "--source",
+                "sources",
+                multiple=True,
+                help="Only items from this source (feed name; repeatable).",
+            ),
+            click.option(
+                "--limit",
+                "-n",
+                type=click.IntRange(min=1),
+                help="Keep the most recent N (still printed oldest first).",
+            ),
+            click.option(
+                "--all",
+                "include_untagged",
+                is_flag=True,
+                help="Include items not tagged with any guild.",
+            ),
+        ]
+        for option in reversed(options):
+            function = option(function)
+        return function
+
+    return decorate
+
+
+def rules_option(function):
+    return click.option(
+        "--rules",
+        "extra_rules",
+        multiple=True,
+        type=click.Path(dir_okay=False),
+        help="A rules file that extends the default rules (repeatable).",
+    )(function)
+
+
+# -- the commands ---------------------------------------------------------------------
+
+
+@click.group(cls=StrikewatchGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "--version", prog_name="strikewatch")
+@click.option(
+    "--db",
+    "db_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The database file (default: $STRIKEWATCH_DB, else strikewatch.db in your user data folder).",
+)
+@click.option(
+    "--rules",
+    "rules",
+    multiple=True,
+    type=click.Path(dir_okay=False),
+    help=f"A rules file extending the defaults (repeatable; also ${RULES_ENV_VAR}).",
+)
+@click.pass_context
+def cli(ctx: click.Context, db_path: Path | None, rules: tuple[str, ...]) -> None:
+    """Track Hollywood labor news: poll the trade press, tag guilds and events, show a timeline.
+
+    Start offline with the bundled 2023 archive:
+
+        strikewatch import --sample && strikewatch timeline --guild wga
+    """
+    env_rules = [part for part in os.environ.get(RULES_ENV_VAR, "").split(os.pathsep) if part]
+    ctx.obj = App(db_path=db_path or default_db_path(), rules=[*env_rules, *rules])
+
+
+@cli.command()
+@click.pass_obj
+def path(app: App) -> None:
+    """Print the path of the database in use."""
+    click.echo(str(app.db_path))
+
+
+# feeds ------------------------------------------------------------------------------
+
+
+@cli.group(cls=StrikewatchGroup)
+def feeds() -> None:
+    """Manage the feeds that `poll` fetches."""
+
+
+@feeds.command("add")
+@click.argument("location", metavar="URL_OR_PATH")
+@click.option("--name", help="Short name shown as the source (default: from the address).")
+@click.pass_obj
+def feeds_add(app: App, location: str, name: str | None) -> None:
+    """Subscribe to a feed (http, https or a local file path)."""
+    from strikewatch.fetch import is_remote
+
+    if (
+        not is_remote(location)
+        and not Path(location.removeprefix("file://")).expanduser().is_file()
+    ):
+        raise UsageError(f"{location}: not an http(s) URL and no such file")
+    feed, created = app.store().add_feed(location, name=name)
+    if created:
+        click.echo(f"Subscribed to {feed['name']}: {feed['url']}")
+    else:
+        click.echo(f"Already subscribed: {feed['name']} ({feed['url']}); nothing changed")
+
+
+@feeds.command("list")
+@output_options
+@click.pass_obj
+def feeds_list(app: App, fmt: str | None) -> None:
+    """Every feed with its health: last status, last error, next poll."""
+    from strikewatch.render import FEED_COLUMNS, emit
+    from strikewatch.store import feed_summary
+
+    rows = [feed_summary(feed) for feed in app.store().feeds()]
+    emit(
+        rows,
+        fmt,
+        FEED_COLUMNS,
+        empty_message="No feeds yet: `strikewatch feeds add URL`, or `strikewatch poll` for the defaults.",
+    )
+
+
+@feeds.command("remove")
+@click.argument("which", metavar="URL_OR_NAME")
+@click.option("--purge", is_flag=True, help="Also delete the items only this feed carried.")
+@click.pass_obj
+def feeds_remove(app: App, which: str, purge: bool) -> None:
+    """Unsubscribe from a feed; its items stay unless --purge."""
+    store = app.store()
+    feed = store.find_feed(which)
+    if feed is None:
+        raise UsageError(f"no feed {which!r}; `strikewatch feeds list` shows the names")
+    deleted = store.remove_feed(feed["id"], purge=purge)
+    if purge:
+        click.echo(f"Removed {feed['name']} and {deleted} item(s) only it carried")
+    else:
+        click.echo(f"Unsubscribed from {feed['name']}; its items stay (use --purge to delete them)")
+
+
+# poll and import --------------------------------------------------------------------
+
+
+@cli.command()
+@click.argument("locations", nargs=-1, metavar="[URL_OR_PATH]...")
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0.1, max=600),
+    default=30.0,
+    show_default=True,
+    help="Seconds allowed for each feed, download included.",
+)
+@click.option(
+    "--quiet", "-q", is_flag=True, help="Print nothing unless something failed (for cron)."
+)
+@click.pass_obj
+def poll(app: App, locations: tuple[str, ...], timeout: float, quiet: bool) -> None:
+    """Fetch every active feed (or the ones named) and store new items.
+
+    With no feeds subscribed, subscribes to the bundled trade-press list first.
+    Exits 1 if any feed failed (the others' items are still stored).
+    """
+    from strikewatch import poll as polling
+    from strikewatch.fetch import new_session
+    from strikewatch.render import ProgressReporter
+
+    store = app.store()
+    with polling.poll_lock(store.path):
+        if locations:
+            targets = [
+                store.find_feed(location) or polling.ad_hoc_feed(location) for location in locations
+            ]
+        else:
+            if store.feed_count() == 0:
+                defaults = polling.default_feeds()
+                for entry in defaults:
+                    store.add_feed(entry["url"], name=entry["name"], title=entry["title"])
+                if not quiet:
+                    click.echo(
+                        f"No feeds yet: subscribed to the {len(defaults)} default trade-press feeds.",
+                        err=True,
+                    )
+            targets = store.feeds(active_only=True)
+            if not targets:
+                if not quiet:
+                    click.echo(
+                        "No active feeds: `strikewatch feeds add URL` to subscribe.", err=True
+                    )
+                return
+        classifier = app.classifier()
+        with ProgressReporter("Polling", total=len(targets), enabled=not quiet) as progress:
+            report = polling.poll_feeds(
+                store,
+                targets,
+                session=new_session(),
+                classifier=classifier,
+                timeout=timeout,
+                respect_schedule=not locations,
+                on_feed_done=lambda _outcome: progress.advance(),
+            )
+    for outcome in report.outcomes:
+        if outcome.failed:
+            click.echo(f"error: {outcome.name} ({outcome.url}): {outcome.error}", err=True)
+        elif outcome.warning and not quiet:
+            click.echo(f"warning: {outcome.name} ({outcome.url}): {outcome.warning}", err=True)
+        if outcome.moved_to and not quiet:
+            click.echo(
+                f"note: {outcome.name} moved permanently to {outcome.moved_to}; address updated",
+                err=True,
+            )
+    if not quiet:
+        click.echo(polling.summarize(report))
+        _show_new_items(store, report.new_ids)
+    if report.failures:
+        sys.exit(1)
+
+
+def _show_new_items(store: Store, new_ids: list[int]) -> None:
+    from strikewatch.render import TIMELINE_COLUMNS, emit
+
+    tagged = [row for row in store.items_by_id(new_ids) if row["guilds"]]
+    if tagged:
+        emit(tagged, None, TIMELINE_COLUMNS)
+
+
+@cli.command("import")
+@click.argument("files", nargs=-1, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--sample", is_flag=True, help="Load the bundled archive of 2023 strike coverage.")
+@click.option("--quiet", "-q", is_flag=True, help="Print nothing unless something failed.")
+@click.pass_obj
+def import_(app: App, files: tuple[Path, ...], sample: bool, quiet: bool) -> None:
+    """Import local RSS/Atom files or JSON-lines archives, no network needed.
+
+    Archive lines are JSON objects with title and link (required), published, summary and
+    source. Bad lines are reported by number; the good ones are still imported.
+    """
+    from strikewatch.ingest import import_file, sample_archive_path
+    from strikewatch.render import ProgressReporter
+
+    paths = list(files)
+    if sample:
+        paths.insert(0, sample_archive_path())
+    if not paths:
+        raise UsageError("name at least one FILE to import, or use --sample")
+    store = app.store()
+    classifier = app.classifier()
+    failed = False
+    with ProgressReporter("Importing", total=None, enabled=not quiet) as progress:
+        for path in paths:
+            try:
+                report = import_file(store, path, classifier, on_items=progress.advance)
+            except StrikewatchError as error:
+                click.echo(f"error: {error}", err=True)
+                failed = True
+                continue
+            for line_error in report.line_errors:
+                click.echo(
+                    f"error: {path}: line {line_error.line_number}: {line_error.message}", err=True
+                )
+            failed = failed or bool(report.line_errors)
+            if report.warning and not quiet:
+                click.echo(f"warning: {path}: {report.warning}", err=True)
+            if not quiet:
+                skipped = (
+                    f", {len(report.line_errors)} bad line(s) skipped" if report.line_errors else ""
+                )
+                click.echo(
+                    f"{Path(path).name}: {len(report.new_ids)} new, {len(report.updated_ids)} updated, "
+                    f"{report.unchanged} already stored{skipped}"
+                )
+    if failed:
+        sys.exit(1)
+
+
+# timeline ----------------------------------------------------------------------------
+
+
+def _timeline(app: App, fmt: str | None, **filters: Any) -> None:
+    from strikewatch.render import TIMELINE_COLUMNS, emit
+    from strikewatch.store import TimelineFilter
+
+    rows = app.store().timeline(TimelineFilter(**filters))
+    emit(
+        rows,
+        fmt,
+        TIMELINE_COLUMNS,
+        empty_message="No items match. (`strikewatch import --sample` loads an example archive.)",
+    )
+
+
+@cli.command()
+@filter_options()
+@output_options
+@click.pass_obj
+def timeline(app: App, fmt: str | None, **filters: Any) -> None:
+    """The tracked items, oldest first.
+
+    By default only items tagged with at least one guild; --all adds the rest.
+    """
+    _timeline(app, fmt, **filters)
+
+
+@cli.command()
+@click.argument("since", type=DateType(), metavar="DATE")
+@filter_options(with_since=False)
+@output_options
+@click.pass_obj
+def since(app: App, since: str, fmt: str | None, **filters: Any) -> None:
+    """The tracked items published since DATE (same as `timeline --since DATE`).
+
+    DATE is YYYY-MM-DD (a UTC day), an ISO 8601 timestamp, or relative: 7d, 2w, 12h.
+    """
+    _timeline(app, fmt, since=since, **filters)
+
+
+# classify ----------------------------------------------------------------------------
+
+
+@cli.command()
+@click.argument("text", required=False)
+@click.option(
+    "--summary", default="", help="A summary to classify along with TEXT as the headline."
+)
+@click.option(
+    "--jsonl",
+    "jsonl",
+    is_flag=False,
+    flag_value="-",
+    default=None,
+    metavar="[FILE]",
+    help="Batch mode: read JSON objects (title, summary) one per line from FILE or stdin; write them back with guilds and events added.",
+)
+@click.option(
+    "--explain", is_flag=True, help="Show which rule fired on which words, and what was suppressed."
+)
+@click.option(
+    "--json", "as_json", is_flag=True, help="Print the tags (or the explanation) as JSON."
+)
+@rules_option
+@click.pass_obj
+def classify(
+    app: App,
+    text: str | None,
+    summary: str,
+    jsonl: str | None,
+    explain: bool,
+    as_json: bool,
+    extra_rules: tuple[str, ...],
+) -> None:
+    """Run the rules on TEXT (a headline) and print its guilds and events."""
+    import json
+
+    classifier = app.classifier(extra_rules)
+    if jsonl is not None:
+        if text is not None:
+            raise UsageError("give TEXT or --jsonl, not both")
+        from strikewatch.batch import classify_jsonl
+
+        stream = (
+            click.open_file(jsonl, "r", encoding="utf-8", errors="strict")
+            if jsonl != "-"
+            else click.get_text_stream("stdin", encoding="utf-8")
+        )
+        errors = classify_jsonl(classifier, stream, sys.stdout)
+        for line_number, message in errors:
+            click.echo(f"error: line {line_number}: {message}", err=True)
+        if errors:
+            sys.exit(1)
+        return
+    if text is None:
+        raise UsageError("give a headline to classify, or --jsonl [FILE]")
+    if explain:
+        explanation = classifier.explain(text, summary)
+        if as_json:
+            click.echo(json.dumps(explanation.to_dict(), ensure_ascii=False, indent=2))
+        else:
+            from strikewatch.render import print_explanation
+
+            print_explanation(explanation)
+        return
+    tags = classifier.classify(text, summary)
+    if as_json:
+        click.echo(json.dumps({"guilds": list(tags.guilds), "events": list(tags.events)}))
+    else:
+        click.echo(f"guilds: {', '.join(tags.guilds) or '(none)'}")
+        click.echo(f"events: {', '.join(tags.events) or '(none)'}")
+
+
+@cli.command()
+@rules_option
+@click.option("--quiet", "-q", is_flag=True, help="Print nothing unless something failed.")
+@click.pass_obj
+def reclassify(app: App, extra_rules: tuple[str, ...], quiet: bool) -> None:
+    """Re-run the current rules over every stored item (after editing or adding rules)."""
+    from strikewatch.render import ProgressReporter
+
+    store = app.store()
+    classifier = app.classifier(extra_rules)
+    with ProgressReporter("Reclassifying", total=store.item_count(), enabled=not quiet) as progress:
+        seen, changed = store.reclassify(classifier, progress=progress.advance)
+    if not quiet:
+        click.echo(
+            f"Reclassified {seen} item(s) with rules {classifier.version}: {changed} changed tags"
+        )

@@ -1,0 +1,41 @@
+"""The exceptions strikewatch raises; the CLI turns each into a one-line error."""
+
+
+class StrikewatchError(Exception):
+    """Base class: anything that should reach the user as one clear line, not a traceback."""
+
+
+class UsageError(StrikewatchError):
+    """The user asked for something malformed (a bad date, an unknown guild)."""
+
+
+class StoreError(StrikewatchError):
+    """The database cannot be opened, read or written (locked, full disk, not a database)."""
+
+
+class FeedError(StrikewatchError):
+    """One feed could not be fetched or parsed; other feeds carry on."""
+
+
+class FetchError(FeedError):
+    """The network or the server failed us: timeout, refused connection, HTTP error, too big."""
+
+    def __init__(self, message: str, status: int | None = None):
+        super().__init__(message)
+        self.status = status
+
+
+class ParseError(FeedError):
+    """The bytes we got are not a feed we can read anything from."""
+
+
+class RulesError(StrikewatchError):
+    """A rules file is missing, malformed or refers to something that does not exist."""
+
+
+class ImportFileError(StrikewatchError):
+    """An import file cannot be read at all (missing, unreadable, not a feed or archive)."""
+
+
+class PollLocked(StrikewatchError):
+    """Another poll holds the lock: not a failure, cron simply overlapped."""

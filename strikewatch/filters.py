@@ -1,0 +1,65 @@
+"""Reading the user's filter values (dates, guilds, events) into a TimelineFilter."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from datetime import UTC, datetime, time, timedelta
+
+from strikewatch.errors import UsageError
+from strikewatch.normalize import to_utc_iso, utcnow
+
+DATE_HELP = "YYYY-MM-DD, an ISO 8601 timestamp, or relative: 7d, 2w, 12h"
+_RELATIVE_RE = re.compile(r"^\s*(\d{1,5})\s*([hdw])\s*$", re.IGNORECASE)
+_UNITS = {"h": timedelta(hours=1), "d": timedelta(days=1), "w": timedelta(weeks=1)}
+
+
+def parse_date(value: str, *, end_of_day: bool = False, now: datetime | None = None) -> datetime:
+    """A DATE as the contract defines it. A bare day means the UTC day: its start, or with
+    end_of_day its last second, so --until 2023-05-02 includes that whole day."""
+    text = value.strip()
+    relative = _RELATIVE_RE.match(text)
+    if relative:
+        amount, unit = int(relative.group(1)), relative.group(2).lower()
+        return (now or utcnow()) - amount * _UNITS[unit]
+    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+        try:
+            day = datetime.strptime(text, "%Y-%m-%d").date()
+        except ValueError:
+            raise UsageError(
+                f"invalid date {value!r}: no such day (expected {DATE_HELP})"
+            ) from None
+        moment = datetime.combine(day, time(23, 59, 59) if end_of_day else time(0, 0), tzinfo=UTC)
+        return moment
+    candidate = text[:-1] + "+00:00" if text[-1:] in ("Z", "z") else text
+    try:
+        moment = datetime.fromisoformat(candidate)
+    except ValueError:
+        raise UsageError(f"invalid date {value!r}: expected {DATE_HELP}") from None
+    if "T" not in text.upper() and " " not in text:
+        raise UsageError(f"invalid date {value!r}: expected {DATE_HELP}")
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC)
+
+
+def date_bound(value: str | None, *, end_of_day: bool = False) -> str | None:
+    if value is None:
+        return None
+    return to_utc_iso(parse_date(value, end_of_day=end_of_day))
+
+
+def resolve_ids(
+    values: Iterable[str], known: Iterable[str], aliases: dict[str, str], what: str
+) -> list[str]:
+    """Map user spellings to ids, or fail listing what is accepted."""
+    known = list(known)
+    resolved: list[str] = []
+    for value in values:
+        key = value.strip().lower()
+        ident = key if key in known else aliases.get(key)
+        if ident is None:
+            raise UsageError(f"unknown {what} {value!r}; choose from: {', '.join(known)}")
+        if ident not in resolved:
+            resolved.append(ident)
+    return resolved

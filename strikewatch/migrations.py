@@ -1,0 +1,109 @@
+"""The database schema, as the ordered list of changes that build it.
+
+Applied by `Store.open` whenever the database is behind; never edit a migration that has shipped,
+add the next `m00N_...` instead and bump SCHEMA_VERSION in store.py.
+"""
+
+from __future__ import annotations
+
+from sqlite_utils import Database, Migrations
+
+migrations = Migrations("strikewatch")
+
+
+@migrations()
+def m001_initial(db: Database) -> None:
+    db.execute(
+        """
+        CREATE TABLE feeds (
+            id INTEGER PRIMARY KEY,
+            name TEXT NOT NULL UNIQUE,
+            url TEXT NOT NULL UNIQUE,
+            title TEXT,
+            active INTEGER NOT NULL DEFAULT 1,
+            added_at TEXT NOT NULL,
+            etag TEXT,
+            last_modified TEXT,
+            last_status INTEGER,
+            error TEXT,
+            error_count INTEGER NOT NULL DEFAULT 0,
+            last_polled TEXT,
+            last_success TEXT,
+            next_poll TEXT
+        )
+        """
+    )
+    db.execute(
+        """
+        CREATE TABLE items (
+            id INTEGER PRIMARY KEY,
+            title TEXT NOT NULL,
+            link TEXT,
+            guid TEXT,
+            summary TEXT NOT NULL DEFAULT '',
+            published TEXT NOT NULL,
+            published_raw TEXT,
+            first_seen TEXT NOT NULL,
+            updated_at TEXT,
+            source TEXT NOT NULL,
+            feed_id INTEGER REFERENCES feeds(id) ON DELETE SET NULL,
+            content_hash TEXT NOT NULL,
+            guilds TEXT NOT NULL DEFAULT '[]',
+            events TEXT NOT NULL DEFAULT '[]',
+            rules_version TEXT
+        )
+        """
+    )
+    db.execute("CREATE UNIQUE INDEX items_link ON items(link) WHERE link IS NOT NULL")
+    db.execute("CREATE INDEX items_published ON items(published, id)")
+    db.execute("CREATE INDEX items_tracked_published ON items(published, id) WHERE guilds != '[]'")
+    db.execute("CREATE INDEX items_source_published ON items(source, published)")
+    db.execute("CREATE INDEX items_unlinked_hash ON items(content_hash) WHERE link IS NULL")
+    db.execute("CREATE INDEX items_feed ON items(feed_id)")
+    db.execute(
+        """
+        CREATE TABLE item_sources (
+            item_id INTEGER NOT NULL REFERENCES items(id) ON DELETE CASCADE,
+            feed_id INTEGER REFERENCES feeds(id) ON DELETE SET NULL,
+            source TEXT NOT NULL,
+            guid TEXT,
+            link TEXT,
+            title TEXT NOT NULL,
+            first_seen TEXT NOT NULL,
+            PRIMARY KEY (item_id, source)
+        )
+        """
+    )
+    db.execute(
+        "CREATE INDEX item_sources_guid ON item_sources(source, guid) WHERE guid IS NOT NULL"
+    )
+    db.execute("CREATE INDEX item_sources_feed ON item_sources(feed_id)")
+    db.execute(
+        """
+        CREATE TABLE tags (
+            item_id INTEGER NOT NULL REFERENCES items(id) ON DELETE CASCADE,
+            kind TEXT NOT NULL CHECK (kind IN ('guild', 'event')),
+            tag TEXT NOT NULL,
+            published TEXT NOT NULL,
+            PRIMARY KEY (item_id, tag)
+        )
+        """
+    )
+    db.execute("CREATE INDEX tags_tag_published ON tags(tag, published, item_id)")
+    db.execute(
+        """
+        CREATE TABLE poll_log (
+            id INTEGER PRIMARY KEY,
+            feed_id INTEGER REFERENCES feeds(id) ON DELETE CASCADE,
+            started_at TEXT NOT NULL,
+            duration_ms INTEGER,
+            status INTEGER,
+            outcome TEXT NOT NULL,
+            new_items INTEGER NOT NULL DEFAULT 0,
+            updated_items INTEGER NOT NULL DEFAULT 0,
+            bytes INTEGER,
+            error TEXT
+        )
+        """
+    )
+    db.execute("CREATE INDEX poll_log_feed ON poll_log(feed_id, started_at)")

@@ -1,0 +1,169 @@
+"""Turning what feeds say into clean values: plain text, canonical links, UTC timestamps."""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import re
+from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+SUMMARY_MAX_CHARS = 2000
+
+# C0 and C1 control characters (bar tab and newline), DEL, and the bidi overrides that can
+# disguise text; together with ESC they are how a feed could drive a terminal.
+_CONTROL_RE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+_HIDDEN_BLOCK_RE = re.compile(
+    r"<(script|style|template|noscript)\b[^>]*>.*?</\1\s*>|<!--.*?-->|<!\[CDATA\[|\]\]>",
+    re.IGNORECASE | re.DOTALL,
+)
+_BREAK_TAG_RE = re.compile(r"<\s*(br|/p|/div|/li|/h[1-6]|/tr|/blockquote)\b[^>]*>", re.IGNORECASE)
+_TAG_RE = re.compile(r"<[^>]*>?")
+_SPACE_RE = re.compile(r"\s+")
+
+# Query parameters that identify a campaign or a click, not the page.
+_TRACKING_PARAMS = {
+    "fbclid",
+    "gclid",
+    "dclid",
+    "msclkid",
+    "yclid",
+    "igshid",
+    "mc_cid",
+    "mc_eid",
+    "_hsenc",
+    "_hsmi",
+    "mkt_tok",
+    "cmpid",
+    "cmp",
+    "ncid",
+    "soc_src",
+    "soc_trk",
+    "ito",
+    "ref",
+    "ref_src",
+    "rss",
+    "sr_share",
+    "s_cid",
+    "share",
+    "smid",
+    "spm",
+    "taid",
+    "twclid",
+    "vero_id",
+    "wt.mc_id",
+}
+_TRACKING_PREFIXES = ("utm_", "at_", "pk_", "mtm_", "hmb_", "oly_")
+
+
+def strip_controls(text: str) -> str:
+    """Remove characters a terminal would act on rather than print."""
+    return _CONTROL_RE.sub("", text)
+
+
+def plain_text(value: str | None, max_chars: int | None = None) -> str:
+    """Reduce HTML (or text with entities) to one line of plain, printable text."""
+    if not value:
+        return ""
+    text = value
+    if "<" in text:
+        text = _HIDDEN_BLOCK_RE.sub(" ", text)
+        text = _BREAK_TAG_RE.sub(" ", text)
+        text = _TAG_RE.sub("", text)
+    if "&" in text:
+        text = html.unescape(text)
+    text = _SPACE_RE.sub(" ", strip_controls(text)).strip()
+    if max_chars is not None and len(text) > max_chars:
+        text = text[: max_chars - 1].rstrip() + "…"
+    return text
+
+
+def canonical_link(url: str | None) -> str | None:
+    """The link with tracking parameters, fragments and default ports removed.
+
+    Two feeds that point at the same article through different campaign tags give one item.
+    """
+    if not url:
+        return None
+    url = strip_controls(url).strip()
+    if not url:
+        return None
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return url
+    if parts.scheme.lower() not in ("http", "https"):
+        return url
+    scheme = parts.scheme.lower()
+    host = (parts.hostname or "").lower()
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    netloc = host
+    if parts.username:
+        netloc = f"{parts.username}@{host}"
+    if port and not ((scheme == "http" and port == 80) or (scheme == "https" and port == 443)):
+        netloc = f"{netloc}:{port}"
+    query = parts.query
+    if query:
+        kept = [
+            (key, value)
+            for key, value in parse_qsl(query, keep_blank_values=True)
+            if key.lower() not in _TRACKING_PARAMS
+            and not key.lower().startswith(_TRACKING_PREFIXES)
+        ]
+        query = urlencode(kept, doseq=True)
+    return urlunsplit((scheme, netloc, parts.path or "/", query, ""))
+
+
+def to_utc_iso(moment: datetime) -> str:
+    """ISO 8601 in UTC, to the second: the one format every stored timestamp uses."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).isoformat(timespec="seconds")
+
+
+def parse_timestamp(value: str | None) -> datetime | None:
+    """Read the dates feeds and archives use (ISO 8601, RFC 822); None when unusable."""
+    if not value or not isinstance(value, str):
+        return None
+    text = value.strip()
+    if not text:
+        return None
+    candidate = text[:-1] + "+00:00" if text[-1:] in ("Z", "z") else text
+    try:
+        moment = datetime.fromisoformat(candidate)
+    except ValueError:
+        try:
+            moment = parsedate_to_datetime(text)
+        except (TypeError, ValueError, IndexError):
+            return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    try:
+        moment.astimezone(UTC)
+    except (OverflowError, ValueError):
+        return None
+    return moment
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC).replace(microsecond=0)
+
+
+def published_or_seen(published: datetime | None, first_seen: datetime) -> datetime:
+    """An item's date: its own, unless missing or in the future, then when we first saw it."""
+    if published is None or published > first_seen + timedelta(minutes=5):
+        return first_seen
+    return published
+
+
+def content_hash(*fields: str | None) -> str:
+    """A stable fingerprint of an item's text, to spot edits and items without guid or link."""
+    digest = hashlib.sha256()
+    for field in fields:
+        digest.update((field or "").encode("utf-8", "surrogatepass"))
+        digest.update(b"\x1f")
+    return digest.hexdigest()[:32]

@@ -1,0 +1,37 @@
+"""Where strikewatch keeps its database and finds its bundled data files."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+APP_NAME = "strikewatch"
+DB_ENV_VAR = "STRIKEWATCH_DB"
+
+
+def user_data_dir() -> Path:
+    """The platform's per-user data directory, without importing platformdirs (start-up cost)."""
+    if sys.platform == "win32":
+        base = os.environ.get("LOCALAPPDATA") or str(Path.home() / "AppData" / "Local")
+        return Path(base) / APP_NAME
+    if sys.platform == "darwin":
+        return Path.home() / "Library" / "Application Support" / APP_NAME
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / APP_NAME
+
+
+def default_db_path() -> Path:
+    """`$STRIKEWATCH_DB` if set, else strikewatch.db in the user data directory."""
+    from_env = os.environ.get(DB_ENV_VAR)
+    if from_env:
+        return Path(from_env).expanduser()
+    return user_data_dir() / f"{APP_NAME}.db"
+
+
+def data_path(*parts: str) -> Path:
+    """A file shipped in data/: inside the installed package, or in the source checkout."""
+    installed = Path(__file__).resolve().parent / "data"
+    if installed.is_dir():
+        return installed.joinpath(*parts)
+    return Path(__file__).resolve().parent.parent.joinpath("data", *parts)

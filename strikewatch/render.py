@@ -1,0 +1,286 @@
+"""Showing results: rich tables on a terminal, plain text when piped, JSON/NL/CSV for scripts.
+
+Everything that came from a feed is rendered as literal text: rich markup is never parsed from it
+and control characters are removed, so a headline cannot restyle or drive the terminal.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import sys
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import IO, TYPE_CHECKING, Any
+
+from strikewatch.normalize import strip_controls
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+FORMATS = ("json", "nl", "csv")
+
+GUILD_STYLES = {
+    "wga": "bold yellow",
+    "sag-aftra": "bold magenta",
+    "amptp": "bold cyan",
+    "dga": "bold green",
+    "iatse": "bold blue",
+    "teamsters": "bold red",
+}
+EVENT_STYLES = {
+    "strike-started": "bold red",
+    "strike-ended": "bold green",
+    "strike-authorized": "red",
+    "deal": "bold green",
+    "ratified": "green",
+    "talks-stalled": "yellow",
+    "offer": "cyan",
+}
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of a listing: the row key, its header, and how to show it in a table."""
+
+    key: str
+    header: str
+    max_width: int | None = None
+    no_wrap: bool = False
+    styles: dict[str, str] | None = None
+    format: Callable[[Any], str] | None = None
+
+
+def safe(value: Any) -> str:
+    """Printable text for any value from a feed or the database."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, list | tuple):
+        return ", ".join(safe(part) for part in value)
+    return strip_controls(str(value))
+
+
+def is_terminal(stream: IO[str] | None = None) -> bool:
+    stream = stream or sys.stdout
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+def make_console(stream: IO[str] | None = None, stderr: bool = False) -> Console:
+    """A rich console that never interprets markup or emoji in what we print, and honours NO_COLOR."""
+    from rich.console import Console
+
+    return Console(
+        file=stream,
+        stderr=stderr,
+        highlight=False,
+        markup=False,
+        emoji=False,
+        no_color=bool(os.environ.get("NO_COLOR")) or None,
+    )
+
+
+def emit(
+    rows: Sequence[dict[str, Any]],
+    fmt: str | None,
+    columns: Sequence[Column],
+    *,
+    stream: IO[str] | None = None,
+    empty_message: str = "Nothing to show.",
+    title: str | None = None,
+) -> None:
+    """Print rows in the requested format; the one place every listing goes through."""
+    stream = stream or sys.stdout
+    if fmt == "json":
+        json.dump(list(rows), stream, ensure_ascii=False, indent=2)
+        stream.write("\n")
+    elif fmt == "nl":
+        for row in rows:
+            stream.write(json.dumps(row, ensure_ascii=False))
+            stream.write("\n")
+    elif fmt == "csv":
+        write_csv(rows, columns, stream)
+    elif not rows:
+        print(empty_message, file=sys.stderr)
+    elif is_terminal(stream):
+        rich_table(rows, columns, stream, title=title)
+    else:
+        plain_table(rows, columns, stream)
+
+
+def write_csv(rows: Iterable[dict[str, Any]], columns: Sequence[Column], stream: IO[str]) -> None:
+    rows = list(rows)
+    keys = list(rows[0].keys()) if rows else [column.key for column in columns]
+    writer = csv.writer(stream, lineterminator="\n")
+    writer.writerow(keys)
+    for row in rows:
+        writer.writerow([_csv_value(row.get(key)) for key in keys])
+
+
+def _csv_value(value: Any) -> Any:
+    if isinstance(value, list | tuple):
+        if value and isinstance(value[0], dict):
+            return json.dumps(value, ensure_ascii=False)
+        return ",".join(str(part) for part in value)
+    if isinstance(value, dict):
+        return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, str):
+        return strip_controls(value)
+    return value
+
+
+def _cell_text(column: Column, row: dict[str, Any]) -> str:
+    value = row.get(column.key)
+    if column.format is not None:
+        return safe(column.format(value))
+    return safe(value)
+
+
+def plain_table(rows: Sequence[dict[str, Any]], columns: Sequence[Column], stream: IO[str]) -> None:
+    """Aligned plain-text columns for pipes: greppable, no colour, no box drawing."""
+    cells = [[_cell_text(column, row) for column in columns] for row in rows]
+    widths = []
+    for index, column in enumerate(columns):
+        width = max([len(column.header), *(len(line[index]) for line in cells)])
+        if column.max_width:
+            width = min(width, column.max_width)
+        widths.append(width)
+    last = len(columns) - 1
+
+    def line(values: Sequence[str]) -> str:
+        parts = []
+        for index, value in enumerate(values):
+            if index == last:
+                parts.append(value)
+            else:
+                if len(value) > widths[index]:
+                    value = value[: widths[index] - 1] + "…"
+                parts.append(value.ljust(widths[index]))
+        return "  ".join(parts).rstrip()
+
+    stream.write(line([column.header for column in columns]) + "\n")
+    for values in cells:
+        stream.write(line(values) + "\n")
+
+
+def rich_table(
+    rows: Sequence[dict[str, Any]],
+    columns: Sequence[Column],
+    stream: IO[str],
+    title: str | None = None,
+) -> None:
+    from rich import box
+    from rich.table import Table
+    from rich.text import Text
+
+    console = make_console(stream)
+    table = Table(box=box.SIMPLE_HEAD, title=title, show_edge=False, pad_edge=False)
+    for column in columns:
+        table.add_column(
+            column.header, max_width=column.max_width, no_wrap=column.no_wrap, overflow="fold"
+        )
+    for row in rows:
+        cells = []
+        for column in columns:
+            value = row.get(column.key)
+            if column.styles is not None and isinstance(value, list | tuple):
+                text = Text()
+                for index, part in enumerate(value):
+                    if index:
+                        text.append(" ")
+                    text.append(safe(part), style=column.styles.get(str(part), ""))
+                cells.append(text)
+            else:
+                cells.append(Text(_cell_text(column, row)))
+        table.add_row(*cells)
+    console.print(table)
+
+
+def short_date(value: Any) -> str:
+    return str(value or "")[:10]
+
+
+TIMELINE_COLUMNS = (
+    Column("published", "date", no_wrap=True, format=short_date),
+    Column("source", "source", max_width=16, no_wrap=True),
+    Column("guilds", "guilds", max_width=24, styles=GUILD_STYLES),
+    Column("events", "events", max_width=28, styles=EVENT_STYLES),
+    Column("title", "title"),
+)
+
+FEED_COLUMNS = (
+    Column("name", "name", no_wrap=True),
+    Column("health", "health", no_wrap=True),
+    Column("last_status", "status", no_wrap=True),
+    Column(
+        "last_polled",
+        "last polled",
+        no_wrap=True,
+        format=lambda v: str(v or "never")[:16].replace("T", " "),
+    ),
+    Column("url", "url", max_width=60, no_wrap=True),
+    Column("error", "last error", max_width=60),
+)
+
+
+class ProgressReporter:
+    """A rich progress bar on stderr that appears only when a job takes more than a moment,
+    and never when stderr is not a terminal (cron, pipes)."""
+
+    DELAY_SECONDS = 0.4
+
+    def __init__(self, description: str, total: int | None, enabled: bool = True):
+        self.description = description
+        self.total = total
+        self.enabled = enabled and is_terminal(sys.stderr) and not os.environ.get("CI")
+        self._progress: Any = None
+        self._task: Any = None
+        self._completed = 0
+        self._started: float | None = None
+
+    def __enter__(self) -> ProgressReporter:
+        import time
+
+        self._started = time.monotonic()
+        return self
+
+    def advance(self, amount: int = 1) -> None:
+        self._completed += amount
+        if not self.enabled:
+            return
+        if self._progress is None:
+            import time
+
+            if self._started is None or time.monotonic() - self._started < self.DELAY_SECONDS:
+                return
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                TextColumn,
+                TimeElapsedColumn,
+            )
+
+            self._progress = Progress(
+                TextColumn("{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+                console=make_console(sys.stderr),
+                transient=True,
+            )
+            self._progress.start()
+            self._task = self._progress.add_task(
+                self.description, total=self.total, completed=self._completed
+            )
+        else:
+            self._progress.update(self._task, completed=self._completed)
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self._progress is not None:
+            self._progress.stop()

@@ -1,0 +1,614 @@
+"""The SQLite store: one file holding feeds, items, their tags and the poll history.
+
+Reads go through plain sqlite3 so that read-only commands start fast; schema changes go
+through sqlite-utils' Migrations (strikewatch/migrations.py), imported only when needed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+from strikewatch.errors import StoreError, UsageError
+from strikewatch.normalize import (
+    content_hash,
+    published_or_seen,
+    strip_controls,
+    to_utc_iso,
+    utcnow,
+)
+
+if TYPE_CHECKING:
+    from strikewatch.classify import Classifier
+    from strikewatch.parse import Item
+
+SCHEMA_VERSION = 1
+BUSY_TIMEOUT_SECONDS = 30.0
+
+
+@dataclass
+class SaveResult:
+    """What storing one batch of items did."""
+
+    new_ids: list[int] = field(default_factory=list)
+    updated_ids: list[int] = field(default_factory=list)
+    unchanged: int = 0
+
+
+@dataclass
+class TimelineFilter:
+    """The filters timeline, since and export share (see the contract)."""
+
+    guilds: Sequence[str] = ()
+    events: Sequence[str] = ()
+    since: str | None = None
+    until: str | None = None
+    sources: Sequence[str] = ()
+    limit: int | None = None
+    include_untagged: bool = False
+
+
+def describe_sqlite_error(error: sqlite3.Error) -> str:
+    text = str(error)
+    if "locked" in text or "busy" in text:
+        return "the database is busy (another strikewatch is writing); try again in a moment"
+    if "disk is full" in text or "disk I/O" in text:
+        return "the disk is full or failing: nothing was written"
+    if "not a database" in text or "malformed" in text:
+        return "the file is not a strikewatch database, or it is damaged"
+    if "readonly" in text:
+        return "the database is read-only"
+    return text
+
+
+class Store:
+    """A strikewatch database. Open it with `Store.open(path)`."""
+
+    def __init__(self, conn: sqlite3.Connection, path: Path):
+        self.conn = conn
+        self.path = path
+
+    # -- opening -------------------------------------------------------------------------
+
+    @classmethod
+    def open(cls, path: str | os.PathLike[str]) -> Store:
+        """Open (creating if needed) and migrate the database at `path`."""
+        location = Path(path).expanduser()
+        if location.exists() and location.is_dir():
+            raise StoreError(f"{location}: is a directory, not a database file")
+        try:
+            location.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise StoreError(
+                f"{location.parent}: cannot create folder: {error.strerror or error}"
+            ) from None
+        try:
+            conn = sqlite3.connect(
+                str(location),
+                timeout=BUSY_TIMEOUT_SECONDS,
+                isolation_level=None,
+                check_same_thread=False,
+            )
+        except sqlite3.Error as error:
+            raise StoreError(
+                f"{location}: cannot open database: {describe_sqlite_error(error)}"
+            ) from None
+        store = cls(conn, location)
+        try:
+            store._prepare()
+        except sqlite3.Error as error:
+            conn.close()
+            raise StoreError(f"{location}: {describe_sqlite_error(error)}") from None
+        return store
+
+    def _prepare(self) -> None:
+        conn = self.conn
+        conn.row_factory = sqlite3.Row
+        conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_SECONDS * 1000)}")
+        conn.execute("PRAGMA foreign_keys = ON")
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        if version < SCHEMA_VERSION:
+            self._migrate()
+        conn.execute("PRAGMA synchronous = NORMAL")
+
+    def _migrate(self) -> None:
+        from sqlite_utils import Database
+
+        from strikewatch.migrations import migrations
+
+        conn = self.conn
+        if conn.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+            conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            # Another process may have migrated while we waited for the write lock.
+            if conn.execute("PRAGMA user_version").fetchone()[0] < SCHEMA_VERSION:
+                migrations.apply(Database(conn))
+                conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction; BEGIN IMMEDIATE so a busy database waits instead of failing."""
+        conn = self.conn
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield conn
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+        else:
+            conn.execute("COMMIT")
+
+    # -- feeds ---------------------------------------------------------------------------
+
+    def feeds(self, active_only: bool = False) -> list[dict[str, Any]]:
+        sql = "SELECT * FROM feeds"
+        if active_only:
+            sql += " WHERE active = 1"
+        return [dict(row) for row in self.conn.execute(sql + " ORDER BY name")]
+
+    def feed_count(self) -> int:
+        return self.conn.execute("SELECT count(*) FROM feeds").fetchone()[0]
+
+    def find_feed(self, url_or_name: str) -> dict[str, Any] | None:
+        """A feed by name (any case), by URL, or by local path."""
+        row = self.conn.execute(
+            "SELECT * FROM feeds WHERE name = ? COLLATE NOCASE OR url = ? OR url = ?",
+            (url_or_name, url_or_name, normalize_location(url_or_name)),
+        ).fetchone()
+        return dict(row) if row else None
+
+    def add_feed(
+        self, location: str, name: str | None = None, title: str | None = None
+    ) -> tuple[dict[str, Any], bool]:
+        """Subscribe; returns (feed, created). Re-adding a removed feed reactivates it."""
+        url = normalize_location(location)
+        with self.transaction() as conn:
+            existing = conn.execute("SELECT * FROM feeds WHERE url = ?", (url,)).fetchone()
+            if existing is not None:
+                if not existing["active"]:
+                    conn.execute(
+                        "UPDATE feeds SET active = 1, error = NULL, error_count = 0, next_poll = NULL WHERE id = ?",
+                        (existing["id"],),
+                    )
+                    return dict(
+                        conn.execute(
+                            "SELECT * FROM feeds WHERE id = ?", (existing["id"],)
+                        ).fetchone()
+                    ), True
+                return dict(existing), False
+            if name is not None:
+                name = name.strip()
+                if not name:
+                    raise UsageError("a feed name cannot be empty")
+                clash = conn.execute(
+                    "SELECT url FROM feeds WHERE name = ? COLLATE NOCASE", (name,)
+                ).fetchone()
+                if clash is not None:
+                    raise UsageError(f"a feed named {name!r} already exists ({clash['url']})")
+            else:
+                name = self._free_name(derive_feed_name(url))
+            cursor = conn.execute(
+                "INSERT INTO feeds (name, url, title, added_at) VALUES (?, ?, ?, ?)",
+                (name, url, title, to_utc_iso(utcnow())),
+            )
+            return dict(
+                conn.execute("SELECT * FROM feeds WHERE id = ?", (cursor.lastrowid,)).fetchone()
+            ), True
+
+    def _free_name(self, base: str) -> str:
+        taken = {
+            row[0].lower()
+            for row in self.conn.execute("SELECT name FROM feeds WHERE name LIKE ?", (base + "%",))
+        }
+        if base.lower() not in taken:
+            return base
+        number = 2
+        while f"{base}-{number}".lower() in taken:
+            number += 1
+        return f"{base}-{number}"
+
+    def remove_feed(self, feed_id: int, purge: bool = False) -> int:
+        """Unsubscribe. With purge, drop the feed and the items no other source carried."""
+        with self.transaction() as conn:
+            if not purge:
+                conn.execute(
+                    "UPDATE feeds SET active = 0, next_poll = NULL WHERE id = ?", (feed_id,)
+                )
+                return 0
+            doomed = [
+                row[0]
+                for row in conn.execute(
+                    """
+                    SELECT items.id FROM items
+                    WHERE items.id IN (SELECT item_id FROM item_sources WHERE feed_id = :feed)
+                      AND NOT EXISTS (
+                        SELECT 1 FROM item_sources other
+                        WHERE other.item_id = items.id AND (other.feed_id IS NOT :feed)
+                      )
+                    """,
+                    {"feed": feed_id},
+                )
+            ]
+            conn.executemany("DELETE FROM items WHERE id = ?", [(item_id,) for item_id in doomed])
+            conn.execute("DELETE FROM feeds WHERE id = ?", (feed_id,))
+            return len(doomed)
+
+    def update_feed(self, feed_id: int, **values: Any) -> None:
+        if not values:
+            return
+        unknown = set(values) - FEED_STATE_COLUMNS
+        if unknown:
+            raise ValueError(f"not feed state columns: {sorted(unknown)}")
+        assignments = ", ".join(f"{column} = :{column}" for column in values)
+        with self.transaction() as conn:
+            conn.execute(
+                f"UPDATE feeds SET {assignments} WHERE id = :id", {**values, "id": feed_id}
+            )
+
+    def log_poll(self, feed_id: int | None, **values: Any) -> None:
+        columns = ["feed_id", *values]
+        with self.transaction() as conn:
+            conn.execute(
+                f"INSERT INTO poll_log ({', '.join(columns)}) VALUES ({', '.join('?' for _ in columns)})",
+                (feed_id, *values.values()),
+            )
+
+    # -- items ---------------------------------------------------------------------------
+
+    def save_items(
+        self,
+        items: Iterable[Item],
+        *,
+        source: str,
+        classifier: Classifier,
+        feed_id: int | None = None,
+        seen_at: datetime | None = None,
+        on_saved: Any = None,
+    ) -> SaveResult:
+        """Store one feed's (or file's) items in one transaction, deduplicated and tagged."""
+        seen_at = seen_at or utcnow()
+        seen_iso = to_utc_iso(seen_at)
+        result = SaveResult()
+        with self.transaction() as conn:
+            for item in items:
+                outcome, item_id = self._save_item(
+                    conn, item, item.source or source, feed_id, seen_at, seen_iso, classifier
+                )
+                if outcome == "new":
+                    result.new_ids.append(item_id)
+                elif outcome == "updated":
+                    result.updated_ids.append(item_id)
+                else:
+                    result.unchanged += 1
+                if on_saved is not None:
+                    on_saved()
+        return result
+
+    def _save_item(
+        self,
+        conn: sqlite3.Connection,
+        item: Item,
+        source: str,
+        feed_id: int | None,
+        seen_at: datetime,
+        seen_iso: str,
+        classifier: Classifier,
+    ) -> tuple[str, int]:
+        fingerprint = content_hash(item.title, item.summary)
+        existing = None
+        same_source = False
+        if item.guid:
+            existing = conn.execute(
+                "SELECT items.id, items.content_hash FROM item_sources JOIN items ON items.id = item_sources.item_id"
+                " WHERE item_sources.source = ? AND item_sources.guid = ?",
+                (source, item.guid),
+            ).fetchone()
+            same_source = existing is not None
+        if existing is None and item.link:
+            existing = conn.execute(
+                "SELECT id, content_hash, source FROM items WHERE link = ?", (item.link,)
+            ).fetchone()
+            if existing is not None:
+                same_source = existing["source"] == source
+        if existing is None and not item.link:
+            existing = conn.execute(
+                "SELECT id, content_hash FROM items WHERE link IS NULL AND content_hash = ? AND source = ?",
+                (fingerprint, source),
+            ).fetchone()
+            same_source = existing is not None
+
+        if existing is None:
+            published = to_utc_iso(published_or_seen(item.published, seen_at))
+            tags = classifier.classify(item.title, item.summary)
+            cursor = conn.execute(
+                """
+                INSERT INTO items (title, link, guid, summary, published, published_raw, first_seen,
+                                   source, feed_id, content_hash, guilds, events, rules_version)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """,
+                (
+                    item.title,
+                    item.link,
+                    item.guid,
+                    item.summary,
+                    published,
+                    item.published_raw,
+                    seen_iso,
+                    source,
+                    feed_id,
+                    fingerprint,
+                    json.dumps(list(tags.guilds)),
+                    json.dumps(list(tags.events)),
+                    classifier.version,
+                ),
+            )
+            item_id = cursor.lastrowid
+            _write_tags(conn, item_id, tags.guilds, tags.events, published)
+            _record_source(conn, item_id, feed_id, source, item, seen_iso)
+            return "new", item_id
+
+        item_id = existing["id"]
+        if not same_source:
+            _record_source(conn, item_id, feed_id, source, item, seen_iso)
+            return "unchanged", item_id
+        if existing["content_hash"] == fingerprint:
+            return "unchanged", item_id
+        tags = classifier.classify(item.title, item.summary)
+        conn.execute(
+            """
+            UPDATE items SET title = ?, summary = ?, content_hash = ?, updated_at = ?,
+                             guilds = ?, events = ?, rules_version = ?
+            WHERE id = ?
+            """,
+            (
+                item.title,
+                item.summary,
+                fingerprint,
+                seen_iso,
+                json.dumps(list(tags.guilds)),
+                json.dumps(list(tags.events)),
+                classifier.version,
+                item_id,
+            ),
+        )
+        published = conn.execute("SELECT published FROM items WHERE id = ?", (item_id,)).fetchone()[
+            0
+        ]
+        conn.execute("DELETE FROM tags WHERE item_id = ?", (item_id,))
+        _write_tags(conn, item_id, tags.guilds, tags.events, published)
+        conn.execute(
+            "UPDATE item_sources SET title = ? WHERE item_id = ? AND source = ?",
+            (item.title, item_id, source),
+        )
+        return "updated", item_id
+
+    def reclassify(
+        self, classifier: Classifier, batch_size: int = 2000, progress: Any = None
+    ) -> tuple[int, int]:
+        """Re-run the rules over every stored item; returns (items seen, items whose tags changed)."""
+        seen = changed = 0
+        last_id = 0
+        while True:
+            rows = self.conn.execute(
+                "SELECT id, title, summary, published, guilds, events FROM items WHERE id > ? ORDER BY id LIMIT ?",
+                (last_id, batch_size),
+            ).fetchall()
+            if not rows:
+                break
+            with self.transaction() as conn:
+                for row in rows:
+                    tags = classifier.classify(row["title"], row["summary"])
+                    guilds = json.dumps(list(tags.guilds))
+                    events = json.dumps(list(tags.events))
+                    if guilds != row["guilds"] or events != row["events"]:
+                        changed += 1
+                        conn.execute("DELETE FROM tags WHERE item_id = ?", (row["id"],))
+                        _write_tags(conn, row["id"], tags.guilds, tags.events, row["published"])
+                    conn.execute(
+                        "UPDATE items SET guilds = ?, events = ?, rules_version = ? WHERE id = ?",
+                        (guilds, events, classifier.version, row["id"]),
+                    )
+            seen += len(rows)
+            last_id = rows[-1]["id"]
+            if progress is not None:
+                progress(len(rows))
+        return seen, changed
+
+    def item_count(self) -> int:
+        return self.conn.execute("SELECT count(*) FROM items").fetchone()[0]
+
+    def items_by_id(self, ids: Sequence[int]) -> list[dict[str, Any]]:
+        rows: list[dict[str, Any]] = []
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            marks = ", ".join("?" for _ in chunk)
+            rows.extend(
+                _item_dict(row)
+                for row in self.conn.execute(
+                    f"SELECT {ITEM_COLUMNS} FROM items WHERE id IN ({marks})", chunk
+                )
+            )
+        rows.sort(key=lambda row: (row["published"], row["id"]))
+        return rows
+
+    def timeline(self, filters: TimelineFilter) -> list[dict[str, Any]]:
+        """Items matching the filters, oldest first; with a limit, the most recent N."""
+        where: list[str] = []
+        params: list[Any] = []
+        if filters.guilds:
+            where.append(
+                f"id IN (SELECT item_id FROM tags WHERE tag IN ({', '.join('?' for _ in filters.guilds)}))"
+            )
+            params.extend(filters.guilds)
+        elif not filters.include_untagged:
+            where.append("guilds != '[]'")
+        if filters.events:
+            where.append(
+                f"id IN (SELECT item_id FROM tags WHERE tag IN ({', '.join('?' for _ in filters.events)}))"
+            )
+            params.extend(filters.events)
+        if filters.since:
+            where.append("published >= ?")
+            params.append(filters.since)
+        if filters.until:
+            where.append("published <= ?")
+            params.append(filters.until)
+        if filters.sources:
+            where.append(f"source COLLATE NOCASE IN ({', '.join('?' for _ in filters.sources)})")
+            params.extend(filters.sources)
+        sql = f"SELECT {ITEM_COLUMNS} FROM items"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        if filters.limit is not None:
+            sql += " ORDER BY published DESC, id DESC LIMIT ?"
+            params.append(filters.limit)
+            rows = [_item_dict(row) for row in self.conn.execute(sql, params)]
+            rows.reverse()
+            return rows
+        sql += " ORDER BY published, id"
+        return [_item_dict(row) for row in self.conn.execute(sql, params)]
+
+    def sources(self) -> list[str]:
+        return [
+            row[0] for row in self.conn.execute("SELECT DISTINCT source FROM items ORDER BY source")
+        ]
+
+
+FEED_STATE_COLUMNS = {
+    "url",
+    "title",
+    "active",
+    "etag",
+    "last_modified",
+    "last_status",
+    "error",
+    "error_count",
+    "last_polled",
+    "last_success",
+    "next_poll",
+}
+
+ITEM_COLUMNS = "id, published, title, link, source, summary, guilds, events"
+
+
+def _item_dict(row: sqlite3.Row) -> dict[str, Any]:
+    return {
+        "id": row["id"],
+        "published": row["published"],
+        "title": row["title"],
+        "link": row["link"],
+        "source": row["source"],
+        "summary": row["summary"],
+        "guilds": json.loads(row["guilds"]),
+        "events": json.loads(row["events"]),
+    }
+
+
+def _write_tags(
+    conn: sqlite3.Connection,
+    item_id: int,
+    guilds: Sequence[str],
+    events: Sequence[str],
+    published: str,
+) -> None:
+    rows = [(item_id, "guild", tag, published) for tag in guilds]
+    rows += [(item_id, "event", tag, published) for tag in events]
+    if rows:
+        conn.executemany(
+            "INSERT OR IGNORE INTO tags (item_id, kind, tag, published) VALUES (?, ?, ?, ?)", rows
+        )
+
+
+def _record_source(
+    conn: sqlite3.Connection,
+    item_id: int,
+    feed_id: int | None,
+    source: str,
+    item: Item,
+    seen_iso: str,
+) -> None:
+    conn.execute(
+        "INSERT OR IGNORE INTO item_sources (item_id, feed_id, source, guid, link, title, first_seen)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (item_id, feed_id, source, item.guid, item.link, item.title, seen_iso),
+    )
+
+
+def normalize_location(location: str) -> str:
+    """A URL as given (trimmed), or a local path made absolute so it is the same from anywhere."""
+    location = strip_controls(location).strip()
+    if urlsplit(location).scheme.lower() in ("http", "https"):
+        return location
+    if location.lower().startswith("file://"):
+        location = location[7:]
+    return str(Path(location).expanduser().resolve())
+
+
+def derive_feed_name(url: str) -> str:
+    """deadline.com/feed/ -> deadline; /home/me/wga.xml -> wga."""
+    parts = urlsplit(url)
+    if parts.scheme.lower() in ("http", "https") and parts.hostname:
+        host = parts.hostname.lower()
+        if host == "localhost" or host.replace(".", "").isdigit() or ":" in host:
+            stem = Path(parts.path).stem
+            return stem if stem and stem not in ("feed", "rss", "atom", "index") else "localhost"
+        labels = [label for label in parts.hostname.lower().split(".") if label]
+        while labels and labels[0] in ("www", "feeds", "feed", "rss", "m"):
+            labels.pop(0)
+        if len(labels) >= 2:
+            return labels[-2] if len(labels[-2]) > 3 or len(labels) == 2 else labels[-3]
+        return labels[0] if labels else "feed"
+    stem = Path(url).stem
+    return stem or "feed"
+
+
+def feed_summary(feed: dict[str, Any]) -> dict[str, Any]:
+    """A feed as `feeds list` shows it: the contract's keys plus a one-word health."""
+    if not feed["active"]:
+        health = "gone" if feed.get("last_status") == 410 else "removed"
+    elif feed.get("error_count"):
+        health = f"failing ({feed['error_count']}x)"
+    elif feed.get("next_poll"):
+        health = "waiting"
+    elif feed.get("last_polled") is None:
+        health = "new"
+    else:
+        health = "ok"
+    return {
+        "name": feed["name"],
+        "url": feed["url"],
+        "title": feed.get("title"),
+        "active": bool(feed["active"]),
+        "health": health,
+        "last_status": feed.get("last_status"),
+        "error": feed.get("error"),
+        "error_count": feed.get("error_count") or 0,
+        "last_polled": feed.get("last_polled"),
+        "last_success": feed.get("last_success"),
+        "next_poll": feed.get("next_poll"),
+        "added_at": feed.get("added_at"),
+    }
