@@ -57,7 +57,7 @@ def m001_initial(db: Database) -> None:
     db.execute("CREATE UNIQUE INDEX items_link ON items(link) WHERE link IS NOT NULL")
     db.execute("CREATE INDEX items_published ON items(published, id)")
     db.execute("CREATE INDEX items_tracked_published ON items(published, id) WHERE guilds != '[]'")
-    db.execute("CREATE INDEX items_source_published ON items(source, published)")
+    db.execute("CREATE INDEX items_source_published ON items(source COLLATE NOCASE, published)")
     db.execute("CREATE INDEX items_unlinked_hash ON items(content_hash) WHERE link IS NULL")
     db.execute("CREATE INDEX items_feed ON items(feed_id)")
     db.execute(

@@ -168,7 +168,7 @@ class Store:
         sql = "SELECT * FROM feeds"
         if active_only:
             sql += " WHERE active = 1"
-        return [dict(row) for row in self.conn.execute(sql + " ORDER BY name")]
+        return [dict(row) for row in self.conn.execute(sql + " ORDER BY name COLLATE NOCASE")]
 
     def feed_count(self) -> int:
         return self.conn.execute("SELECT count(*) FROM feeds").fetchone()[0]
@@ -457,19 +457,25 @@ class Store:
 
     def timeline(self, filters: TimelineFilter) -> list[dict[str, Any]]:
         """Items matching the filters, oldest first; with a limit, the most recent N."""
+        sql, params = self.timeline_sql(filters)
+        rows = [_item_dict(row) for row in self.conn.execute(sql, params)]
+        if filters.limit is not None:
+            rows.reverse()
+        return rows
+
+    def timeline_sql(self, filters: TimelineFilter) -> tuple[str, list[Any]]:
+        """The query behind timeline (public so tests can EXPLAIN it)."""
         where: list[str] = []
         params: list[Any] = []
         if filters.guilds:
-            where.append(
-                f"id IN (SELECT item_id FROM tags WHERE tag IN ({', '.join('?' for _ in filters.guilds)}))"
-            )
+            marks = ", ".join("?" for _ in filters.guilds)
+            where.append(f"id IN (SELECT item_id FROM tags WHERE tag IN ({marks}))")
             params.extend(filters.guilds)
         elif not filters.include_untagged:
             where.append("guilds != '[]'")
         if filters.events:
-            where.append(
-                f"id IN (SELECT item_id FROM tags WHERE tag IN ({', '.join('?' for _ in filters.events)}))"
-            )
+            marks = ", ".join("?" for _ in filters.events)
+            where.append(f"id IN (SELECT item_id FROM tags WHERE tag IN ({marks}))")
             params.extend(filters.events)
         if filters.since:
             where.append("published >= ?")
@@ -478,7 +484,8 @@ class Store:
             where.append("published <= ?")
             params.append(filters.until)
         if filters.sources:
-            where.append(f"source COLLATE NOCASE IN ({', '.join('?' for _ in filters.sources)})")
+            marks = ", ".join("?" for _ in filters.sources)
+            where.append(f"source COLLATE NOCASE IN ({marks})")
             params.extend(filters.sources)
         sql = f"SELECT {ITEM_COLUMNS} FROM items"
         if where:
@@ -486,11 +493,9 @@ class Store:
         if filters.limit is not None:
             sql += " ORDER BY published DESC, id DESC LIMIT ?"
             params.append(filters.limit)
-            rows = [_item_dict(row) for row in self.conn.execute(sql, params)]
-            rows.reverse()
-            return rows
-        sql += " ORDER BY published, id"
-        return [_item_dict(row) for row in self.conn.execute(sql, params)]
+        else:
+            sql += " ORDER BY published, id"
+        return sql, params
 
     def sources(self) -> list[str]:
         return [

@@ -1,0 +1,44 @@
+"""Shared fixtures: a database in tmp_path and the CLI driven through CliRunner."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from strikewatch.cli import cli
+
+
+@pytest.fixture
+def db_path(tmp_path: Path) -> Path:
+    return tmp_path / "strikewatch.db"
+
+
+@pytest.fixture
+def run(db_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """Invoke the CLI against the test database; returns the click Result."""
+    monkeypatch.delenv("STRIKEWATCH_DB", raising=False)
+    monkeypatch.delenv("STRIKEWATCH_RULES", raising=False)
+    monkeypatch.setenv("NO_COLOR", "1")
+
+    def invoke(*args: str, input: str | None = None):
+        runner = CliRunner()
+        return runner.invoke(
+            cli, ["--db", str(db_path), *args], input=input, catch_exceptions=False
+        )
+
+    return invoke
+
+
+@pytest.fixture
+def run_json(run):
+    """Invoke a listing command with --json and return the parsed output."""
+
+    def invoke(*args: str):
+        result = run(*args, "--json")
+        assert result.exit_code == 0, result.output
+        return json.loads(result.stdout)
+
+    return invoke

@@ -1,0 +1,166 @@
+"""Bytes to items: feed formats, text cleanup, links, dates, archives."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from strikewatch.errors import ParseError
+from strikewatch.normalize import canonical_link, parse_timestamp, plain_text
+from strikewatch.parse import ArchiveLineError, defuse_xml, parse_archive_lines, parse_feed
+from tests.feeds import Story, atom, rss
+
+
+def test_wordpress_rss_prefers_description_and_strips_html():
+    body = rss(
+        [
+            Story(
+                "Writers &amp; studios meet",
+                "https://a.example/x?utm_source=rss",
+                "2023-08-04T12:00:00-07:00",
+                "Talks <b>resumed</b> on <a href='/x'>Friday</a>.",
+            )
+        ]
+    )
+    parsed = parse_feed(body)
+    [item] = parsed.items
+    assert item.title == "Writers & studios meet"
+    assert item.summary == "Talks resumed on Friday."
+    assert item.link == "https://a.example/x"
+    assert item.published == datetime(2023, 8, 4, 19, 0, tzinfo=UTC)
+    assert item.published_raw.startswith("Fri, 04 Aug 2023")
+    assert parsed.warning is None
+
+
+def test_atom_entries_and_offsets():
+    parsed = parse_feed(
+        atom([Story("DGA deal", "https://g.example/1", "2023-06-04T01:30:00+02:00", "Summary")])
+    )
+    [item] = parsed.items
+    assert item.published == datetime(2023, 6, 3, 23, 30, tzinfo=UTC)
+    assert item.guid == "tag:example.com,https://g.example/1"
+
+
+def test_content_encoded_used_when_no_description():
+    body = b"""<?xml version="1.0"?><rss version="2.0" xmlns:content="http://purl.org/rss/1.0/modules/content/"><channel><title>t</title>
+    <item><title>Only content</title><link>https://a.example/c</link>
+    <content:encoded><![CDATA[<p>The <em>full</em> story.</p><script>alert(1)</script>]]></content:encoded></item></channel></rss>"""
+    [item] = parse_feed(body).items
+    assert item.summary == "The full story."
+    assert item.published is None
+
+
+def test_malformed_feed_keeps_what_parsed():
+    body = rss([Story("First story", "https://a.example/1", "2023-05-02T00:00:00+00:00")]).replace(
+        b"</channel>", b"<item><title>broken & unescaped</title></channel>"
+    )
+    parsed = parse_feed(body)
+    assert parsed.items[0].title == "First story"
+    assert parsed.warning and parsed.warning.startswith("feed is malformed")
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        (b"", "empty response"),
+        (b"   \n", "empty response"),
+        (
+            b"<!DOCTYPE html><html><head><title>Login</title></head><body>Sign in</body></html>",
+            "HTML page",
+        ),
+        (b"\x89PNG\r\n\x1a\n\x00\x00binary", "not a"),
+    ],
+)
+def test_unreadable_bodies_raise_one_clear_error(body, message):
+    with pytest.raises(ParseError, match=message):
+        parse_feed(body)
+
+
+@pytest.mark.parametrize("one_line", [True, False])
+def test_entity_declarations_are_never_expanded(one_line):
+    decls = ['<!ENTITY a "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA">']
+    for level in range(1, 9):
+        previous = "a" if level == 1 else f"e{level - 1}"
+        decls.append(f'<!ENTITY e{level} "{("&" + previous + ";") * 10}">')
+    decls.append('<!ENTITY ext SYSTEM "file:///etc/passwd">')
+    separator = "" if one_line else "\n"
+    doctype = f"<!DOCTYPE rss [{separator}{separator.join(decls)}{separator}]>"
+    body = f"""<?xml version="1.0"?>{separator}{doctype}
+<rss version="2.0"><channel><title>bomb</title><item><title>WGA news &e8; &ext;</title><link>https://a.example/b</link></item></channel></rss>""".encode()
+    cleaned = defuse_xml(body)
+    assert b"<!ENTITY" not in cleaned and b"DOCTYPE" not in cleaned
+    parsed = parse_feed(body)
+    title = parsed.items[0].title if parsed.items else ""
+    assert "AAAA" not in title and "root:" not in title
+
+
+def test_plain_text_removes_controls_and_markup():
+    assert (
+        plain_text("<p>A\x1b[31mred\x1b[0m &amp; <b>bold</b>\x07</p>\n\n next")
+        == "A[31mred[0m & bold next"
+    )
+    assert plain_text("x" * 50, max_chars=10) == "xxxxxxxxx…"
+    assert plain_text(None) == ""
+
+
+@pytest.mark.parametrize(
+    ("url", "canonical"),
+    [
+        (
+            "HTTPS://Deadline.com:443/2023/05/x/?utm_source=rss&utm_medium=feed#comments",
+            "https://deadline.com/2023/05/x/",
+        ),
+        ("https://variety.com/a?id=5&fbclid=abc&utm_campaign=z", "https://variety.com/a?id=5"),
+        ("http://example.com:8080/a", "http://example.com:8080/a"),
+        ("", None),
+        (None, None),
+    ],
+)
+def test_canonical_link(url, canonical):
+    assert canonical_link(url) == canonical
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("2023-05-02T03:15:00Z", datetime(2023, 5, 2, 3, 15, tzinfo=UTC)),
+        ("2023-07-13T12:40:00-07:00", datetime(2023, 7, 13, 19, 40, tzinfo=UTC)),
+        ("Tue, 02 May 2023 03:15:00 +0000", datetime(2023, 5, 2, 3, 15, tzinfo=UTC)),
+        ("2023-05-02", datetime(2023, 5, 2, tzinfo=UTC)),
+        ("last tuesday", None),
+        ("", None),
+    ],
+)
+def test_parse_timestamp(value, expected):
+    moment = parse_timestamp(value)
+    assert (moment.astimezone(UTC) if moment else None) == expected
+
+
+def test_archive_lines_report_bad_lines_by_number():
+    lines = [
+        '{"title": "WGA strike begins", "link": "https://a.example/1", "published": "2023-05-02T07:00:00+00:00", "source": "deadline"}\n',
+        "not json at all\n",
+        "\n",
+        '["a", "list"]\n',
+        '{"title": "No link"}\n',
+        '{"title": "Bad date", "link": "https://a.example/2", "published": "someday"}\n',
+        b'{"title": "\xff bytes", "link": "https://a.example/3"}\n',
+        '{"title": "<b>Marked</b> up", "link": "https://a.example/4?utm_source=x", "summary": "<p>x &amp; y</p>"}\n',
+    ]
+    results = list(parse_archive_lines(lines, "archive"))
+    errors = [
+        (entry.line_number, entry.message)
+        for entry in results
+        if isinstance(entry, ArchiveLineError)
+    ]
+    items = [entry for entry in results if not isinstance(entry, ArchiveLineError)]
+    assert [number for number, _ in errors] == [2, 4, 5, 6, 7]
+    assert "not valid JSON" in errors[0][1]
+    assert "link" in errors[2][1] and "date" in errors[3][1] and "UTF-8" in errors[4][1]
+    assert [item.source for item in items] == ["deadline", "archive"]
+    assert (
+        items[1].title == "Marked up"
+        and items[1].summary == "x & y"
+        and items[1].link == "https://a.example/4"
+    )

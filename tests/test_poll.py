@@ -1,0 +1,303 @@
+"""Polling feeds served over loopback: storage, ordering, conditional GET, changes."""
+
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+
+import pytest
+from werkzeug import Request, Response
+
+from tests.feeds import Story, atom, rss
+
+DEADLINE = [
+    Story(
+        "WGA and AMPTP reach tentative agreement to end writers strike",
+        "https://deadline.example/2023/09/wga-deal/?utm_source=rss&utm_medium=rss",
+        "2023-09-25T04:10:00+00:00",
+        "After five days of talks the two sides have a deal.",
+    ),
+    Story(
+        "Box office: superhero sequel tops quiet weekend",
+        "https://deadline.example/2023/06/box-office/",
+        "2023-06-04T17:00:00+00:00",
+        "Ticket sales were flat.",
+    ),
+    Story(
+        "Writers Guild of America goes on strike",
+        "https://deadline.example/2023/05/wga-strike/",
+        "2023-05-02T07:05:00+00:00",
+        "Pickets go up at studios on Tuesday.",
+    ),
+]
+# Pacific and Central European offsets: the order only comes out right if dates become UTC.
+VARIETY = [
+    Story(
+        "SAG-AFTRA members vote to authorize strike",
+        "https://variety.example/sag-vote",
+        "2023-06-05T17:45:00-07:00",
+        "Nearly 98% voted yes.",
+    ),
+    Story(
+        "Writers Guild members ratify new contract with studios",
+        "https://variety.example/wga-ratify",
+        "2023-10-09T20:30:00-07:00",
+        "The vote passed with 99%.",
+    ),
+    Story(
+        "WGA strike authorization passes with 97.85%",
+        "https://variety.example/wga-vote",
+        "2023-04-18T01:15:00+02:00",
+        "Members back a walkout.",
+    ),
+]
+GUILD = [
+    Story(
+        "DGA reaches tentative deal with AMPTP",
+        "https://guild.example/news/dga-deal",
+        "2023-06-04T06:00:00Z",
+        "The directors have a deal.",
+    ),
+    Story(
+        "WGA board votes to end strike on Wednesday",
+        "https://guild.example/news/wga-strike-ends",
+        "2023-09-26T23:40:00-05:00",
+        "Writers can return to work at 12:01 a.m.",
+    ),
+]
+
+WGA_LINKS_IN_ORDER = [
+    "https://variety.example/wga-vote",  # 2023-04-17T23:15Z
+    "https://deadline.example/2023/05/wga-strike/",  # 2023-05-02
+    "https://deadline.example/2023/09/wga-deal/",  # 2023-09-25
+    "https://guild.example/news/wga-strike-ends",  # 2023-09-27T04:40Z
+    "https://variety.example/wga-ratify",  # 2023-10-10T03:30Z
+]
+
+
+class ConditionalFeed:
+    """Serves a document with an ETag and Last-Modified, and answers 304 when asked right."""
+
+    def __init__(self, body: bytes, content_type: str = "application/rss+xml; charset=utf-8"):
+        self.content_type = content_type
+        self.requests: list[dict[str, str]] = []
+        self.set(body)
+
+    def set(self, body: bytes) -> None:
+        self.body = body
+        self.etag = '"' + hashlib.sha1(body).hexdigest()[:16] + '"'
+        self.last_modified = (
+            "Wed, 01 Nov 2023 10:00:00 GMT"
+            if len(self.requests) < 2
+            else "Thu, 02 Nov 2023 10:00:00 GMT"
+        )
+
+    def __call__(self, request: Request) -> Response:
+        self.requests.append(dict(request.headers))
+        if request.headers.get("If-None-Match") == self.etag:
+            return Response(status=304, headers={"ETag": self.etag})
+        return Response(
+            self.body,
+            headers={
+                "ETag": self.etag,
+                "Last-Modified": self.last_modified,
+                "Content-Type": self.content_type,
+            },
+        )
+
+
+@pytest.fixture
+def three_feeds(httpserver, run):
+    feeds = {
+        "deadline": ConditionalFeed(rss(DEADLINE, title="Deadline")),
+        "variety": ConditionalFeed(rss(VARIETY, title="Variety", wordpress=False)),
+        "guild": ConditionalFeed(atom(GUILD), content_type="application/atom+xml"),
+    }
+    for name, feed in feeds.items():
+        httpserver.expect_request(f"/{name}.xml").respond_with_handler(feed)
+        result = run("feeds", "add", httpserver.url_for(f"/{name}.xml"), "--name", name)
+        assert result.exit_code == 0, result.output
+    return feeds
+
+
+def test_poll_stores_and_timeline_orders_by_utc(three_feeds, run, run_json):
+    result = run("poll")
+    assert result.exit_code == 0, result.output
+    assert "8 new items" in result.stdout
+
+    wga = run_json("timeline", "--guild", "wga")
+    assert [entry["link"] for entry in wga] == WGA_LINKS_IN_ORDER
+    assert all("wga" in entry["guilds"] for entry in wga)
+    first = wga[0]
+    assert first["published"] == "2023-04-17T23:15:00+00:00"
+    assert first["source"] == "variety"
+    assert set(first) >= {
+        "id",
+        "published",
+        "title",
+        "link",
+        "source",
+        "summary",
+        "guilds",
+        "events",
+    }
+    assert wga[1]["summary"] == "Pickets go up at studios on Tuesday."  # HTML stripped
+
+    # A bare date is a UTC day: the ratification (2023-10-10T03:30Z) is on the 10th, not the 9th.
+    since = run_json("since", "2023-09-26", "--guild", "wga")
+    assert [entry["link"] for entry in since] == WGA_LINKS_IN_ORDER[3:]
+    until = run_json("timeline", "--guild", "wga", "--until", "2023-10-09")
+    assert [entry["link"] for entry in until] == WGA_LINKS_IN_ORDER[:4]
+
+    everything = run_json("timeline", "--all")
+    assert len(everything) == 8
+    assert [entry["published"] for entry in everything] == sorted(
+        entry["published"] for entry in everything
+    )
+    tracked = run_json("timeline")
+    assert "https://deadline.example/2023/06/box-office/" not in {
+        entry["link"] for entry in tracked
+    }
+
+
+def test_unchanged_repoll_is_conditional_and_adds_nothing(three_feeds, run, run_json, db_path):
+    assert run("poll").exit_code == 0
+    before = run_json("timeline", "--all")
+
+    result = run("poll")
+    assert result.exit_code == 0, result.output
+    assert "0 new items" in result.stdout
+    assert "3 unchanged (304)" in result.stdout
+    for feed in three_feeds.values():
+        assert len(feed.requests) == 2
+        assert feed.requests[1].get("If-None-Match") == feed.etag
+        assert feed.requests[1].get("If-Modified-Since") == "Wed, 01 Nov 2023 10:00:00 GMT"
+        assert "strikewatch/" in feed.requests[1].get("User-Agent", "")
+    assert run_json("timeline", "--all") == before
+
+    # The validators survive a 304: a third poll is conditional too.
+    assert run("poll").exit_code == 0
+    assert all(feed.requests[2].get("If-None-Match") == feed.etag for feed in three_feeds.values())
+    with sqlite3.connect(db_path) as conn:
+        outcomes = [row[0] for row in conn.execute("SELECT outcome FROM poll_log ORDER BY id")]
+    assert outcomes == ["ok"] * 3 + ["not-modified"] * 6
+
+
+def test_changed_feed_adds_exactly_its_new_item(three_feeds, run, run_json):
+    assert run("poll").exit_code == 0
+    new_story = Story(
+        "SAG-AFTRA and AMPTP reach tentative agreement",
+        "https://variety.example/sag-deal",
+        "2023-11-08T15:30:00-08:00",
+        "The strike is set to end.",
+    )
+    three_feeds["variety"].set(rss([new_story, *VARIETY], title="Variety", wordpress=False))
+
+    result = run("poll")
+    assert result.exit_code == 0, result.output
+    assert "1 new item," in result.stdout
+    assert (
+        "SAG-AFTRA and AMPTP reach tentative agreement" in result.stdout
+    )  # new tagged items shown
+    sag = run_json("timeline", "--guild", "sag-aftra")
+    assert [entry["link"] for entry in sag] == [
+        "https://variety.example/sag-vote",
+        "https://variety.example/sag-deal",
+    ]
+    assert len(run_json("timeline", "--all")) == 9
+
+
+def test_edited_headline_updates_item_and_retags(three_feeds, run, run_json):
+    assert run("poll").exit_code == 0
+    edited = [
+        Story(
+            "Box office: superhero sequel tops quiet weekend as SAG-AFTRA strike begins",
+            DEADLINE[1].link,
+            DEADLINE[1].published,
+            DEADLINE[1].summary,
+        ),
+        DEADLINE[0],
+        DEADLINE[2],
+    ]
+    edited[0].guid = DEADLINE[1].link
+    three_feeds["deadline"].set(rss(edited, title="Deadline"))
+    result = run("poll")
+    assert result.exit_code == 0
+    assert "1 updated" in result.stdout
+    entries = run_json("timeline", "--all")
+    assert len(entries) == 8
+    changed = next(entry for entry in entries if entry["link"] == DEADLINE[1].link)
+    assert changed["title"].endswith("as SAG-AFTRA strike begins")
+    assert "sag-aftra" in changed["guilds"]
+
+
+def test_quiet_poll_prints_nothing_when_all_is_well(three_feeds, run):
+    result = run("poll", "--quiet")
+    assert result.exit_code == 0
+    assert result.stdout == ""
+    assert result.stderr == ""
+
+
+def test_failed_feed_exits_1_and_keeps_the_others(httpserver, three_feeds, run, run_json):
+    httpserver.expect_request("/broken.xml").respond_with_data("oops", status=500)
+    assert run("feeds", "add", httpserver.url_for("/broken.xml"), "--name", "broken").exit_code == 0
+    result = run("poll", "--quiet")
+    assert result.exit_code == 1
+    assert result.stdout == ""
+    lines = result.stderr.strip().splitlines()
+    assert lines == [
+        f"error: broken ({httpserver.url_for('/broken.xml')}): HTTP 500 INTERNAL SERVER ERROR"
+    ]
+    assert len(run_json("timeline", "--all")) == 8
+    health = {feed["name"]: feed for feed in run_json("feeds", "list")}
+    assert health["broken"]["last_status"] == 500
+    assert health["broken"]["error"] == "HTTP 500 INTERNAL SERVER ERROR"
+    assert health["broken"]["next_poll"] is not None
+    assert health["deadline"]["error"] is None and health["deadline"]["next_poll"] is None
+
+
+def test_same_link_through_two_feeds_is_one_item(httpserver, run, run_json, db_path):
+    shared = Story(
+        "WGA and AMPTP reach tentative agreement",
+        "https://news.example/wga-deal?utm_campaign=x",
+        "2023-09-25T04:00:00+00:00",
+    )
+    httpserver.expect_request("/one.xml").respond_with_data(
+        rss([shared]), content_type="application/rss+xml"
+    )
+    mirrored = Story(
+        shared.title,
+        "https://news.example/wga-deal?utm_source=feed2",
+        shared.published,
+        guid="other-guid-1",
+    )
+    httpserver.expect_request("/two.xml").respond_with_data(
+        rss([mirrored]), content_type="application/rss+xml"
+    )
+    run("feeds", "add", httpserver.url_for("/one.xml"), "--name", "one")
+    run("feeds", "add", httpserver.url_for("/two.xml"), "--name", "two")
+    assert run("poll").exit_code == 0
+    entries = run_json("timeline")
+    assert [entry["link"] for entry in entries] == ["https://news.example/wga-deal"]
+    with sqlite3.connect(db_path) as conn:
+        carriers = sorted(row[0] for row in conn.execute("SELECT source FROM item_sources"))
+    assert carriers == ["one", "two"]
+
+
+def test_local_file_feed_polls(tmp_path, run, run_json):
+    feed = tmp_path / "guild.atom"
+    feed.write_bytes(atom(GUILD))
+    assert run("feeds", "add", str(feed)).exit_code == 0
+    result = run("poll", "--quiet")
+    assert result.exit_code == 0, result.output
+    assert {entry["source"] for entry in run_json("timeline")} == {"guild"}
+
+
+def test_poll_named_location_without_subscribing(httpserver, run, run_json):
+    httpserver.expect_request("/adhoc.xml").respond_with_data(
+        rss(DEADLINE), content_type="application/rss+xml"
+    )
+    result = run("poll", httpserver.url_for("/adhoc.xml"))
+    assert result.exit_code == 0, result.output
+    assert len(run_json("timeline", "--all")) == 3
+    assert run_json("feeds", "list") == []

@@ -1,0 +1,192 @@
+"""The database: schema pinned, migrations on open, dedupe rules, feed bookkeeping."""
+
+from __future__ import annotations
+
+import os
+import re
+import sqlite3
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from strikewatch.errors import StoreError, UsageError
+from strikewatch.parse import Item
+from strikewatch.store import SCHEMA_VERSION, Store, TimelineFilter, derive_feed_name
+
+SNAPSHOT = Path(__file__).parent / "data" / "schema.sql"
+
+
+class FixedClassifier:
+    """Tags every item mentioning 'wga' with wga, and 'deal' with deal."""
+
+    version = "fixed-1"
+
+    def classify(self, title: str, summary: str = ""):
+        from strikewatch.classify import Tags
+
+        text = f"{title} {summary}".lower()
+        guilds = ("wga",) if "wga" in text else ()
+        events = ("deal",) if "deal" in text else ()
+        return Tags(guilds, events)
+
+
+def dump_schema(path: Path) -> str:
+    with sqlite3.connect(path) as conn:
+        rows = conn.execute(
+            "SELECT type, name, sql FROM sqlite_master WHERE sql IS NOT NULL AND name NOT LIKE 'sqlite_%' ORDER BY type, name"
+        ).fetchall()
+    blocks = [f"-- {kind} {name}\n{' '.join(sql.split())};" for kind, name, sql in rows]
+    return "\n".join(blocks) + "\n"
+
+
+def test_schema_is_pinned(tmp_path):
+    """Any schema change must come with a migration and an updated snapshot (set
+    STRIKEWATCH_UPDATE_SCHEMA=1 to rewrite tests/data/schema.sql after adding one)."""
+    Store.open(tmp_path / "a.db").close()
+    schema = dump_schema(tmp_path / "a.db")
+    if os.environ.get("STRIKEWATCH_UPDATE_SCHEMA"):
+        SNAPSHOT.write_text(schema)
+    assert schema == SNAPSHOT.read_text()
+
+
+def test_open_applies_migrations_once_and_sets_wal(tmp_path):
+    path = tmp_path / "nested" / "dir" / "a.db"
+    store = Store.open(path)
+    store.close()
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+        applied = [
+            row[0] for row in conn.execute("SELECT name FROM _sqlite_migrations ORDER BY id")
+        ]
+    assert applied[0] == "m001_initial"
+    assert all(re.fullmatch(r"m\d{3}_\w+", name) for name in applied)
+    Store.open(path).close()  # reopening is a no-op
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("SELECT count(*) FROM _sqlite_migrations").fetchone()[0] == len(applied)
+
+
+def test_migrations_module_matches_schema_version():
+    from strikewatch.migrations import migrations
+
+    assert len(migrations._migrations) == SCHEMA_VERSION
+
+
+def test_not_a_database_is_a_clear_error(tmp_path):
+    bogus = tmp_path / "notes.db"
+    bogus.write_text("these are my notes, not a database\n" * 100)
+    with pytest.raises(StoreError, match="not a strikewatch database"):
+        Store.open(bogus)
+    assert bogus.read_text().startswith("these are my notes")
+    with pytest.raises(StoreError, match="is a directory"):
+        Store.open(tmp_path)
+
+
+def test_dedupe_by_guid_then_link_then_hash(tmp_path):
+    store = Store.open(tmp_path / "a.db")
+    seen = datetime(2023, 10, 1, tzinfo=UTC)
+    first = [
+        Item(
+            "WGA deal reached",
+            "https://a.example/1",
+            guid="g1",
+            published=datetime(2023, 9, 25, tzinfo=UTC),
+        ),
+        Item("No link, no guid", None, summary="body text"),
+    ]
+    result = store.save_items(first, source="a", classifier=FixedClassifier(), seen_at=seen)
+    assert len(result.new_ids) == 2
+    again = [
+        Item("WGA deal reached (updated)", "https://a.example/1-moved", guid="g1"),  # same guid
+        Item("No link, no guid", None, summary="body text"),  # same hash
+        Item(
+            "WGA deal reached", "https://a.example/1", guid="other", published=None
+        ),  # same link via feed b
+    ]
+    result = store.save_items(again[:2], source="a", classifier=FixedClassifier(), seen_at=seen)
+    assert result.new_ids == [] and len(result.updated_ids) == 1 and result.unchanged == 1
+    result = store.save_items(again[2:], source="b", classifier=FixedClassifier(), seen_at=seen)
+    assert result.new_ids == [] and result.unchanged == 1
+    rows = store.timeline(TimelineFilter(include_untagged=True))
+    assert len(rows) == 2
+    deal = next(row for row in rows if row["link"] == "https://a.example/1")
+    assert deal["title"] == "WGA deal reached (updated)"
+    assert deal["guilds"] == ["wga"] and deal["events"] == ["deal"]
+    undated = next(row for row in rows if row["link"] is None)
+    assert undated["published"] == "2023-10-01T00:00:00+00:00"  # first seen
+
+
+def test_future_dates_are_clamped_to_first_seen(tmp_path):
+    store = Store.open(tmp_path / "a.db")
+    seen = datetime(2023, 10, 1, 12, tzinfo=UTC)
+    future = Item("WGA deal", "https://a.example/f", published=datetime(2031, 1, 1, tzinfo=UTC))
+    store.save_items([future], source="a", classifier=FixedClassifier(), seen_at=seen)
+    assert store.timeline(TimelineFilter())[0]["published"] == "2023-10-01T12:00:00+00:00"
+
+
+def test_timeline_filters_and_limit(tmp_path):
+    store = Store.open(tmp_path / "a.db")
+    items = [
+        Item(
+            f"WGA story {day}{' deal' if day % 2 else ''}",
+            f"https://a.example/{day}",
+            published=datetime(2023, 5, day, tzinfo=UTC),
+        )
+        for day in range(1, 11)
+    ]
+    store.save_items(items, source="deadline", classifier=FixedClassifier())
+    limited = store.timeline(TimelineFilter(guilds=["wga"], limit=3))
+    assert [row["link"] for row in limited] == [f"https://a.example/{day}" for day in (8, 9, 10)]
+    deals = store.timeline(TimelineFilter(events=["deal"], since="2023-05-04T00:00:00+00:00"))
+    assert [row["link"] for row in deals] == [f"https://a.example/{day}" for day in (5, 7, 9)]
+    assert (
+        store.timeline(TimelineFilter(sources=["DEADLINE"], limit=1))[0]["link"]
+        == "https://a.example/10"
+    )
+    assert store.timeline(TimelineFilter(sources=["variety"])) == []
+
+
+def test_timeline_queries_use_indexes(tmp_path):
+    store = Store.open(tmp_path / "a.db")
+    plans = []
+    for filters in (
+        TimelineFilter(guilds=["wga"], limit=50),
+        TimelineFilter(since="2023-05-02T00:00:00+00:00"),
+        TimelineFilter(events=["deal"]),
+        TimelineFilter(sources=["deadline"]),
+    ):
+        sql, params = store.timeline_sql(filters)
+        plan = " | ".join(row[3] for row in store.conn.execute("EXPLAIN QUERY PLAN " + sql, params))
+        plans.append(plan)
+        assert re.search(r"SCAN items(?! USING)", plan) is None, plan
+
+
+def test_feeds_add_twice_and_names(tmp_path):
+    store = Store.open(tmp_path / "a.db")
+    feed, created = store.add_feed("https://deadline.com/feed/")
+    assert created and feed["name"] == "deadline"
+    again, created = store.add_feed("https://deadline.com/feed/")
+    assert not created and again["id"] == feed["id"]
+    other, _ = store.add_feed("https://deadline.com/tag/wga/feed/")
+    assert other["name"] == "deadline-2"
+    with pytest.raises(UsageError, match="already exists"):
+        store.add_feed("https://variety.com/feed/", name="DEADLINE")
+    store.remove_feed(feed["id"])
+    assert store.find_feed("deadline")["active"] == 0
+    revived, created = store.add_feed("https://deadline.com/feed/")
+    assert created and revived["active"] == 1
+
+
+@pytest.mark.parametrize(
+    ("url", "name"),
+    [
+        ("https://deadline.com/feed/", "deadline"),
+        ("https://www.hollywoodreporter.com/feed/", "hollywoodreporter"),
+        ("https://feeds.bbci.co.uk/news/rss.xml", "bbci"),
+        ("http://127.0.0.1:8080/variety.xml", "variety"),
+        ("/home/me/feeds/guild-news.atom", "guild-news"),
+    ],
+)
+def test_derive_feed_name(url, name):
+    assert derive_feed_name(url) == name
