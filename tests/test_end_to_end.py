@@ -12,8 +12,8 @@ from tests.feeds import Story, rss
 
 
 def strikewatch(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
-    environment = {**os.environ, "NO_COLOR": "1", **(env or {})}
-    environment.pop("STRIKEWATCH_DB", None)
+    environment = {key: value for key, value in os.environ.items() if key != "STRIKEWATCH_DB"}
+    environment.update({"NO_COLOR": "1", **(env or {})})
     return subprocess.run(
         [sys.executable, "-m", "strikewatch", *args],
         cwd=cwd,
