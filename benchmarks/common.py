@@ -143,15 +143,70 @@ FILMS = [
 STARS = ["Ava Stone", "Marcus Lee", "Priya Nair", "Tom Hale", "June Ortiz"]
 
 
+ADJECTIVES = [
+    "Silent",
+    "Golden",
+    "Broken",
+    "Midnight",
+    "Hidden",
+    "Crimson",
+    "Last",
+    "Northern",
+    "Wild",
+    "Paper",
+]
+NOUNS = [
+    "Harbor",
+    "Shift",
+    "Crown",
+    "Meridian",
+    "Road",
+    "Signal",
+    "Orchard",
+    "Empire",
+    "Tide",
+    "Witness",
+]
+WHEN = [
+    "",
+    " on Tuesday",
+    " after marathon session",
+    " as deadline nears",
+    " in Los Angeles",
+    " late Friday",
+    " for the first time since May",
+    " amid AI dispute",
+    " with federal mediator present",
+    " (UPDATE)",
+]
+
+
+def film(rng: random.Random) -> str:
+    return f"{rng.choice(ADJECTIVES)} {rng.choice(NOUNS)} {rng.randrange(2, 9)}"
+
+
 def headline(rng: random.Random) -> str:
+    """A varied headline: templates with names, numbers and clauses, so few lines repeat."""
     if rng.random() < 0.55:
         name, _ = rng.choice(GUILD_NAMES)
-        return f"{name} {rng.choice(EVENT_PHRASES)}"
-    return rng.choice(NOISE).format(film=rng.choice(FILMS), star=rng.choice(STARS))
+        text = f"{name} {rng.choice(EVENT_PHRASES)}{rng.choice(WHEN)}"
+        tail = rng.random()
+        if tail < 0.3:
+            text += f"; {rng.choice(STARS)} says talks are at 'day {rng.randrange(1, 150)}'"
+        elif tail < 0.6:
+            text += f" ({rng.randrange(2, 99)}% of {rng.randrange(1000, 90000):,} members voted)"
+        elif tail < 0.8:
+            text += f", {rng.choice(['sources say', 'guild says', 'memo reveals', 'per filing'])} {rng.randrange(1, 31)} {rng.choice(['May', 'June', 'July'])}"
+        return text
+    star = f"{rng.choice(STARS)} and {rng.choice(STARS).split()[0]} {rng.choice(NOUNS)}"
+    return rng.choice(NOISE).format(film=f"'{film(rng)}'", star=star) + rng.choice(WHEN)
 
 
 def summary(rng: random.Random, sentences: int = 2) -> str:
+    """Plain sentences with numbers and names, so summaries rarely repeat either."""
     parts = [
+        f"{rng.choice(STARS)} told members {rng.randrange(2, 60)} issues remain open.",
+        f"The session at the {rng.choice(['Sherman Oaks', 'Encino', 'Burbank'])} offices lasted {rng.randrange(2, 14)} hours.",
         "Negotiators met for several hours on Tuesday.",
         "The guild's contract expired at midnight.",
         "Studio executives declined to comment.",
