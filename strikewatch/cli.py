@@ -313,7 +313,7 @@ def feeds_remove(app: App, which: str, purge: bool) -> None:
     type=click.FloatRange(min=0.1, max=600),
     default=30.0,
     show_default=True,
-    help="Seconds allowed for each feed, download included.",
+    help="Deadline in seconds for each feed: connecting, redirects, headers and body.",
 )
 @click.option(
     "--quiet", "-q", is_flag=True, help="Print nothing unless something failed (for cron)."
@@ -370,13 +370,9 @@ def poll(app: App, locations: tuple[str, ...], timeout: float, quiet: bool) -> N
         elif outcome.warning and not quiet:
             click.echo(f"warning: {feed}: {one_line(outcome.warning)}", err=True)
         if outcome.moved_to and not quiet:
-            what = (
-                "another subscribed feed already has that address; kept this one"
-                if outcome.moved_to_duplicate
-                else "address updated"
-            )
             click.echo(
-                f"note: {feed}: moved permanently to {one_line(outcome.moved_to)}; {what}",
+                f"note: {feed}: moved permanently to {one_line(outcome.moved_to)}; "
+                f"{outcome.moved_note}",
                 err=True,
             )
     if report.offline and not quiet:

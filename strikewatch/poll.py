@@ -48,7 +48,7 @@ class FeedOutcome:
     warning: str | None = None
     retry_until: datetime | None = None
     moved_to: str | None = None
-    moved_to_duplicate: bool = False
+    moved_note: str | None = None
     gone: bool = False
     skipped_until: str | None = None
 
@@ -390,11 +390,13 @@ def _record(
     )
     if result.moved_to and result.moved_to != feed["url"]:
         outcome.moved_to = result.moved_to
-        if feed_id is not None:
-            if store.feed_with_url(result.moved_to, other_than=feed_id) is None:
-                state["url"] = result.moved_to
-            else:
-                outcome.moved_to_duplicate = True
+        if feed_id is None:
+            outcome.moved_note = "not subscribed, so nothing was updated"
+        elif store.feed_with_url(result.moved_to, other_than=feed_id) is None:
+            state["url"] = result.moved_to
+            outcome.moved_note = "address updated"
+        else:
+            outcome.moved_note = "another subscribed feed already has that address; kept this one"
     if parsed is None:
         outcome.not_modified = True
     else:
