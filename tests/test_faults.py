@@ -655,6 +655,31 @@ def test_network_down_does_not_push_feeds_into_backoff(run, run_json):
         assert feed["error"] == "cannot connect: connection refused"
 
 
+def test_fresh_validators_replace_stale_ones(servers, run):
+    """newsboat kept sending an old ETag after the server sent a new one, ending in 429s."""
+    counter = {"n": 0}
+
+    def rotating(exchange: fs.Exchange) -> None:
+        counter["n"] += 1
+        exchange.respond(
+            200, rss(GOOD), {"Content-Type": "application/rss+xml", "ETag": f'"v{counter["n"]}"'}
+        )
+
+    server = servers()
+    subscribe(run, server.route("/feed", rotating), "rotating")
+    for _ in range(3):
+        assert run("poll").exit_code == 0
+    sent = [request.headers.get("if-none-match") for request in server.hits("/feed")]
+    assert sent == [None, '"v1"', '"v2"']
+
+
+def test_usage_errors_exit_2(run):
+    for args in (["poll", "--timeout", "0"], ["poll", "--timeout", "soon"]):
+        result = run(*args)
+        assert result.exit_code == 2
+        assert "Traceback" not in result.output
+
+
 # -- concurrency and crashes ---------------------------------------------------------------
 
 
