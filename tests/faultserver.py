@@ -19,6 +19,21 @@ from dataclasses import dataclass, field
 _addresses = itertools.count(20)
 
 
+def _loopback_range_works() -> bool:
+    """Linux routes all of 127/8 to loopback; some systems only configure 127.0.0.1."""
+    probe = socket.socket()
+    try:
+        probe.bind(("127.0.0.2", 0))
+        return True
+    except OSError:
+        return False
+    finally:
+        probe.close()
+
+
+DISTINCT_HOSTS = _loopback_range_works()
+
+
 @dataclass
 class Request:
     method: str
@@ -81,7 +96,7 @@ class FaultServer:
     requests: list[Request] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        self.host = f"127.0.0.{next(_addresses)}"
+        self.host = f"127.0.0.{next(_addresses) % 250 + 2}" if DISTINCT_HOSTS else "127.0.0.1"
         self.listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.listener.bind((self.host, 0))
