@@ -313,7 +313,7 @@ def feeds_remove(app: App, which: str, purge: bool) -> None:
     type=click.FloatRange(min=0.1, max=600),
     default=30.0,
     show_default=True,
-    help="Seconds allowed for each feed, download included.",
+    help="Deadline in seconds for each feed: connecting, redirects, headers and body.",
 )
 @click.option(
     "--quiet", "-q", is_flag=True, help="Print nothing unless something failed (for cron)."
@@ -327,7 +327,7 @@ def poll(app: App, locations: tuple[str, ...], timeout: float, quiet: bool) -> N
     """
     from strikewatch import poll as polling
     from strikewatch.fetch import new_session
-    from strikewatch.render import ProgressReporter
+    from strikewatch.render import ProgressReporter, one_line
 
     store = app.store()
     with polling.poll_lock(store.path):
@@ -364,15 +364,23 @@ def poll(app: App, locations: tuple[str, ...], timeout: float, quiet: bool) -> N
                 on_feed_done=lambda _outcome: progress.advance(),
             )
     for outcome in report.outcomes:
+        feed = f"{one_line(outcome.name)} ({one_line(outcome.url)})"
         if outcome.failed:
-            click.echo(f"error: {outcome.name} ({outcome.url}): {outcome.error}", err=True)
+            click.echo(f"error: {feed}: {one_line(outcome.error)}", err=True)
         elif outcome.warning and not quiet:
-            click.echo(f"warning: {outcome.name} ({outcome.url}): {outcome.warning}", err=True)
+            click.echo(f"warning: {feed}: {one_line(outcome.warning)}", err=True)
         if outcome.moved_to and not quiet:
             click.echo(
-                f"note: {outcome.name} moved permanently to {outcome.moved_to}; address updated",
+                f"note: {feed}: moved permanently to {one_line(outcome.moved_to)}; "
+                f"{outcome.moved_note}",
                 err=True,
             )
+    if report.offline and not quiet:
+        click.echo(
+            "note: no feed could be reached at all (is the network down?); "
+            "they will all be tried again next run, without backoff",
+            err=True,
+        )
     if not quiet:
         click.echo(polling.summarize(report))
         _show_new_items(store, report.new_ids)

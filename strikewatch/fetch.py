@@ -1,18 +1,34 @@
-"""Getting a feed's bytes: politely (conditional GET), within bounds (time, size)."""
+"""Getting a feed's bytes: politely (conditional GET), within bounds (time, size).
+
+Two bounds hold whatever the server does:
+
+- Time: `timeout` is a deadline for the whole request, redirects, headers and body included.
+  A socket read timeout alone does not give that (a server that trickles one byte a second,
+  even inside its headers, never trips it), so a watchdog shuts the socket down when the
+  deadline passes and the blocked read returns at once.
+- Size: the body is streamed and decompressed by us, chunk by chunk, with a cap on the bytes
+  received and on the bytes decompressed, so neither a huge body nor a gzip bomb can exhaust
+  memory.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import socket
+import threading
 import time
+import zlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.utils import parsedate_to_datetime
+from http import HTTPStatus
 from pathlib import Path
-from typing import TYPE_CHECKING
-from urllib.parse import urlsplit
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urljoin, urlsplit
 
 from strikewatch import __version__
 from strikewatch.errors import FetchError
-from strikewatch.normalize import utcnow
+from strikewatch.normalize import plain_text, utcnow
 
 if TYPE_CHECKING:
     import requests
@@ -21,9 +37,15 @@ USER_AGENT = f"strikewatch/{__version__} (+https://pypi.org/project/strikewatch/
 DEFAULT_TIMEOUT = 30.0
 DEFAULT_MAX_BYTES = 20 * 1024 * 1024
 CHUNK_SIZE = 64 * 1024
+MAX_REDIRECTS = 5
 PERMANENT_REDIRECTS = (301, 308)
+REDIRECTS = (301, 302, 303, 307, 308)
 RETRY_LATER_STATUSES = (429, 503)
 GONE_STATUS = 410
+# A Retry-After is honoured up to this long: a feed is held back, never silenced for good.
+MAX_RETRY_AFTER = timedelta(hours=24)
+# 429 without a Retry-After still means "slow down": wait this long, without counting a failure.
+DEFAULT_RETRY_AFTER = timedelta(minutes=30)
 
 
 @dataclass
@@ -51,12 +73,23 @@ class Gone(FetchError):
     """410 Gone: the feed has been withdrawn for good."""
 
 
+class Unreachable(FetchError):
+    """No HTTP answer at all (DNS, refused, unreachable, connect timeout): maybe our network."""
+
+
 def is_remote(location: str) -> bool:
     return urlsplit(location).scheme.lower() in ("http", "https")
 
 
+def host_key(location: str) -> str:
+    """The server a location lives on, for the per-host connection limit ('' for files)."""
+    if not is_remote(location):
+        return ""
+    return (urlsplit(location).hostname or "").lower()
+
+
 def new_session() -> requests.Session:
-    """A session with our User-Agent, so every request identifies the poller."""
+    """A session with our User-Agent and the deadline watchdog on every connection."""
     import requests
 
     session = requests.Session()
@@ -64,24 +97,29 @@ def new_session() -> requests.Session:
     session.headers["Accept"] = (
         "application/atom+xml, application/rss+xml, application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5"
     )
+    # Only what _BodyReader can decompress under its cap.
+    session.headers["Accept-Encoding"] = "gzip, deflate"
+    adapter = _deadline_adapter_class()()
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
     return session
 
 
 def parse_retry_after(value: str | None, now: datetime | None = None) -> datetime | None:
-    """Retry-After is either a number of seconds or an HTTP date."""
+    """Retry-After is either a number of seconds or an HTTP date; capped at MAX_RETRY_AFTER."""
     if not value:
         return None
     now = now or utcnow()
     value = value.strip()
     if value.isdigit():
-        return now + timedelta(seconds=min(int(value), 7 * 86400))
+        return now + min(timedelta(seconds=int(value[:9])), MAX_RETRY_AFTER)
     try:
         moment = parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
+    except (TypeError, ValueError, IndexError, OverflowError):
         return None
-    if moment.tzinfo is None:
+    if moment is None or moment.tzinfo is None:
         return None
-    return max(moment, now)
+    return min(max(moment, now), now + MAX_RETRY_AFTER)
 
 
 def read_local(path: str, max_bytes: int = DEFAULT_MAX_BYTES) -> FetchResult:
@@ -90,7 +128,7 @@ def read_local(path: str, max_bytes: int = DEFAULT_MAX_BYTES) -> FetchResult:
     try:
         size = location.stat().st_size
         if size > max_bytes:
-            raise FetchError(f"file is larger than the {max_bytes // (1024 * 1024)} MB limit")
+            raise FetchError(f"file is larger than the {_megabytes(max_bytes)} limit")
         body = location.read_bytes()
     except FileNotFoundError:
         raise FetchError("no such file") from None
@@ -99,6 +137,124 @@ def read_local(path: str, max_bytes: int = DEFAULT_MAX_BYTES) -> FetchResult:
     except OSError as error:
         raise FetchError(f"cannot read file: {error.strerror or error}") from None
     return FetchResult(status=None, body=body, url=str(path))
+
+
+# -- the deadline watchdog -----------------------------------------------------------------
+
+
+class Deadline:
+    """Shuts down every socket the current thread opens once `seconds` have passed.
+
+    Connections made through a session from `new_session()` register their sockets with the
+    deadline active in their thread (the socket itself: a response outlives its connection's
+    hold on it); a blocked read on a shut-down socket returns at once.
+    """
+
+    _current = threading.local()
+
+    def __init__(self, seconds: float):
+        self.seconds = seconds
+        self.expired = False
+        self._lock = threading.Lock()
+        self._sockets: list[socket.socket] = []
+        self._timer = threading.Timer(seconds, self._expire)
+        self._timer.daemon = True
+
+    def __enter__(self) -> Deadline:
+        self._previous = getattr(Deadline._current, "value", None)
+        Deadline._current.value = self
+        self._timer.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._timer.cancel()
+        Deadline._current.value = self._previous
+        with self._lock:
+            self._sockets.clear()
+
+    @classmethod
+    def active(cls) -> Deadline | None:
+        return getattr(cls._current, "value", None)
+
+    def watch(self, sock: socket.socket | None) -> None:
+        if sock is None:
+            return
+        with self._lock:
+            if not any(known is sock for known in self._sockets):
+                self._sockets.append(sock)
+            expired = self.expired
+        if expired:
+            _shut(sock)
+
+    def _expire(self) -> None:
+        with self._lock:
+            self.expired = True
+            sockets = list(self._sockets)
+        for sock in sockets:
+            _shut(sock)
+
+
+def _shut(sock: socket.socket) -> None:
+    with contextlib.suppress(OSError):
+        sock.shutdown(socket.SHUT_RDWR)
+
+
+_ADAPTER_CLASS: Any = None
+
+
+def _deadline_adapter_class() -> Any:
+    """requests' HTTPAdapter whose connections report to the thread's Deadline (built lazily,
+    so importing this module does not import requests)."""
+    global _ADAPTER_CLASS
+    if _ADAPTER_CLASS is not None:
+        return _ADAPTER_CLASS
+    from requests.adapters import HTTPAdapter
+    from urllib3.connection import HTTPConnection, HTTPSConnection
+    from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+
+    class WatchedMixin:
+        def connect(self) -> None:
+            deadline = Deadline.active()
+            super().connect()  # type: ignore[misc]
+            if deadline is not None:
+                deadline.watch(self.sock)
+
+        def request(self, *args: Any, **kwargs: Any) -> Any:
+            deadline = Deadline.active()
+            if deadline is not None:  # a kept-alive connection: connect() is not called again
+                deadline.watch(self.sock)
+            return super().request(*args, **kwargs)  # type: ignore[misc]
+
+    class WatchedHTTPConnection(WatchedMixin, HTTPConnection):
+        pass
+
+    class WatchedHTTPSConnection(WatchedMixin, HTTPSConnection):
+        pass
+
+    class WatchedHTTPPool(HTTPConnectionPool):
+        ConnectionCls = WatchedHTTPConnection
+
+    class WatchedHTTPSPool(HTTPSConnectionPool):
+        ConnectionCls = WatchedHTTPSConnection
+
+    pools = {"http": WatchedHTTPPool, "https": WatchedHTTPSPool}
+
+    class DeadlineAdapter(HTTPAdapter):
+        def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+            super().init_poolmanager(*args, **kwargs)
+            self.poolmanager.pool_classes_by_scheme = dict(pools)
+
+        def proxy_manager_for(self, proxy: str, **proxy_kwargs: Any) -> Any:
+            manager = super().proxy_manager_for(proxy, **proxy_kwargs)
+            if not proxy.lower().startswith("socks"):
+                manager.pool_classes_by_scheme = dict(pools)
+            return manager
+
+    _ADAPTER_CLASS = DeadlineAdapter
+    return DeadlineAdapter
+
+
+# -- the request ---------------------------------------------------------------------------
 
 
 def fetch(
@@ -110,122 +266,325 @@ def fetch(
     timeout: float = DEFAULT_TIMEOUT,
     max_bytes: int = DEFAULT_MAX_BYTES,
 ) -> FetchResult:
-    """GET a feed conditionally; `timeout` bounds the whole download, not just each read."""
+    """GET a feed conditionally; `timeout` bounds the whole exchange, not just each read."""
     import requests
+    import urllib3
 
     headers = {}
     if etag:
         headers["If-None-Match"] = etag
     if last_modified:
         headers["If-Modified-Since"] = last_modified
-    deadline = time.monotonic() + timeout
-    try:
-        response = session.get(
-            url, headers=headers, timeout=(min(timeout, 10.0), timeout), stream=True
-        )
-    except requests.exceptions.Timeout:
-        raise FetchError(f"timed out after {timeout:g}s") from None
-    except requests.exceptions.TooManyRedirects:
-        raise FetchError("too many redirects") from None
-    except requests.exceptions.SSLError:
-        raise FetchError("TLS/SSL error: the certificate could not be verified") from None
-    except requests.exceptions.ConnectionError as error:
-        raise FetchError(f"cannot connect: {_connection_reason(error)}") from None
-    except requests.exceptions.RequestException as error:
-        raise FetchError(f"request failed: {type(error).__name__}") from None
+    progress = _Progress()
+    with Deadline(timeout) as deadline:
+        try:
+            return _exchange(session, url, headers, timeout, max_bytes, deadline, progress)
+        except FetchError:
+            raise
+        except (
+            requests.exceptions.RequestException,
+            urllib3.exceptions.HTTPError,
+            OSError,
+            ValueError,
+        ) as error:
+            if deadline.expired:
+                raise FetchError(_timed_out(timeout, progress)) from None
+            message = _describe_request_error(error, progress)
+            if message.startswith(("cannot connect", "timed out while connecting")):
+                raise Unreachable(message) from None
+            raise FetchError(message) from None
+        except Exception as error:  # urllib3/http.client internals on hostile input
+            if deadline.expired:
+                raise FetchError(_timed_out(timeout, progress)) from None
+            raise FetchError(f"request failed: {type(error).__name__}") from None
 
-    with response:
-        status = response.status_code
-        moved_to = _permanent_target(response)
-        if status == 304:
+
+@dataclass
+class _Progress:
+    """How far a request got, so a timeout can say where it stalled."""
+
+    phase: str = "connecting"
+    received: int = 0
+
+
+def _exchange(
+    session: requests.Session,
+    url: str,
+    headers: dict[str, str],
+    timeout: float,
+    max_bytes: int,
+    deadline: Deadline,
+    progress: _Progress,
+) -> FetchResult:
+    started = time.monotonic()
+    moved_to: str | None = None
+    still_permanent = True
+    current = url
+    for _hop in range(MAX_REDIRECTS + 1):
+        remaining = max(0.05, timeout - (time.monotonic() - started))
+        progress.phase = "waiting for the response"
+        response = session.get(
+            current,
+            headers=headers,
+            timeout=(min(remaining, 10.0), remaining),
+            stream=True,
+            allow_redirects=False,
+        )
+        with response:
+            status = response.status_code
+            if status in REDIRECTS and response.headers.get("Location"):
+                target = urljoin(current, response.headers["Location"].strip())
+                if not is_remote(target):
+                    raise FetchError(f"HTTP {status} redirect to a non-http address", status)
+                # Only an unbroken chain of permanent hops from the subscribed URL moves it.
+                if still_permanent and status in PERMANENT_REDIRECTS:
+                    moved_to = target
+                else:
+                    still_permanent = False
+                current = target
+                continue
+            if status == 304:
+                return FetchResult(
+                    status=304,
+                    body=None,
+                    url=current,
+                    etag=response.headers.get("ETag") or headers.get("If-None-Match"),
+                    last_modified=response.headers.get("Last-Modified")
+                    or headers.get("If-Modified-Since"),
+                    moved_to=moved_to,
+                )
+            # Headers cut short by the watchdog can parse as a complete (bodiless) response.
+            if deadline.expired:
+                raise FetchError(_timed_out(timeout, progress))
+            _raise_for_status(response)
+            progress.phase = "body still arriving"
+            body = _read_body(response, max_bytes, deadline, timeout, progress)
             return FetchResult(
-                status=304,
-                body=None,
-                url=response.url,
-                etag=response.headers.get("ETag") or etag,
-                last_modified=response.headers.get("Last-Modified") or last_modified,
+                status=status,
+                body=body,
+                url=current,
+                etag=response.headers.get("ETag"),
+                last_modified=response.headers.get("Last-Modified"),
+                content_type=response.headers.get("Content-Type"),
                 moved_to=moved_to,
             )
-        if status in RETRY_LATER_STATUSES:
-            until = parse_retry_after(response.headers.get("Retry-After"))
-            reason = f"HTTP {status} {response.reason or ''}".strip()
-            if until is not None:
-                raise RetryLater(
-                    f"{reason}, asked to retry after {until:%Y-%m-%d %H:%M} UTC", status, until
-                )
-            raise FetchError(reason, status)
-        if status == GONE_STATUS:
-            raise Gone("HTTP 410 Gone: the feed was withdrawn, unsubscribing", status)
-        if status >= 400:
-            raise FetchError(f"HTTP {status} {response.reason or ''}".strip(), status)
-        body = _read_capped(response, max_bytes, deadline, timeout)
-        return FetchResult(
-            status=status,
-            body=body,
-            url=response.url,
-            etag=response.headers.get("ETag"),
-            last_modified=response.headers.get("Last-Modified"),
-            content_type=response.headers.get("Content-Type"),
-            moved_to=moved_to,
-        )
+    raise FetchError(f"too many redirects (more than {MAX_REDIRECTS})")
 
 
-def _read_capped(response, max_bytes: int, deadline: float, timeout: float) -> bytes:
-    """Stream the (decompressed) body, giving up past the size cap or the deadline."""
-    import requests
+def _reason(response: requests.Response) -> str:
+    """'HTTP 500 Internal Server Error', with the server's reason phrase made harmless."""
+    status = response.status_code
+    reason = plain_text(response.reason if isinstance(response.reason, str) else "", 60)
+    if not reason:
+        try:
+            reason = HTTPStatus(status).phrase
+        except ValueError:
+            reason = ""
+    return f"HTTP {status} {reason}".strip()
 
-    declared = response.headers.get("Content-Length", "")
-    if (
-        declared.isdigit()
-        and int(declared) > max_bytes
-        and not response.headers.get("Content-Encoding")
-    ):
+
+def _raise_for_status(response: requests.Response) -> None:
+    status = response.status_code
+    if status in RETRY_LATER_STATUSES:
+        until = parse_retry_after(response.headers.get("Retry-After"))
+        if until is None and status == 429:
+            until = utcnow() + DEFAULT_RETRY_AFTER
+        if until is not None:
+            raise RetryLater(
+                f"{_reason(response)}: asked to wait, next try after {until:%Y-%m-%d %H:%M} UTC",
+                status,
+                until,
+            )
+        raise FetchError(_reason(response), status)
+    if status == GONE_STATUS:
+        raise Gone(f"{_reason(response)}: the feed was withdrawn; unsubscribed", status)
+    if status >= 400 or status < 200:
+        raise FetchError(_reason(response), status)
+    if status in REDIRECTS:
+        raise FetchError(f"{_reason(response)} without a Location", status)
+
+
+def _read_body(
+    response: requests.Response,
+    max_bytes: int,
+    deadline: Deadline,
+    timeout: float,
+    progress: _Progress,
+) -> bytes:
+    """Stream and decompress the body ourselves, so the cap applies to decompressed bytes."""
+    declared = (response.headers.get("Content-Length") or "").strip()
+    if declared.isdigit() and int(declared) > max_bytes:
         raise FetchError(
-            f"response too large ({int(declared) // (1024 * 1024)} MB, limit {max_bytes // (1024 * 1024)} MB)"
+            f"response too large ({_megabytes(int(declared))}, the limit is {_megabytes(max_bytes)})"
         )
-    chunks = []
-    received = 0
-    try:
-        for chunk in response.iter_content(CHUNK_SIZE):
-            received += len(chunk)
-            if received > max_bytes:
-                raise FetchError(
-                    f"response too large (over the {max_bytes // (1024 * 1024)} MB limit)"
-                )
-            chunks.append(chunk)
-            if time.monotonic() > deadline:
-                raise FetchError(f"timed out after {timeout:g}s (body still arriving)")
-    except requests.exceptions.RequestException as error:
-        if isinstance(error, requests.exceptions.ConnectionError) and "Read timed out" in str(
-            error
-        ):
-            raise FetchError(f"timed out after {timeout:g}s") from None
-        raise FetchError(f"download interrupted: {type(error).__name__}") from None
+    decoder = _Decoder.for_encoding(response.headers.get("Content-Encoding"))
+    chunks: list[bytes] = []
+    size = 0
+    for chunk in response.raw.stream(CHUNK_SIZE, decode_content=False):
+        if deadline.expired:
+            raise FetchError(_timed_out(timeout, progress))
+        progress.received += len(chunk)
+        if progress.received > max_bytes:
+            raise FetchError(f"response too large (over the {_megabytes(max_bytes)} limit)")
+        data = decoder.decompress(chunk, max_bytes + 1 - size)
+        size += len(data)
+        if size > max_bytes:
+            raise FetchError(
+                f"response too large (over the {_megabytes(max_bytes)} limit once decompressed)"
+            )
+        chunks.append(data)
+    tail = decoder.flush(max_bytes + 1 - size)
+    size += len(tail)
+    if size > max_bytes:
+        raise FetchError(
+            f"response too large (over the {_megabytes(max_bytes)} limit once decompressed)"
+        )
+    chunks.append(tail)
+    # A socket shut by the watchdog can look like a clean end of a body without a length.
+    if deadline.expired:
+        raise FetchError(_timed_out(timeout, progress))
     return b"".join(chunks)
 
 
-def _permanent_target(response) -> str | None:
-    """Follow the chain of 301/308 hops from the start; a 302/307 anywhere stops the update."""
-    target = None
-    for index, hop in enumerate(response.history):
-        if hop.status_code not in PERMANENT_REDIRECTS:
-            break
-        following = response.history[index + 1] if index + 1 < len(response.history) else response
-        target = following.url
-    return target
+class _Decoder:
+    """Incremental gzip/deflate decoding that never produces more than it is allowed to."""
+
+    def __init__(self, encoding: str):
+        self.encoding = encoding
+        self._zlib: Any = None
+        if encoding in ("gzip", "x-gzip"):
+            self._zlib = zlib.decompressobj(zlib.MAX_WBITS | 16)
+        elif encoding == "deflate":
+            self._zlib = zlib.decompressobj()  # zlib-wrapped; raw deflate detected below
+        self._started = False
+
+    @classmethod
+    def for_encoding(cls, header: str | None) -> _Decoder:
+        encodings = [part.strip().lower() for part in (header or "").split(",") if part.strip()]
+        encodings = [part for part in encodings if part != "identity"]
+        if len(encodings) > 1:
+            raise FetchError(f"unsupported Content-Encoding {plain_text(header, 40)!r}")
+        encoding = encodings[0] if encodings else ""
+        if encoding not in ("", "gzip", "x-gzip", "deflate"):
+            raise FetchError(f"unsupported Content-Encoding {plain_text(encoding, 40)!r}")
+        return cls(encoding)
+
+    def decompress(self, data: bytes, limit: int) -> bytes:
+        if self._zlib is None:
+            return data
+        limit = max(1, limit)
+        try:
+            if not self._started and self.encoding == "deflate" and data:
+                self._started = True
+                try:
+                    probe = zlib.decompressobj()
+                    out = probe.decompress(data, limit)
+                    self._zlib = probe
+                    return out
+                except zlib.error:
+                    self._zlib = zlib.decompressobj(-zlib.MAX_WBITS)
+            self._started = True
+            return self._zlib.decompress(data, limit)
+        except zlib.error:
+            raise FetchError(
+                f"the {self.encoding}-compressed body is corrupt or truncated"
+            ) from None
+
+    def flush(self, limit: int) -> bytes:
+        if self._zlib is None:
+            return b""
+        out = b""
+        try:
+            # Input that max_length held back still waits in unconsumed_tail.
+            while self._zlib.unconsumed_tail and len(out) < limit:
+                out += self._zlib.decompress(self._zlib.unconsumed_tail, max(1, limit - len(out)))
+            if len(out) < limit:
+                out += self._zlib.flush()
+        except zlib.error:
+            raise FetchError(
+                f"the {self.encoding}-compressed body is corrupt or truncated"
+            ) from None
+        return out
 
 
-def _connection_reason(error: Exception) -> str:
-    text = str(error)
+def _megabytes(size: int) -> str:
+    megabytes = size / (1024 * 1024)
+    return f"{megabytes:.0f} MB" if megabytes >= 1 else f"{size // 1024} KB"
+
+
+def _timed_out(timeout: float, progress: _Progress) -> str:
+    if progress.phase == "body still arriving" and progress.received:
+        return (
+            f"timed out after {timeout:g}s "
+            f"(body still arriving, {_megabytes(progress.received)} received)"
+        )
+    return f"timed out after {timeout:g}s ({progress.phase})"
+
+
+def _describe_request_error(error: BaseException, progress: _Progress) -> str:
+    import requests
+    import urllib3
+
+    if isinstance(error, urllib3.exceptions.HTTPError):  # raised while streaming the body
+        if isinstance(error, urllib3.exceptions.TimeoutError):
+            return "timed out waiting for the server"
+        reason = _connection_reason(error)
+        return f"download interrupted: {reason}"
+
+    if isinstance(error, requests.exceptions.SSLError):
+        return "TLS/SSL error: the certificate could not be verified"
+    if isinstance(error, requests.exceptions.ConnectTimeout):
+        return "timed out while connecting"
+    if isinstance(error, requests.exceptions.Timeout):
+        return "timed out waiting for the server"
+    if isinstance(error, requests.exceptions.InvalidURL | requests.exceptions.MissingSchema):
+        return "not a valid URL"
+    if isinstance(error, requests.exceptions.InvalidSchema):
+        return "unsupported address scheme"
+    if isinstance(error, requests.exceptions.ConnectionError | OSError):
+        reason = _connection_reason(error)
+        if progress.phase == "body still arriving":
+            return f"download interrupted: {reason}"
+        text = repr(error)
+        if any(marker in text for marker in _NO_CONNECTION_MARKERS):
+            return f"cannot connect: {reason}"
+        return f"no usable answer: {reason}"
+    if isinstance(error, requests.exceptions.ChunkedEncodingError):
+        return "download interrupted: broken chunked encoding"
+    if isinstance(error, requests.exceptions.ContentDecodingError):
+        return "download interrupted: the compressed body is corrupt"
+    return f"request failed: {type(error).__name__}"
+
+
+_NO_CONNECTION_MARKERS = (
+    "NewConnectionError",
+    "NameResolutionError",
+    "Failed to establish",
+    "Connection refused",
+    "Network is unreachable",
+    "No route to host",
+    "gaierror",
+)
+
+
+def _connection_reason(error: BaseException) -> str:
+    text = repr(error)
     for marker, reason in (
         ("Name or service not known", "unknown host"),
         ("nodename nor servname", "unknown host"),
+        ("No address associated", "unknown host"),
         ("Temporary failure in name resolution", "DNS lookup failed"),
         ("Connection refused", "connection refused"),
         ("Network is unreachable", "network unreachable"),
+        ("No route to host", "no route to host"),
         ("Read timed out", "read timed out"),
-        ("RemoteDisconnected", "server closed the connection"),
+        ("IncompleteRead", "the server closed the connection before the end of the body"),
+        ("InvalidChunkLength", "broken chunked encoding"),
+        ("RemoteDisconnected", "the server closed the connection without answering"),
         ("Connection reset", "connection reset"),
+        ("BadStatusLine", "the server did not answer in HTTP"),
+        ("LineTooLong", "the server sent an over-long header line"),
+        ("got more than", "the server sent too many headers"),
     ):
         if marker in text:
             return reason

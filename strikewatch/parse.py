@@ -9,6 +9,7 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from xml.sax import SAXException, SAXParseException
 
 from strikewatch.errors import ParseError
 from strikewatch.normalize import (
@@ -18,14 +19,23 @@ from strikewatch.normalize import (
     plain_text,
     strip_controls,
 )
+from strikewatch.safexml import use_for_feedparser
 
 TITLE_MAX_CHARS = 500
 
 # A DOCTYPE with an internal subset is how billion-laughs and external-entity attacks arrive.
 # feedparser only strips entity declarations that start a line, so a one-line bomb would reach
-# expat; we drop every DOCTYPE, whatever its layout, before feedparser sees the document.
-_DOCTYPE_RE = re.compile(rb"<!DOCTYPE(?:[^\[>]|\[.*?\])*>", re.IGNORECASE | re.DOTALL)
-_ENTITY_DECL_RE = re.compile(rb"<!ENTITY.*?>", re.IGNORECASE | re.DOTALL)
+# expat. Two layers: the DOCTYPE is dropped here, whatever its layout (quoted "]" and ">" in
+# entity values included), and strikewatch.safexml refuses any entity that still gets through
+# (another encoding, a layout this pattern misses).
+_DOCTYPE_RE = re.compile(
+    rb"<!DOCTYPE(?:[^\[>\"']|\"[^\"]*\"|'[^']*'|\[(?:[^\]\"']|\"[^\"]*\"|'[^']*')*\])*>",
+    re.IGNORECASE,
+)
+_ENTITY_DECL_RE = re.compile(rb"<!ENTITY(?:[^>\"']|\"[^\"]*\"|'[^']*')*>", re.IGNORECASE)
+_FIRST_ELEMENT_RE = re.compile(rb"<[A-Za-z_]")
+_ENTRY_OPEN_RE = re.compile(rb"<(?:item|entry)[\s>]")
+_ROOT_CLOSE_RE = re.compile(rb"</\s*(?:[\w.-]+:)?(?:rss|feed|RDF)\s*>\s*\Z")
 _HTML_SNIFF_RE = re.compile(rb"<(!doctype\s+html|html[\s>]|head[\s>]|body[\s>])", re.IGNORECASE)
 
 
@@ -63,14 +73,17 @@ class ParsedArchive:
 
 
 def defuse_xml(body: bytes) -> bytes:
-    """Remove DOCTYPE and ENTITY declarations so no entity is ever expanded."""
-    head = body[:65536]
-    if b"<!" not in head:
+    """Remove the DOCTYPE and any ENTITY declaration that precede the first element."""
+    if b"<!" not in body:
         return body
-    if b"<!DOCTYPE" in head.upper() or b"<!ENTITY" in head.upper():
-        body = _DOCTYPE_RE.sub(b"", body, count=1)
-        body = _ENTITY_DECL_RE.sub(b"", body)
-    return body
+    first = _FIRST_ELEMENT_RE.search(body)
+    doctype = _DOCTYPE_RE.search(body)
+    # A DOCTYPE after the first element is text (HTML inside CDATA), not a declaration.
+    if doctype is not None and (first is None or doctype.start() < first.start()):
+        body = body[: doctype.start()] + body[doctype.end() :]
+        first = _FIRST_ELEMENT_RE.search(body)
+    end = first.start() if first else len(body)
+    return _ENTITY_DECL_RE.sub(b"", body[:end]) + body[end:]
 
 
 def _struct_to_datetime(value) -> datetime | None:
@@ -131,36 +144,98 @@ def parse_feed(
         headers["content-location"] = base_url
     if content_type:
         headers["content-type"] = content_type
+    use_for_feedparser()
     parsed = feedparser.parse(
         io.BytesIO(defuse_xml(body)),
         response_headers=headers,
         sanitize_html=False,
         resolve_relative_uris=False,
     )
-    items: list[Item] = []
+    problem = parsed.get("bozo_exception") if parsed.get("bozo") else None
+    entries = list(parsed.entries)
+    notes: list[str] = []
     skipped = 0
-    for entry in parsed.entries:
+    if isinstance(problem, SAXException) and entries and _last_entry_cut_off(body):
+        # The loose parser returns the story the document was cut in the middle of, with half
+        # a headline; it comes back whole next time.
+        entries.pop()
+        skipped += 1
+        notes.append("dropped the last story, cut off mid-way")
+    items: list[Item] = []
+    for entry in entries:
         item = _entry_to_item(entry)
         if item is None:
             skipped += 1
         else:
             items.append(item)
-    problem = parsed.get("bozo_exception") if parsed.get("bozo") else None
+    _drop_unreliable_guids(items)
     if not items:
         if looks_like_html(body, content_type) and not parsed.get("version"):
             raise ParseError("not a feed: the server sent an HTML page")
-        if problem is not None:
+        if problem is not None and not _harmless(problem):
             raise ParseError(f"not a readable feed: {_describe(problem)}")
         if not parsed.get("version"):
             raise ParseError("not a feed: no RSS or Atom document found")
-    warning = f"feed is malformed, kept what parsed: {_describe(problem)}" if problem else None
+    warning = None
+    if problem is not None and not _harmless(problem):
+        kept = f"kept the {len(items)} {'story' if len(items) == 1 else 'stories'} that parsed"
+        what = (
+            "feed declares the wrong encoding"
+            if type(problem).__name__ == "CharacterEncodingOverride"
+            else "feed is malformed"
+        )
+        warning = f"{what} ({_describe(problem)}); " + "; ".join([kept, *notes])
     title = plain_text(parsed.feed.get("title"), 200) or None
     return ParsedFeed(title=title, items=items, warning=warning, skipped=skipped)
 
 
+def _harmless(problem: BaseException) -> bool:
+    """Problems that cost nothing, not worth a line every poll: a feed served as text/html,
+    or as text/xml without a charset (which RFC 3023 reads as US-ASCII, a subset of UTF-8)."""
+    name = type(problem).__name__
+    if name == "NonXMLContentType":
+        return True
+    return name == "CharacterEncodingOverride" and "declared as us-ascii" in str(problem)
+
+
 def _describe(problem: BaseException) -> str:
-    text = plain_text(str(problem), 200) or type(problem).__name__
-    return text
+    if isinstance(problem, SAXParseException):
+        message = plain_text(problem.getMessage(), 150) or "not well-formed XML"
+        if message in ("no element found", "unclosed token"):
+            message = "the document is cut off"
+        line = problem.getLineNumber()
+        return f"{message} at line {line}" if isinstance(line, int) and line > 0 else message
+    name = type(problem).__name__
+    if name == "CharacterEncodingOverride":
+        return plain_text(str(problem), 150) or "wrong encoding declared"
+    if name == "CharacterEncodingUnknown":
+        return "unknown character encoding"
+    return plain_text(str(problem), 150) or name
+
+
+def _last_entry_cut_off(body: bytes) -> bool:
+    """True when the document ends inside its last <item> or <entry>."""
+    tail = body[-(1 << 20) :]
+    opened = max(
+        (match.start() for match in _ENTRY_OPEN_RE.finditer(tail)),
+        default=-1,
+    )
+    closed = max(tail.rfind(b"</item>"), tail.rfind(b"</entry>"))
+    if opened < 0:
+        return False
+    return opened > closed and not _ROOT_CLOSE_RE.search(tail)
+
+
+def _drop_unreliable_guids(items: list[Item]) -> None:
+    """A guid that one document gives to several different links identifies nothing: forget it
+    for those items, so they are told apart (and matched) by their links instead."""
+    links_by_guid: dict[str, set[str | None]] = {}
+    for item in items:
+        if item.guid:
+            links_by_guid.setdefault(item.guid, set()).add(item.link)
+    for item in items:
+        if item.guid and len(links_by_guid[item.guid]) > 1:
+            item.guid = None
 
 
 def looks_like_jsonl(head: bytes) -> bool:

@@ -3,20 +3,19 @@
 from __future__ import annotations
 
 import os
-import sqlite3
+import queue
 import threading
 import time
-from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections import deque
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
 from strikewatch import fetch as fetching
-from strikewatch.errors import FeedError, PollLocked, StoreError
+from strikewatch.errors import FeedError, ParseError, PollLocked, StoreError
 from strikewatch.normalize import to_utc_iso, utcnow
 from strikewatch.parse import ParsedFeed, parse_feed
 
@@ -30,6 +29,9 @@ MAX_WORKERS = 8
 MAX_PER_HOST = 2
 BACKOFF_BASE = timedelta(minutes=10)
 BACKOFF_CAP = timedelta(hours=12)
+# How long past its own deadline a download may take before it is abandoned (only a DNS
+# lookup, which no socket timeout bounds, can get there).
+HARD_DEADLINE_GRACE = 2.0
 
 
 @dataclass
@@ -46,6 +48,7 @@ class FeedOutcome:
     warning: str | None = None
     retry_until: datetime | None = None
     moved_to: str | None = None
+    moved_note: str | None = None
     gone: bool = False
     skipped_until: str | None = None
 
@@ -70,6 +73,7 @@ class FeedOutcome:
 @dataclass
 class PollReport:
     outcomes: list[FeedOutcome] = field(default_factory=list)
+    offline: bool = False  # no feed could be reached at all: backoff was not applied
 
     @property
     def failures(self) -> list[FeedOutcome]:
@@ -117,50 +121,117 @@ def poll_lock(db_path: Path):
         handle.close()
 
 
-class _HostLimiter:
-    """At most MAX_PER_HOST requests in flight to any one host."""
+@dataclass
+class _Fetched:
+    """One feed's download as the main thread receives it."""
 
-    def __init__(self, per_host: int):
-        self._per_host = per_host
-        self._lock = threading.Lock()
-        self._semaphores: dict[str, threading.Semaphore] = {}
-
-    def __call__(self, url: str) -> threading.Semaphore:
-        host = (urlsplit(url).hostname or "").lower()
-        with self._lock:
-            if host not in self._semaphores:
-                self._semaphores[host] = threading.Semaphore(self._per_host)
-            return self._semaphores[host]
+    feed: dict[str, Any]
+    result: fetching.FetchResult | None
+    error: FeedError | None
+    elapsed: float
 
 
-def _fetch_and_parse(
+def _fetch_one(
+    session: requests.Session | None, feed: dict[str, Any], timeout: float, max_bytes: int
+) -> fetching.FetchResult:
+    url = feed["url"]
+    if fetching.is_remote(url):
+        if session is None:
+            session = fetching.new_session()
+        return fetching.fetch(
+            session,
+            url,
+            etag=feed.get("etag"),
+            last_modified=feed.get("last_modified"),
+            timeout=timeout,
+            max_bytes=max_bytes,
+        )
+    return fetching.read_local(url, max_bytes=max_bytes)
+
+
+def fetch_all(
     session: requests.Session | None,
-    feed: dict[str, Any],
+    feeds: Sequence[dict[str, Any]],
+    *,
     timeout: float,
     max_bytes: int,
-    limiter: _HostLimiter,
-) -> tuple[fetching.FetchResult | None, ParsedFeed | None, FeedError | None, float]:
-    url = feed["url"]
-    started = time.monotonic()
-    try:
-        if fetching.is_remote(url):
-            with limiter(url):
-                result = fetching.fetch(
-                    session,
-                    url,
-                    etag=feed.get("etag"),
-                    last_modified=feed.get("last_modified"),
-                    timeout=timeout,
-                    max_bytes=max_bytes,
+    max_workers: int = MAX_WORKERS,
+    per_host: int = MAX_PER_HOST,
+) -> Iterator[_Fetched]:
+    """Download feeds concurrently, yielding each as it completes.
+
+    A feed is started only when its host has a free slot, so feeds stuck on one slow host
+    never occupy the workers that other hosts' feeds need. Each download enforces its own
+    deadline; should a worker still hang past it (a DNS lookup cannot be interrupted), the
+    feed is reported as timed out and the worker, a daemon thread, is left behind.
+    """
+    queues: dict[str, deque[dict[str, Any]]] = {}
+    for feed in feeds:
+        queues.setdefault(fetching.host_key(feed["url"]), deque()).append(feed)
+    hosts = deque(queues)
+    busy: dict[str, int] = dict.fromkeys(queues, 0)
+    results: queue.SimpleQueue[tuple[int, fetching.FetchResult | None, FeedError | None]] = (
+        queue.SimpleQueue()
+    )
+    in_flight: dict[int, tuple[dict[str, Any], float, float]] = {}
+    next_task = 0
+    workers = max(1, max_workers)
+
+    def work(task: int, feed: dict[str, Any]) -> None:
+        try:
+            outcome = (task, _fetch_one(session, feed, timeout, max_bytes), None)
+        except FeedError as error:
+            outcome = (task, None, error)
+        except Exception as error:  # a bug or a library surprise must not take the poll down
+            outcome = (task, None, FeedError(f"unexpected error: {type(error).__name__}"))
+        results.put(outcome)
+
+    def start_more() -> None:
+        nonlocal next_task
+        idle_rounds = 0
+        while len(in_flight) < workers and hosts and idle_rounds < len(hosts):
+            host = hosts[0]
+            hosts.rotate(-1)
+            limit = per_host if host else workers  # local files: no politeness needed
+            if not queues[host] or busy[host] >= limit:
+                idle_rounds += 1
+                continue
+            idle_rounds = 0
+            feed = queues[host].popleft()
+            busy[host] += 1
+            started = time.monotonic()
+            in_flight[next_task] = (feed, started, started + timeout + HARD_DEADLINE_GRACE)
+            threading.Thread(
+                target=work,
+                args=(next_task, feed),
+                name=f"strikewatch-fetch-{next_task}",
+                daemon=True,
+            ).start()
+            next_task += 1
+
+    def finish(task: int) -> tuple[dict[str, Any], float]:
+        feed, started, _ = in_flight.pop(task)
+        busy[fetching.host_key(feed["url"])] -= 1
+        return feed, time.monotonic() - started
+
+    start_more()
+    while in_flight:
+        wait = max(0.0, min(hard for _, _, hard in in_flight.values()) - time.monotonic())
+        try:
+            task, result, error = results.get(timeout=wait)
+        except queue.Empty:
+            now = time.monotonic()
+            for task in [t for t, (_, _, hard) in in_flight.items() if hard <= now]:
+                feed, elapsed = finish(task)
+                error = fetching.FetchError(
+                    f"timed out after {timeout:g}s (no answer; the request was abandoned)"
                 )
+                yield _Fetched(feed, None, error, elapsed)
         else:
-            result = fetching.read_local(url, max_bytes=max_bytes)
-        if result.body is None:
-            return result, None, None, time.monotonic() - started
-        parsed = parse_feed(result.body, base_url=result.url, content_type=result.content_type)
-        return result, parsed, None, time.monotonic() - started
-    except FeedError as error:
-        return None, None, error, time.monotonic() - started
+            if task in in_flight:  # else: a late answer for a feed already reported
+                feed, elapsed = finish(task)
+                yield _Fetched(feed, result, error, elapsed)
+        start_more()
 
 
 def poll_feeds(
@@ -174,8 +245,13 @@ def poll_feeds(
     respect_schedule: bool = True,
     on_feed_done: Callable[[FeedOutcome], None] | None = None,
     max_workers: int = MAX_WORKERS,
+    per_host: int = MAX_PER_HOST,
 ) -> PollReport:
-    """Fetch and parse concurrently; store each feed's items in one transaction as it arrives."""
+    """Fetch concurrently; parse and store each feed (one transaction) as it arrives.
+
+    Workers only download; parsing and every database write happen here, in the calling
+    thread, so the store keeps a single writer.
+    """
     report = PollReport()
     now_iso = to_utc_iso(utcnow())
     due: list[dict[str, Any]] = []
@@ -191,34 +267,74 @@ def poll_feeds(
             due.append(feed)
     if not due:
         return report
-    limiter = _HostLimiter(MAX_PER_HOST)
-    workers = max(1, min(max_workers, len(due)))
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="strikewatch-poll") as pool:
-        futures = [
-            (feed, pool.submit(_fetch_and_parse, session, feed, timeout, max_bytes, limiter))
-            for feed in due
-        ]
-        for feed, future in futures:
-            result, parsed, error, elapsed = future.result()
-            outcome = _record(store, feed, result, parsed, error, classifier)
-            if feed.get("id") is not None:
-                store.log_poll(
-                    feed["id"],
-                    started_at=now_iso,
-                    duration_ms=int(elapsed * 1000),
-                    status=outcome.status,
-                    outcome=outcome.kind,
-                    new_items=len(outcome.new_ids),
-                    updated_items=len(outcome.updated_ids),
-                    bytes=len(result.body)
-                    if result is not None and result.body is not None
-                    else None,
-                    error=outcome.error,
-                )
-            report.outcomes.append(outcome)
-            if on_feed_done is not None:
-                on_feed_done(outcome)
+
+    # Connection-level failures are recorded last: if nothing at all could be reached, the
+    # network is down, not the feeds, and they must not be pushed into backoff for it.
+    unreachable: list[_Fetched] = []
+    answered = 0
+    for fetched in fetch_all(
+        session,
+        due,
+        timeout=timeout,
+        max_bytes=max_bytes,
+        max_workers=max_workers,
+        per_host=per_host,
+    ):
+        if fetching.is_remote(fetched.feed["url"]):
+            if isinstance(fetched.error, fetching.Unreachable):
+                unreachable.append(fetched)
+                continue
+            answered += 1
+        outcome = _process(store, fetched, classifier, now_iso)
+        report.outcomes.append(outcome)
+        if on_feed_done is not None:
+            on_feed_done(outcome)
+    hosts = {fetching.host_key(fetched.feed["url"]) for fetched in unreachable}
+    report.offline = answered == 0 and len(hosts) >= 2
+    for fetched in unreachable:
+        outcome = _process(store, fetched, classifier, now_iso, backoff=not report.offline)
+        report.outcomes.append(outcome)
+        if on_feed_done is not None:
+            on_feed_done(outcome)
     return report
+
+
+def _process(
+    store: Store,
+    fetched: _Fetched,
+    classifier: Classifier,
+    started_iso: str,
+    backoff: bool = True,
+) -> FeedOutcome:
+    """Parse (if there is a body) and record one feed: items, health and log in one transaction."""
+    parsed: ParsedFeed | None = None
+    error = fetched.error
+    result = fetched.result
+    if error is None and result is not None and result.body is not None:
+        try:
+            parsed = parse_feed(result.body, base_url=result.url, content_type=result.content_type)
+        except FeedError as parse_error:
+            error, result = parse_error, None
+        except Exception as parse_error:  # hostile input can surprise any parser
+            error, result = ParseError(f"cannot parse: {type(parse_error).__name__}"), None
+    feed = fetched.feed
+    with store.transaction():
+        outcome = _record(store, feed, result, parsed, error, classifier, backoff=backoff)
+        if feed.get("id") is not None:
+            store.log_poll(
+                feed["id"],
+                started_at=started_iso,
+                duration_ms=int(fetched.elapsed * 1000),
+                status=outcome.status,
+                outcome=outcome.kind,
+                new_items=len(outcome.new_ids),
+                updated_items=len(outcome.updated_ids),
+                bytes=len(fetched.result.body)
+                if fetched.result is not None and fetched.result.body is not None
+                else None,
+                error=outcome.error or outcome.warning,
+            )
+    return outcome
 
 
 def _record(
@@ -228,6 +344,7 @@ def _record(
     parsed: ParsedFeed | None,
     error: FeedError | None,
     classifier: Classifier,
+    backoff: bool = True,
 ) -> FeedOutcome:
     """Store the items and the feed's new health, whatever happened."""
     now = utcnow()
@@ -249,19 +366,19 @@ def _record(
             state.update(active=0, error=str(error), next_poll=None)
         else:
             outcome.error = str(error)
-            error_count = int(feed.get("error_count") or 0) + 1
-            state.update(
-                error=str(error),
-                error_count=error_count,
-                next_poll=to_utc_iso(now + backoff_delay(error_count)),
-            )
+            state["error"] = str(error)
+            if backoff:
+                error_count = int(feed.get("error_count") or 0) + 1
+                state.update(
+                    error_count=error_count,
+                    next_poll=to_utc_iso(now + backoff_delay(error_count)),
+                )
         if feed_id is not None:
             store.update_feed(feed_id, **state)
         return outcome
 
     assert result is not None
     outcome.status = result.status
-    outcome.moved_to = result.moved_to
     state.update(
         last_status=result.status,
         error=None,
@@ -272,7 +389,14 @@ def _record(
         last_modified=result.last_modified,
     )
     if result.moved_to and result.moved_to != feed["url"]:
-        state["url"] = result.moved_to
+        outcome.moved_to = result.moved_to
+        if feed_id is None:
+            outcome.moved_note = "not subscribed, so nothing was updated"
+        elif store.feed_with_url(result.moved_to, other_than=feed_id) is None:
+            state["url"] = result.moved_to
+            outcome.moved_note = "address updated"
+        else:
+            outcome.moved_note = "another subscribed feed already has that address; kept this one"
     if parsed is None:
         outcome.not_modified = True
     else:
@@ -285,11 +409,7 @@ def _record(
         outcome.new_ids = saved.new_ids
         outcome.updated_ids = saved.updated_ids
     if feed_id is not None:
-        try:
-            store.update_feed(feed_id, **state)
-        except sqlite3.IntegrityError:  # moved to a URL that another subscribed feed already has
-            state.pop("url", None)
-            store.update_feed(feed_id, **state)
+        store.update_feed(feed_id, **state)
     return outcome
 
 

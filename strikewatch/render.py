@@ -63,6 +63,11 @@ def safe(value: Any) -> str:
     return strip_controls(str(value))
 
 
+def one_line(value: Any) -> str:
+    """Text for a one-line message on stderr: printable, with no line breaks of its own."""
+    return " ".join(safe(value).split())
+
+
 def is_terminal(stream: IO[str] | None = None) -> bool:
     stream = stream or sys.stdout
     try:
@@ -135,10 +140,11 @@ def _csv_value(value: Any) -> Any:
 
 
 def _cell_text(column: Column, row: dict[str, Any]) -> str:
+    """One line per cell: a line break inside a field must not start a fake row."""
     value = row.get(column.key)
     if column.format is not None:
-        return safe(column.format(value))
-    return safe(value)
+        return one_line(column.format(value))
+    return one_line(value)
 
 
 def plain_table(rows: Sequence[dict[str, Any]], columns: Sequence[Column], stream: IO[str]) -> None:
@@ -222,6 +228,12 @@ FEED_COLUMNS = (
         "last polled",
         no_wrap=True,
         format=lambda v: str(v or "never")[:16].replace("T", " "),
+    ),
+    Column(
+        "next_poll",
+        "next poll",
+        no_wrap=True,
+        format=lambda v: str(v or "next run")[:16].replace("T", " "),
     ),
     Column("url", "url", max_width=60, no_wrap=True),
     Column("error", "last error", max_width=60),

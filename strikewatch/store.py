@@ -75,6 +75,7 @@ class Store:
     def __init__(self, conn: sqlite3.Connection, path: Path):
         self.conn = conn
         self.path = path
+        self._depth = 0
 
     # -- opening -------------------------------------------------------------------------
 
@@ -150,17 +151,30 @@ class Store:
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
-        """One write transaction; BEGIN IMMEDIATE so a busy database waits instead of failing."""
+        """One write transaction; BEGIN IMMEDIATE so a busy database waits instead of failing.
+
+        Nested use joins the outer transaction, so a caller can make several writes (a feed's
+        items, its health, its log line) commit or vanish together.
+        """
         conn = self.conn
+        if self._depth:
+            self._depth += 1
+            try:
+                yield conn
+            finally:
+                self._depth -= 1
+            return
         conn.execute("BEGIN IMMEDIATE")
+        self._depth = 1
         try:
             yield conn
+            conn.execute("COMMIT")
         except BaseException:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
             raise
-        else:
-            conn.execute("COMMIT")
+        finally:
+            self._depth = 0
 
     # -- feeds ---------------------------------------------------------------------------
 
@@ -178,6 +192,12 @@ class Store:
         row = self.conn.execute(
             "SELECT * FROM feeds WHERE name = ? COLLATE NOCASE OR url = ? OR url = ?",
             (url_or_name, url_or_name, normalize_location(url_or_name)),
+        ).fetchone()
+        return dict(row) if row else None
+
+    def feed_with_url(self, url: str, other_than: int | None = None) -> dict[str, Any] | None:
+        row = self.conn.execute(
+            "SELECT * FROM feeds WHERE url = ? AND id IS NOT ?", (url, other_than)
         ).fetchone()
         return dict(row) if row else None
 
@@ -320,26 +340,33 @@ class Store:
     ) -> tuple[str, int]:
         fingerprint = content_hash(item.title, item.summary)
         existing = None
-        same_source = False
         if item.guid:
             existing = conn.execute(
-                "SELECT items.id, items.content_hash FROM item_sources JOIN items ON items.id = item_sources.item_id"
+                "SELECT items.id, items.content_hash, items.source, items.link FROM item_sources"
+                " JOIN items ON items.id = item_sources.item_id"
                 " WHERE item_sources.source = ? AND item_sources.guid = ?",
                 (source, item.guid),
             ).fetchone()
-            same_source = existing is not None
+            # The guid now points at a link that is already another stored story: the link wins.
+            if (
+                existing is not None
+                and item.link
+                and existing["link"] != item.link
+                and conn.execute(
+                    "SELECT 1 FROM items WHERE link = ? AND id != ?", (item.link, existing["id"])
+                ).fetchone()
+            ):
+                existing = None
         if existing is None and item.link:
             existing = conn.execute(
-                "SELECT id, content_hash, source FROM items WHERE link = ?", (item.link,)
+                "SELECT id, content_hash, source, link FROM items WHERE link = ?", (item.link,)
             ).fetchone()
-            if existing is not None:
-                same_source = existing["source"] == source
         if existing is None and not item.link:
             existing = conn.execute(
-                "SELECT id, content_hash FROM items WHERE link IS NULL AND content_hash = ? AND source = ?",
+                "SELECT id, content_hash, source, link FROM items"
+                " WHERE link IS NULL AND content_hash = ? AND source = ?",
                 (fingerprint, source),
             ).fetchone()
-            same_source = existing is not None
 
         if existing is None:
             published = to_utc_iso(published_or_seen(item.published, seen_at))
@@ -372,9 +399,12 @@ class Store:
             return "new", item_id
 
         item_id = existing["id"]
-        if not same_source:
-            _record_source(conn, item_id, feed_id, source, item, seen_iso)
+        # Each carrier's own guid, link and headline are kept current in item_sources.
+        _record_source(conn, item_id, feed_id, source, item, seen_iso)
+        if existing["source"] != source:
+            # Another feed carried it first; its text is the item's, this one only mirrors it.
             return "unchanged", item_id
+        # A guid match keeps the item's first link, which other carriers may share.
         if existing["content_hash"] == fingerprint:
             return "unchanged", item_id
         tags = classifier.classify(item.title, item.summary)
@@ -400,10 +430,6 @@ class Store:
         ]
         conn.execute("DELETE FROM tags WHERE item_id = ?", (item_id,))
         _write_tags(conn, item_id, tags.guilds, tags.events, published)
-        conn.execute(
-            "UPDATE item_sources SET title = ? WHERE item_id = ? AND source = ?",
-            (item.title, item_id, source),
-        )
         return "updated", item_id
 
     def reclassify(
@@ -557,8 +583,11 @@ def _record_source(
     seen_iso: str,
 ) -> None:
     conn.execute(
-        "INSERT OR IGNORE INTO item_sources (item_id, feed_id, source, guid, link, title, first_seen)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO item_sources (item_id, feed_id, source, guid, link, title, first_seen)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?)"
+        " ON CONFLICT (item_id, source) DO UPDATE SET"
+        " feed_id = coalesce(excluded.feed_id, feed_id), guid = excluded.guid,"
+        " link = excluded.link, title = excluded.title",
         (item_id, feed_id, source, item.guid, item.link, item.title, seen_iso),
     )
 
