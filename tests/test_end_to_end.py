@@ -11,7 +11,9 @@ from pathlib import Path
 from tests.feeds import Story, rss
 
 
-def strikewatch(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+def strikewatch(
+    *args: str, cwd: Path, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess:
     environment = {key: value for key, value in os.environ.items() if key != "STRIKEWATCH_DB"}
     environment.update({"NO_COLOR": "1", **(env or {})})
     return subprocess.run(
@@ -37,15 +39,24 @@ def test_quick_start_on_the_sample_archive(tmp_path):
     assert len(lines) > 10
     assert "\x1b" not in table.stdout  # piped: no colour, no escapes
 
-    entries = json.loads(strikewatch("--db", db, "timeline", "--guild", "wga", "--json", cwd=tmp_path).stdout)
+    entries = json.loads(
+        strikewatch("--db", db, "timeline", "--guild", "wga", "--json", cwd=tmp_path).stdout
+    )
     assert all("wga" in entry["guilds"] for entry in entries)
     dates = [entry["published"] for entry in entries]
     assert dates == sorted(dates)
     events = {event for entry in entries for event in entry["events"]}
     assert {"strike-started", "deal", "ratified"} <= events
-    assert any(entry["published"].startswith("2023-05-02") and "strike-started" in entry["events"] for entry in entries)
+    assert any(
+        entry["published"].startswith("2023-05-02") and "strike-started" in entry["events"]
+        for entry in entries
+    )
 
-    since = json.loads(strikewatch("--db", db, "since", "2023-09-20", "--guild", "wga", "--json", cwd=tmp_path).stdout)
+    since = json.loads(
+        strikewatch(
+            "--db", db, "since", "2023-09-20", "--guild", "wga", "--json", cwd=tmp_path
+        ).stdout
+    )
     assert since and all(entry["published"] >= "2023-09-20" for entry in since)
 
 
@@ -58,13 +69,31 @@ def test_console_script_is_installed():
 
 def test_cron_poll_exit_codes_and_quiet(tmp_path, httpserver):
     httpserver.expect_request("/good.xml").respond_with_data(
-        rss([Story("WGA and AMPTP reach tentative agreement", "https://g.example/deal", "2023-09-25T04:00:00+00:00")]),
+        rss(
+            [
+                Story(
+                    "WGA and AMPTP reach tentative agreement",
+                    "https://g.example/deal",
+                    "2023-09-25T04:00:00+00:00",
+                )
+            ]
+        ),
         content_type="application/rss+xml",
     )
     httpserver.expect_request("/bad.xml").respond_with_data("gone wrong", status=502)
     db = str(tmp_path / "cron.db")
-    assert strikewatch("--db", db, "feeds", "add", httpserver.url_for("/good.xml"), cwd=tmp_path).returncode == 0
-    assert strikewatch("--db", db, "feeds", "add", httpserver.url_for("/bad.xml"), cwd=tmp_path).returncode == 0
+    assert (
+        strikewatch(
+            "--db", db, "feeds", "add", httpserver.url_for("/good.xml"), cwd=tmp_path
+        ).returncode
+        == 0
+    )
+    assert (
+        strikewatch(
+            "--db", db, "feeds", "add", httpserver.url_for("/bad.xml"), cwd=tmp_path
+        ).returncode
+        == 0
+    )
 
     result = strikewatch("--db", db, "poll", "--quiet", cwd=tmp_path)
     assert result.returncode == 1
@@ -77,7 +106,9 @@ def test_cron_poll_exit_codes_and_quiet(tmp_path, httpserver):
 
 def test_env_var_database_and_broken_pipe(tmp_path):
     db = tmp_path / "env.db"
-    imported = strikewatch("import", "--sample", "--quiet", cwd=tmp_path, env={"STRIKEWATCH_DB": str(db)})
+    imported = strikewatch(
+        "import", "--sample", "--quiet", cwd=tmp_path, env={"STRIKEWATCH_DB": str(db)}
+    )
     assert imported.returncode == 0, imported.stderr
     assert imported.stdout == ""
     assert db.exists()

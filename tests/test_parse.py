@@ -98,7 +98,7 @@ def test_entity_declarations_are_never_expanded(one_line):
 def test_plain_text_removes_controls_and_markup():
     assert (
         plain_text("<p>A\x1b[31mred\x1b[0m &amp; <b>bold</b>\x07</p>\n\n next")
-        == "A[31mred[0m & bold next"
+        == "Ared & bold next"
     )
     assert plain_text("x" * 50, max_chars=10) == "xxxxxxxxx…"
     assert plain_text(None) == ""
@@ -164,3 +164,10 @@ def test_archive_lines_report_bad_lines_by_number():
         and items[1].summary == "x & y"
         and items[1].link == "https://a.example/4"
     )
+
+
+def test_escape_sequences_are_removed_whole():
+    from strikewatch.normalize import strip_controls
+
+    hostile = "WGA \x1b]0;pwned\x07strike \x1b]8;;https://evil.example\x1b\\link\x1b]8;;\x1b\\ \x9b2J\x1b[31mbegins\x1b[0m"
+    assert strip_controls(hostile) == "WGA strike link begins"
