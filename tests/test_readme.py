@@ -26,17 +26,25 @@ def walk(group: click.Group, prefix: tuple[str, ...] = ()):
 COMMANDS = list(walk(cli))
 
 
-@pytest.mark.parametrize(("path", "command"), COMMANDS, ids=[" ".join(path) for path, _ in COMMANDS])
+@pytest.mark.parametrize(
+    ("path", "command"), COMMANDS, ids=[" ".join(path) for path, _ in COMMANDS]
+)
 def test_every_command_and_option_is_documented(path, command):
     heading = f"### `strikewatch {' '.join(path)}"
     assert heading in README, f"README has no section for `strikewatch {' '.join(path)}`"
     section = README.split(heading, 1)[1].split("\n### ", 1)[0]
     options = [
-        opt for param in command.params if isinstance(param, click.Option) for opt in param.opts if opt.startswith("--")
+        opt
+        for param in command.params
+        if isinstance(param, click.Option)
+        for opt in param.opts
+        if opt.startswith("--")
     ]
     filters = README.split("Filters, shared by", 1)[1].split("\n### ", 1)[0]
     for option in options:
-        assert option in section or option in filters or option in ("--help",), f"{option} of {' '.join(path)} not in README"
+        assert option in section or option in filters or option in ("--help",), (
+            f"{option} of {' '.join(path)} not in README"
+        )
     assert (command.help or "").strip(), f"{' '.join(path)} has no --help text"
 
 
@@ -52,6 +60,9 @@ def test_quick_start_and_test_lines_are_what_ci_runs():
     tests_line = re.search(r"```bash\n(pip install '\.\[test\]' && .+)\n```", README).group(1)
     assert "import --sample" in quick_start and "timeline --guild wga" in quick_start
     assert "pip install --quiet --disable-pip-version-check ." in CI
-    assert "strikewatch --db demo.db import --sample" in CI and "strikewatch --db demo.db timeline --guild wga" in CI
+    assert (
+        "strikewatch --db demo.db import --sample" in CI
+        and "strikewatch --db demo.db timeline --guild wga" in CI
+    )
     assert tests_line.endswith("python -m pytest")
     assert "'.[test]'" in CI and "python -m pytest" in CI
