@@ -54,6 +54,8 @@ def run_command(
 ) -> float:
     """Wall time of one run of a command, output discarded; fails loudly if it fails."""
     environment = {**os.environ, "NO_COLOR": "1", **(env or {})}
+    # Users' installs have compiled bytecode; measure that, not recompiling on every start.
+    environment.pop("PYTHONDONTWRITEBYTECODE", None)
     stdin = open(stdin_path, "rb") if stdin_path else subprocess.DEVNULL  # noqa: SIM115
     try:
         started = time.perf_counter()

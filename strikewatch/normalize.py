@@ -2,25 +2,14 @@
 
 from __future__ import annotations
 
-import hashlib
 import html
 import re
 from datetime import UTC, datetime, timedelta
-from email.utils import parsedate_to_datetime
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from strikewatch.sanitize import strip_controls
 
 SUMMARY_MAX_CHARS = 2000
 
-# C0 and C1 control characters (bar tab and newline), DEL, and the bidi overrides that can
-# disguise text; together with ESC they are how a feed could drive a terminal.
-_CONTROL_RE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
-# Whole escape sequences go, not just their ESC, so no "[31m" debris is left behind:
-# CSI (ESC [ or 0x9b), OSC/DCS/APC/PM strings up to BEL or ST, and two-character escapes.
-_ESCAPE_SEQUENCE_RE = re.compile(
-    "(?:\x1b\\[|\x9b)[0-?]*[ -/]*[@-~]"
-    "|(?:\x1b[\\]P^_X]|[\x90\x9d\x9e\x9f\x98])[^\x07\x1b\x9c]*(?:\x07|\x1b\\\\|\x9c)?"
-    "|\x1b[@-Z\\-_]"
-)
 _HIDDEN_BLOCK_RE = re.compile(
     r"<(script|style|template|noscript)\b[^>]*>.*?</\1\s*>|<!--.*?-->|<!\[CDATA\[|\]\]>",
     re.IGNORECASE | re.DOTALL,
@@ -64,13 +53,6 @@ _TRACKING_PARAMS = {
 _TRACKING_PREFIXES = ("utm_", "at_", "pk_", "mtm_", "hmb_", "oly_")
 
 
-def strip_controls(text: str) -> str:
-    """Remove escape sequences and characters a terminal would act on rather than print."""
-    if "\x1b" in text or "\x9b" in text or "\x9d" in text or "\x90" in text:
-        text = _ESCAPE_SEQUENCE_RE.sub("", text)
-    return _CONTROL_RE.sub("", text)
-
-
 def plain_text(value: str | None, max_chars: int | None = None) -> str:
     """Reduce HTML (or text with entities) to one line of plain, printable text."""
     if not value:
@@ -98,6 +80,8 @@ def canonical_link(url: str | None) -> str | None:
     url = strip_controls(url).strip()
     if not url:
         return None
+    from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
     try:
         parts = urlsplit(url)
     except ValueError:
@@ -145,6 +129,8 @@ def parse_timestamp(value: str | None) -> datetime | None:
     try:
         moment = datetime.fromisoformat(candidate)
     except ValueError:
+        from email.utils import parsedate_to_datetime
+
         try:
             moment = parsedate_to_datetime(text)
         except (TypeError, ValueError, IndexError):
@@ -171,6 +157,8 @@ def published_or_seen(published: datetime | None, first_seen: datetime) -> datet
 
 def content_hash(*fields: str | None) -> str:
     """A stable fingerprint of an item's text, to spot edits and items without guid or link."""
+    import hashlib
+
     digest = hashlib.sha256()
     for field in fields:
         digest.update((field or "").encode("utf-8", "surrogatepass"))

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import IO, TYPE_CHECKING, Any
 
-from strikewatch.normalize import strip_controls
+from strikewatch.sanitize import strip_controls
 
 if TYPE_CHECKING:
     from rich.console import Console

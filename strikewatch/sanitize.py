@@ -1,0 +1,26 @@
+"""What a terminal may be shown of text that came from a feed: no escapes, no control characters.
+
+Kept tiny and import-free so that every output path can use it without slowing start-up.
+"""
+
+from __future__ import annotations
+
+import re
+
+# C0 and C1 control characters (bar tab and newline), DEL, and the bidi overrides that can
+# disguise text; together with ESC they are how a feed could drive a terminal.
+_CONTROL_RE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+# Whole escape sequences go, not just their ESC, so no "[31m" debris is left behind:
+# CSI (ESC [ or 0x9b), OSC/DCS/APC/PM strings up to BEL or ST, and two-character escapes.
+_ESCAPE_SEQUENCE_RE = re.compile(
+    "(?:\x1b\\[|\x9b)[0-?]*[ -/]*[@-~]"
+    "|(?:\x1b[\\]P^_X]|[\x90\x9d\x9e\x9f\x98])[^\x07\x1b\x9c]*(?:\x07|\x1b\\\\|\x9c)?"
+    "|\x1b[@-Z\\-_]"
+)
+
+
+def strip_controls(text: str) -> str:
+    """Remove escape sequences and characters a terminal would act on rather than print."""
+    if "\x1b" in text or "\x9b" in text or "\x9d" in text or "\x90" in text:
+        text = _ESCAPE_SEQUENCE_RE.sub("", text)
+    return _CONTROL_RE.sub("", text)
