@@ -107,3 +107,76 @@ def m001_initial(db: Database) -> None:
         """
     )
     db.execute("CREATE INDEX poll_log_feed ON poll_log(feed_id, started_at)")
+
+
+@migrations()
+def m002_stories(db: Database) -> None:
+    """Group reports of the same event into stories (see strikewatch/stories.py), and give
+    Datasette users a `timeline` view that reads like `strikewatch timeline`."""
+    from strikewatch.stories import regroup_all
+
+    db.execute(
+        "ALTER TABLE items ADD COLUMN story_id INTEGER REFERENCES items(id) ON DELETE SET NULL"
+    )
+    db.execute("CREATE INDEX items_story ON items(story_id, published)")
+    db.execute(
+        """
+        CREATE VIEW timeline AS
+        SELECT
+            items.id,
+            items.published,
+            items.source,
+            items.title,
+            items.link,
+            items.guilds,
+            items.events,
+            items.summary,
+            (SELECT count(*) FROM items AS report
+             WHERE report.story_id = items.id AND report.id != items.id) AS also_count,
+            (SELECT group_concat(report.source, ', ') FROM items AS report
+             WHERE report.story_id = items.id AND report.id != items.id) AS also_sources
+        FROM items
+        WHERE coalesce(items.story_id, items.id) = items.id AND items.guilds != '[]'
+        ORDER BY items.published DESC, items.id DESC
+        """
+    )
+    regroup_all(db.conn)
+
+
+@migrations()
+def m003_search(db: Database) -> None:
+    """Full-text search over titles and summaries (FTS5, porter stemming), kept in step by
+    triggers. Named items_fts with content="items" so Datasette offers a search box. The update
+    trigger fires only when the text changes, not when tags or story ids do."""
+    db.execute(
+        """
+        CREATE VIRTUAL TABLE items_fts USING FTS5 (
+            title, summary, content="items", content_rowid="id", tokenize='porter unicode61'
+        )
+        """
+    )
+    db.execute("INSERT INTO items_fts (items_fts) VALUES ('rebuild')")
+    db.execute(
+        """
+        CREATE TRIGGER items_ai AFTER INSERT ON items BEGIN
+            INSERT INTO items_fts (rowid, title, summary) VALUES (new.id, new.title, new.summary);
+        END
+        """
+    )
+    db.execute(
+        """
+        CREATE TRIGGER items_ad AFTER DELETE ON items BEGIN
+            INSERT INTO items_fts (items_fts, rowid, title, summary)
+            VALUES ('delete', old.id, old.title, old.summary);
+        END
+        """
+    )
+    db.execute(
+        """
+        CREATE TRIGGER items_au AFTER UPDATE OF title, summary ON items BEGIN
+            INSERT INTO items_fts (items_fts, rowid, title, summary)
+            VALUES ('delete', old.id, old.title, old.summary);
+            INSERT INTO items_fts (rowid, title, summary) VALUES (new.id, new.title, new.summary);
+        END
+        """
+    )

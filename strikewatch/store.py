@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from strikewatch.errors import StoreError, UsageError
+from strikewatch.stories import assign_pending, attach_also, regroup_all, release
 from strikewatch.normalize import (
     content_hash,
     published_or_seen,
@@ -30,7 +31,7 @@ if TYPE_CHECKING:
     from strikewatch.classify import Classifier
     from strikewatch.parse import Item
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 3
 BUSY_TIMEOUT_SECONDS = 30.0
 
 
@@ -54,6 +55,7 @@ class TimelineFilter:
     sources: Sequence[str] = ()
     limit: int | None = None
     include_untagged: bool = False
+    collapse: bool = True
 
 
 def describe_sqlite_error(error: sqlite3.Error) -> str:
@@ -253,8 +255,10 @@ class Store:
                     {"feed": feed_id},
                 )
             ]
+            release(conn, doomed)
             conn.executemany("DELETE FROM items WHERE id = ?", [(item_id,) for item_id in doomed])
             conn.execute("DELETE FROM feeds WHERE id = ?", (feed_id,))
+            assign_pending(conn)
             return len(doomed)
 
     def update_feed(self, feed_id: int, **values: Any) -> None:
@@ -288,8 +292,11 @@ class Store:
         feed_id: int | None = None,
         seen_at: datetime | None = None,
         on_saved: Any = None,
+        group_stories: bool = True,
     ) -> SaveResult:
-        """Store one feed's (or file's) items in one transaction, deduplicated and tagged."""
+        """Store one feed's (or file's) items in one transaction, deduplicated and tagged, and
+        group them into stories (unless `group_stories` is False: a bulk import groups once at
+        the end with `assign_stories`, which is cheaper than once per batch)."""
         seen_at = seen_at or utcnow()
         seen_iso = to_utc_iso(seen_at)
         result = SaveResult()
@@ -306,7 +313,19 @@ class Store:
                     result.unchanged += 1
                 if on_saved is not None:
                     on_saved()
+            if group_stories:
+                assign_pending(conn)
         return result
+
+    def assign_stories(self) -> int:
+        """Group every item still waiting for a story; returns how many reports were placed."""
+        with self.transaction() as conn:
+            return assign_pending(conn)
+
+    def regroup_stories(self) -> int:
+        """Recompute every story from scratch."""
+        with self.transaction() as conn:
+            return regroup_all(conn)
 
     def _save_item(
         self,
@@ -378,6 +397,14 @@ class Store:
         if existing["content_hash"] == fingerprint:
             return "unchanged", item_id
         tags = classifier.classify(item.title, item.summary)
+        old_tags = conn.execute(
+            "SELECT guilds, events FROM items WHERE id = ?", (item_id,)
+        ).fetchone()
+        if (old_tags[0], old_tags[1]) != (
+            json.dumps(list(tags.guilds)),
+            json.dumps(list(tags.events)),
+        ):
+            release(conn, [item_id])
         conn.execute(
             """
             UPDATE items SET title = ?, summary = ?, content_hash = ?, updated_at = ?,
@@ -426,6 +453,7 @@ class Store:
                     events = json.dumps(list(tags.events))
                     if guilds != row["guilds"] or events != row["events"]:
                         changed += 1
+                        release(conn, [row["id"]])
                         conn.execute("DELETE FROM tags WHERE item_id = ?", (row["id"],))
                         _write_tags(conn, row["id"], tags.guilds, tags.events, row["published"])
                     conn.execute(
@@ -436,6 +464,8 @@ class Store:
             last_id = rows[-1]["id"]
             if progress is not None:
                 progress(len(rows))
+        if changed:
+            self.assign_stories()
         return seen, changed
 
     def item_count(self) -> int:
@@ -456,17 +486,50 @@ class Store:
         return rows
 
     def timeline(self, filters: TimelineFilter) -> list[dict[str, Any]]:
-        """Items matching the filters, oldest first; with a limit, the most recent N."""
+        """Timeline entries matching the filters, oldest first; with a limit, the most recent N.
+
+        Collapsed (the default), an entry is a story: its first report, with the other outlets'
+        reports in `also`. The guild, event and date filters apply to that first report; with
+        --source, a story is shown through the earliest report from those sources."""
         sql, params = self.timeline_sql(filters)
         rows = [_item_dict(row) for row in self.conn.execute(sql, params)]
         if filters.limit is not None:
             rows.reverse()
+        if filters.collapse and filters.sources:
+            rows = self._through_sources(rows, filters.sources)
+        if filters.collapse:
+            attach_also(self.conn, rows)
+        else:
+            for row in rows:
+                row["also"] = []
         return rows
+
+    def _through_sources(
+        self, rows: list[dict[str, Any]], sources: Sequence[str]
+    ) -> list[dict[str, Any]]:
+        wanted = {source.lower() for source in sources}
+        marks = ", ".join("?" for _ in sources)
+        shown = []
+        for row in rows:
+            if row["source"].lower() not in wanted:
+                replacement = self.conn.execute(
+                    f"SELECT {ITEM_COLUMNS} FROM items WHERE story_id = ?"
+                    f" AND source COLLATE NOCASE IN ({marks}) ORDER BY published, id LIMIT 1",
+                    (row["story"], *sources),
+                ).fetchone()
+                if replacement is not None:
+                    row = _item_dict(replacement)
+            shown.append(row)
+        shown.sort(key=lambda row: (row["published"], row["id"]))
+        return shown
 
     def timeline_sql(self, filters: TimelineFilter) -> tuple[str, list[Any]]:
         """The query behind timeline (public so tests can EXPLAIN it)."""
         where: list[str] = []
         params: list[Any] = []
+        if filters.collapse:
+            # Only a story's first report (an item not grouped yet counts as its own story).
+            where.append("coalesce(story_id, id) = id")
         if filters.guilds:
             marks = ", ".join("?" for _ in filters.guilds)
             where.append(f"id IN (SELECT item_id FROM tags WHERE tag IN ({marks}))")
@@ -485,8 +548,15 @@ class Store:
             params.append(filters.until)
         if filters.sources:
             marks = ", ".join("?" for _ in filters.sources)
-            where.append(f"source COLLATE NOCASE IN ({marks})")
-            params.extend(filters.sources)
+            if filters.collapse:
+                where.append(
+                    f"(source COLLATE NOCASE IN ({marks}) OR EXISTS (SELECT 1 FROM items AS report"
+                    f" WHERE report.story_id = items.id AND report.source COLLATE NOCASE IN ({marks})))"
+                )
+                params.extend([*filters.sources, *filters.sources])
+            else:
+                where.append(f"source COLLATE NOCASE IN ({marks})")
+                params.extend(filters.sources)
         sql = f"SELECT {ITEM_COLUMNS} FROM items"
         if where:
             sql += " WHERE " + " AND ".join(where)
@@ -517,7 +587,7 @@ FEED_STATE_COLUMNS = {
     "next_poll",
 }
 
-ITEM_COLUMNS = "id, published, title, link, source, summary, guilds, events"
+ITEM_COLUMNS = "id, published, title, link, source, summary, guilds, events, story_id"
 
 
 def _item_dict(row: sqlite3.Row) -> dict[str, Any]:
@@ -530,6 +600,7 @@ def _item_dict(row: sqlite3.Row) -> dict[str, Any]:
         "summary": row["summary"],
         "guilds": json.loads(row["guilds"]),
         "events": json.loads(row["events"]),
+        "story": row["story_id"] if row["story_id"] is not None else row["id"],
     }
 
 
