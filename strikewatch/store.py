@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from strikewatch.errors import StoreError, UsageError
-from strikewatch.stories import assign_pending, attach_also, regroup_all, release
 from strikewatch.normalize import (
     content_hash,
     published_or_seen,
@@ -26,6 +25,7 @@ from strikewatch.normalize import (
     to_utc_iso,
     utcnow,
 )
+from strikewatch.stories import assign_pending, attach_also, regroup_all, release
 
 if TYPE_CHECKING:
     from strikewatch.classify import Classifier

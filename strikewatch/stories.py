@@ -49,8 +49,46 @@ EVENT_PRIORITY: tuple[str, ...] = (
 _NO_EVENT = ""
 
 _STOPWORDS = frozenset(
-    """a an and are as at be by for from has have in into is it its of on or over s says than
-    that the their this to up was were will with after before amid new""".split()
+    [
+        "a",
+        "an",
+        "and",
+        "are",
+        "as",
+        "at",
+        "be",
+        "by",
+        "for",
+        "from",
+        "has",
+        "have",
+        "in",
+        "into",
+        "is",
+        "it",
+        "its",
+        "of",
+        "on",
+        "or",
+        "over",
+        "s",
+        "says",
+        "than",
+        "that",
+        "the",
+        "their",
+        "this",
+        "to",
+        "up",
+        "was",
+        "were",
+        "will",
+        "with",
+        "after",
+        "before",
+        "amid",
+        "new",
+    ]
 )
 _WORD_RE = re.compile(r"[a-z0-9]+")
 
@@ -128,7 +166,9 @@ def why_grouped(first: Report, later: Report) -> str:
     return f"same party ({shared}), no event, headline words {similarity:.0%} alike"
 
 
-_REPORT_COLUMNS = "items.id, items.published, items.guilds, items.events, items.title, items.story_id"
+_REPORT_COLUMNS = (
+    "items.id, items.published, items.guilds, items.events, items.title, items.story_id"
+)
 
 
 def _report(row: Sequence[Any]) -> Report:
