@@ -5,17 +5,19 @@ on the day it says, not always the day it was published, because the trade press
 strike the evening before it begins ("walkout to begin at 12:01 a.m. Tuesday") and the end of one
 the day before writers may go back ("board votes to end strike at 12:01 a.m. Wednesday"):
 
-1. Its headline, then its summary, is read sentence by sentence. The first sentence that has a
+1. Its headline, then its summary, is read sentence by sentence. The first sentence with a
    scheduling word (12:01, midnight, effective, as of, takes effect, tomorrow, tonight, will,
-   to begin/start/end, set to, scheduled, return/back to work, begins/ends at) decides:
+   to begin/start/end, set to, scheduled, return/back to work, go/head back, begins/ends at/on)
+   that settles the day decides:
    a. if it names a day (a date such as "May 2" or "Sept. 27", or a weekday such as "Wednesday")
       that falls within the week after the report's publication day in Hollywood (Pacific time),
       the change takes effect on that day (a weekday means its next occurrence, that very day
       included);
-   b. if it names no day at all ("to begin at midnight"), the change takes effect the day after
-      the publication day in Hollywood;
-   c. if the only days it names are further off ("members vote through Oct. 9"), the next
-      sentence is read.
+   b. if it names no day at all but speaks of the future ("to begin at midnight", "will strike",
+      "tomorrow", "ends at 12:01 a.m."), the change takes effect the day after the publication
+      day in Hollywood;
+   c. otherwise (it names only days further off, "members vote through Oct. 9", or no day and
+      no future tense, "writers head back to sets") the next sentence is read.
 2. A report without such a sentence takes effect on the UTC day it was published.
 
 Changes are then replayed in order of the day they take effect: a start opens a strike if the
@@ -40,11 +42,19 @@ NOT_STRIKING = frozenset({"amptp"})
 SCHEDULE_HORIZON = timedelta(days=7)
 CHART_WEEKS = 12
 
+# Words that make a sentence about a strike's start or end a schedule when it names a day...
 _SCHEDULE_CUE_RE = re.compile(
-    r"(?:\b12:01\b|\bmidnight\b|\beffective\b|\bas of\b|\btakes? effect\b|\btomorrow\b|\btonight\b"
-    r"|\bwill\b|\bto (?:begin|start|end|be lifted|lift)\b|\bset to\b|\bscheduled\b"
-    r"|\b(?:return|back) to work\b|\b(?:go|going|head|heading) back\b"
-    r"|\b(?:begins?|starts?|ends?|lifts?|lifted) (?:at|on)\b)",
+    r"\b(?:12:01|midnight|effective|as of|takes? effect|tomorrow|tonight|will|set to|scheduled"
+    r"|to (?:begin|start|end|be lifted|lift|return)|(?:return|back) to work"
+    r"|(?:go|going|head|heading|come|coming) back|(?:begins?|starts?|ends?|lifts?|lifted) (?:at|on))\b",
+    re.IGNORECASE,
+)
+# ...and the ones that mean "tomorrow" when it names none. Only the future tense counts:
+# "walked out at midnight" is a report, "walkout begins at midnight" a schedule.
+_NEXT_DAY_CUE_RE = re.compile(
+    r"\b(?:tomorrow|tonight|will|set to|scheduled to|to (?:begin|start|end|be lifted)"
+    r"|(?:begins?|starts?|ends?|takes? effect|is lifted|expires?) at (?:midnight|12:01)"
+    r"|effective (?:at )?(?:midnight|12:01))\b",
     re.IGNORECASE,
 )
 _MONTHS = {
@@ -141,11 +151,12 @@ def effective_day(title: str, summary: str, published: str) -> Effective:
         for day in named:
             if local_day <= day <= local_day + SCHEDULE_HORIZON:
                 return Effective(day, True, f"names {day:%A %Y-%m-%d} with {cue.group(0)!r}")
-        if not named:
+        next_day = _NEXT_DAY_CUE_RE.search(sentence)
+        if not named and next_day is not None:
             return Effective(
                 local_day + timedelta(days=1),
                 True,
-                f"{cue.group(0)!r} without a day: the day after {local_day} (Pacific)",
+                f"{next_day.group(0)!r} without a day: the day after {local_day} (Pacific)",
             )
     return Effective(moment.astimezone(UTC).date(), False, "published that day (UTC)")
 
