@@ -73,7 +73,10 @@ def test_scheduled_changes_are_pending_the_day_they_are_announced(season_store):
     assert over["previous_strike"] == {"started": "2023-05-02", "ended": "2023-09-27", "days": 148}
     assert over["pending"] is None
     assert over["last_event"] == "ratified"
-    assert over["last_link"] == "https://backlot.example/2023/wga-members-ratify-contract-with-99-yes-vote"
+    assert (
+        over["last_link"]
+        == "https://backlot.example/2023/wga-members-ratify-contract-with-99-yes-vote"
+    )
 
 
 def test_last_event_is_the_first_report_of_the_latest_story(season_store):
@@ -95,23 +98,83 @@ def pt(text: str) -> str:
     [
         # the evening before, in Los Angeles: the day it names
         ("WGA calls strike effective 12:01 a.m. May 2", "", pt("2023-05-01T20:55"), "2023-05-02"),
-        ("Writers Guild calls strike; walkout to begin at 12:01 a.m. Tuesday", "", pt("2023-05-01T14:00"), "2023-05-02"),
-        ("WGA board votes to end strike at 12:01 a.m. Wednesday", "", pt("2023-09-26T15:45"), "2023-09-27"),
-        ("Writers may return to work Wednesday", "The order is lifted as of 12:01 a.m. on September 27.", pt("2023-09-26T17:35"), "2023-09-27"),
-        ("SAG-AFTRA board votes to strike", "The strike begins at 12:01 a.m. on Friday, July 14.", pt("2023-07-13T17:15"), "2023-07-14"),
-        ("Tentative agreement reached; strike ends at 12:01 a.m. November 9", "", pt("2023-11-08T17:15"), "2023-11-09"),
+        (
+            "Writers Guild calls strike; walkout to begin at 12:01 a.m. Tuesday",
+            "",
+            pt("2023-05-01T14:00"),
+            "2023-05-02",
+        ),
+        (
+            "WGA board votes to end strike at 12:01 a.m. Wednesday",
+            "",
+            pt("2023-09-26T15:45"),
+            "2023-09-27",
+        ),
+        (
+            "Writers may return to work Wednesday",
+            "The order is lifted as of 12:01 a.m. on September 27.",
+            pt("2023-09-26T17:35"),
+            "2023-09-27",
+        ),
+        (
+            "SAG-AFTRA board votes to strike",
+            "The strike begins at 12:01 a.m. on Friday, July 14.",
+            pt("2023-07-13T17:15"),
+            "2023-07-14",
+        ),
+        (
+            "Tentative agreement reached; strike ends at 12:01 a.m. November 9",
+            "",
+            pt("2023-11-08T17:15"),
+            "2023-11-09",
+        ),
         # no day named: the day after the Pacific publication day, even when it is already
         # the next day in UTC
-        ("SAG-AFTRA board calls strike, to begin at midnight", "", pt("2023-07-13T12:30"), "2023-07-14"),
-        ("Actors' union calls strike starting at midnight", "", pt("2023-07-13T18:30"), "2023-07-14"),
+        (
+            "SAG-AFTRA board calls strike, to begin at midnight",
+            "",
+            pt("2023-07-13T12:30"),
+            "2023-07-14",
+        ),
+        (
+            "Actors' union calls strike starting at midnight",
+            "",
+            pt("2023-07-13T18:30"),
+            "2023-07-14",
+        ),
         # not scheduled: the UTC day of publication
-        ("Hollywood writers go on strike", "Picketing started this morning.", pt("2023-05-02T09:00"), "2023-05-02"),
-        ("Actors' strike is over as performers head back to sets", "", pt("2023-11-09T09:30"), "2023-11-09"),
+        (
+            "Hollywood writers go on strike",
+            "Picketing started this morning.",
+            pt("2023-05-02T09:00"),
+            "2023-05-02",
+        ),
+        (
+            "Actors' strike is over as performers head back to sets",
+            "",
+            pt("2023-11-09T09:30"),
+            "2023-11-09",
+        ),
         ("Writers put down their pens at 12:01 a.m.", "", pt("2023-05-02T08:00"), "2023-05-02"),
-        ("Writers go back to work as 148-day strike ends", "", pt("2023-09-27T07:00"), "2023-09-27"),
+        (
+            "Writers go back to work as 148-day strike ends",
+            "",
+            pt("2023-09-27T07:00"),
+            "2023-09-27",
+        ),
         # a far-off date is not a schedule; the next sentence may be
-        ("Writers strike ends", "Members will vote through Oct. 9. Rooms reopen Wednesday, the guild will say.", pt("2023-09-26T16:00"), "2023-09-27"),
-        ("Strike is over", "Members will vote through Oct. 9.", pt("2023-09-27T10:00"), "2023-09-27"),
+        (
+            "Writers strike ends",
+            "Members will vote through Oct. 9. Rooms reopen Wednesday, the guild will say.",
+            pt("2023-09-26T16:00"),
+            "2023-09-27",
+        ),
+        (
+            "Strike is over",
+            "Members will vote through Oct. 9.",
+            pt("2023-09-27T10:00"),
+            "2023-09-27",
+        ),
     ],
 )
 def test_effective_day_rule(title, summary, published, day):
@@ -135,8 +198,16 @@ def test_a_second_strike_report_does_not_restart_the_count(tmp_path):
     )
     store.save_items(
         [
-            Item("Writers strike begins", "https://a.example/1", published=datetime(2023, 5, 2, 15, tzinfo=UTC)),
-            Item("Writers strike enters its second month", "https://a.example/2", published=datetime(2023, 6, 2, 15, tzinfo=UTC)),
+            Item(
+                "Writers strike begins",
+                "https://a.example/1",
+                published=datetime(2023, 5, 2, 15, tzinfo=UTC),
+            ),
+            Item(
+                "Writers strike enters its second month",
+                "https://a.example/2",
+                published=datetime(2023, 6, 2, 15, tzinfo=UTC),
+            ),
         ],
         source="a",
         classifier=classifier,
@@ -149,7 +220,14 @@ def test_status_json_has_one_entry_per_guild(season_cli):
     result = season_cli("status", "--as-of", "2023-08-04", "--json")
     assert result.exit_code == 0, result.output
     entries = json.loads(result.stdout)
-    assert [entry["guild"] for entry in entries] == ["wga", "sag-aftra", "amptp", "dga", "iatse", "teamsters"]
+    assert [entry["guild"] for entry in entries] == [
+        "wga",
+        "sag-aftra",
+        "amptp",
+        "dga",
+        "iatse",
+        "teamsters",
+    ]
     for entry in entries:
         assert set(entry) >= {
             "guild",
@@ -175,7 +253,9 @@ def test_status_plain_and_guild_option(season_cli):
     assert result.exit_code == 0
     lines = result.stdout.splitlines()
     assert lines[0] == "sag-aftra: not on strike; strike begins 2023-07-14"
-    assert lines[1].startswith("  last event: 2023-07-13 strike-started: SAG-AFTRA board calls strike")
+    assert lines[1].startswith(
+        "  last event: 2023-07-13 strike-started: SAG-AFTRA board calls strike"
+    )
     assert "\x1b" not in result.stdout
 
 

@@ -156,7 +156,9 @@ def test_a_late_earlier_report_becomes_the_first_report(tmp_path):
 def test_reports_more_than_36_hours_apart_are_separate_stories(tmp_path):
     store = Store.open(tmp_path / "apart.db")
     first = Item(
-        "WGA asks studios to meet", "https://a.example/1", published=datetime(2023, 8, 1, tzinfo=UTC)
+        "WGA asks studios to meet",
+        "https://a.example/1",
+        published=datetime(2023, 8, 1, tzinfo=UTC),
     )
     second = Item(
         "WGA asks studios to meet again",
@@ -179,7 +181,9 @@ def test_reclassify_regroups_changed_items(season_store):
     seen, count = season_store.reclassify(changed)
     assert (seen, count) == (40, 1)
     entries = season_store.timeline(TimelineFilter())
-    deal = next(entry for entry in entries if entry["events"] == ["deal"] and "wga" in entry["guilds"])
+    deal = next(
+        entry for entry in entries if entry["events"] == ["deal"] and "wga" in entry["guilds"]
+    )
     assert [other["source"] for other in deal["also"]] == ["reel"]
     assert any(entry["title"] == title and entry["also"] == [] for entry in entries)
 
@@ -194,9 +198,7 @@ def test_edited_report_that_loses_its_event_leaves_the_story(season_store):
     )
     assert len(result.updated_ids) == 1
     deal = season_store.timeline(TimelineFilter(guilds=["wga"], events=["deal"]))
-    assert [entry_summary(entry) for entry in deal] == [
-        ("2023-09-25", "reel", "deal", ["marquee"])
-    ]
+    assert [entry_summary(entry) for entry in deal] == [("2023-09-25", "reel", "deal", ["marquee"])]
 
 
 def test_purging_the_first_reports_outlet_keeps_the_rest_of_the_story(tmp_path):
@@ -273,7 +275,11 @@ def test_migrating_an_existing_database_groups_and_indexes_it(tmp_path):
     view = store.conn.execute(
         "SELECT title, also_count, also_sources FROM timeline WHERE title LIKE 'WGA reaches%'"
     ).fetchone()
-    assert tuple(view) == ("WGA reaches tentative agreement with studios after 146 days", 2, "reel, marquee")
+    assert tuple(view) == (
+        "WGA reaches tentative agreement with studios after 146 days",
+        2,
+        "reel, marquee",
+    )
     hits = store.conn.execute(
         "SELECT count(*) FROM items_fts WHERE items_fts MATCH 'ratify'"
     ).fetchone()[0]
@@ -296,3 +302,24 @@ def test_grouping_rule_pieces():
         headline_words("WGA pickets Paramount as writers strike enters fifth week"),
     )
     assert different < 0.5
+
+
+def test_timeline_cli_also_no_collapse_and_formats(run, monkeypatch):
+    import csv
+    import io
+
+    from strikewatch.cli import App
+
+    monkeypatch.setattr(App, "classifier", lambda self, extra_rules=(): ArchiveClassifier())
+    assert run("import", str(SEASON)).exit_code == 0
+    entries = json.loads(run("timeline", "--json").stdout)
+    assert len(entries) == 19 and all("also" in entry and "story" in entry for entry in entries)
+    assert len(json.loads(run("timeline", "--json", "--no-collapse").stdout)) == 39
+    assert len(json.loads(run("timeline", "--json", "--limit", "5").stdout)) == 5
+    rows = list(csv.DictReader(io.StringIO(run("timeline", "--csv").stdout)))
+    assert json.loads(rows[0]["also"])[0]["source"] == "marquee"
+    table = run("timeline", "--event", "deal").stdout.splitlines()
+    assert table[0].split() == ["date", "source", "guilds", "events", "title"]
+    assert table[2].startswith("2023-09-25  backlot +2  amptp, wga")
+    since = json.loads(run("since", "2023-11-01", "--json").stdout)
+    assert [entry["source"] for entry in since] == ["backlot", "backlot", "reel", "backlot"]
