@@ -46,7 +46,7 @@ def entry_summary(entry: dict) -> tuple[str, str, str, list[str]]:
 def groupings(store: Store) -> set[frozenset[str]]:
     """Each story as the set of its reports' links."""
     stories: dict[int, set[str]] = {}
-    for item_id, story_id, link in store.conn.execute("SELECT id, story_id, link FROM items"):
+    for story_id, link in store.conn.execute("SELECT story_id, link FROM items"):
         stories.setdefault(story_id, set()).add(link)
     return {frozenset(links) for links in stories.values()}
 
