@@ -26,6 +26,29 @@ def _quote(tokens: Sequence[str]) -> str:
     return '"' + " ".join(tokens) + '"'
 
 
+def index_new_items(conn: sqlite3.Connection, first_id: int) -> None:
+    """Add the items with id >= first_id to the search index (in the caller's transaction)."""
+    conn.execute(
+        "INSERT INTO items_fts (rowid, title, summary)"
+        " SELECT id, title, summary FROM items WHERE id >= ?",
+        (first_id,),
+    )
+
+
+def catch_up(conn: sqlite3.Connection) -> None:
+    """Index rows that other tools appended to items since strikewatch last wrote."""
+    indexed = conn.execute("SELECT max(id) FROM items_fts_docsize").fetchone()[0] or 0
+    newest = conn.execute("SELECT max(id) FROM items").fetchone()[0] or 0
+    if newest > indexed:
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            index_new_items(conn, indexed + 1)
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+
+
 def fts_query(text: str) -> str:
     """A safe FTS5 MATCH expression for what the user typed; UsageError if it has no words."""
     terms: list[str] = []
@@ -63,6 +86,7 @@ def search(
     """Stories whose reports match, best match first: each story once, through its best-matching
     report, with the story's other reports in `also`."""
     match = fts_query(query)
+    catch_up(conn)
     where = ["items_fts MATCH ?"]
     params: list[Any] = [match]
     for tags in (guilds, events):

@@ -25,7 +25,8 @@ from strikewatch.normalize import (
     to_utc_iso,
     utcnow,
 )
-from strikewatch.stories import assign_pending, attach_also, regroup_all, release
+from strikewatch.search import index_new_items
+from strikewatch.stories import assign_pending, attach_also, pending_key, regroup_all, release
 
 if TYPE_CHECKING:
     from strikewatch.classify import Classifier
@@ -42,6 +43,8 @@ class SaveResult:
     new_ids: list[int] = field(default_factory=list)
     updated_ids: list[int] = field(default_factory=list)
     unchanged: int = 0
+    # (lead event, published) of the tracked reports still to be placed in stories
+    to_group: list[tuple[str, str]] = field(default_factory=list)
 
 
 @dataclass
@@ -301,9 +304,18 @@ class Store:
         seen_iso = to_utc_iso(seen_at)
         result = SaveResult()
         with self.transaction() as conn:
+            next_id = [conn.execute("SELECT coalesce(max(id), 0) + 1 FROM items").fetchone()[0]]
             for item in items:
                 outcome, item_id = self._save_item(
-                    conn, item, item.source or source, feed_id, seen_at, seen_iso, classifier
+                    conn,
+                    item,
+                    item.source or source,
+                    feed_id,
+                    seen_at,
+                    seen_iso,
+                    classifier,
+                    result.to_group,
+                    next_id,
                 )
                 if outcome == "new":
                     result.new_ids.append(item_id)
@@ -313,14 +325,17 @@ class Store:
                     result.unchanged += 1
                 if on_saved is not None:
                     on_saved()
+            if result.new_ids:
+                index_new_items(conn, min(result.new_ids))
             if group_stories:
-                assign_pending(conn)
+                assign_pending(conn, result.to_group)
         return result
 
-    def assign_stories(self) -> int:
-        """Group every item still waiting for a story; returns how many reports were placed."""
+    def assign_stories(self, new_reports: Sequence[tuple[str, str]] = ()) -> int:
+        """Place reports saved with group_stories=False (their SaveResult.to_group) and any
+        released ones in their stories; returns how many reports changed story."""
         with self.transaction() as conn:
-            return assign_pending(conn)
+            return assign_pending(conn, new_reports)
 
     def regroup_stories(self) -> int:
         """Recompute every story from scratch."""
@@ -336,6 +351,8 @@ class Store:
         seen_at: datetime,
         seen_iso: str,
         classifier: Classifier,
+        to_group: list[tuple[str, str]],
+        next_id: list[int],
     ) -> tuple[str, int]:
         fingerprint = content_hash(item.title, item.summary)
         existing = None
@@ -363,13 +380,20 @@ class Store:
         if existing is None:
             published = to_utc_iso(published_or_seen(item.published, seen_at))
             tags = classifier.classify(item.title, item.summary)
+            new_id = next_id[0]
+            next_id[0] += 1
             cursor = conn.execute(
                 """
-                INSERT INTO items (title, link, guid, summary, published, published_raw, first_seen,
-                                   source, feed_id, content_hash, guilds, events, rules_version)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                INSERT INTO items (id, story_id, title, link, guid, summary, published,
+                                   published_raw, first_seen, source, feed_id, content_hash,
+                                   guilds, events, rules_version)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """,
                 (
+                    # A new report starts as a story of its own (writing its id now saves an
+                    # UPDATE per row); assign_pending then moves it into an existing story.
+                    new_id,
+                    new_id,
                     item.title,
                     item.link,
                     item.guid,
@@ -386,6 +410,9 @@ class Store:
                 ),
             )
             item_id = cursor.lastrowid
+            key = pending_key(tags.guilds, tags.events, published)
+            if key is not None:
+                to_group.append(key)
             _write_tags(conn, item_id, tags.guilds, tags.events, published)
             _record_source(conn, item_id, feed_id, source, item, seen_iso)
             return "new", item_id
@@ -523,6 +550,41 @@ class Store:
         shown.sort(key=lambda row: (row["published"], row["id"]))
         return shown
 
+    def _tag_conditions(self, groups: Sequence[Sequence[str]], limit: int | None) -> list[str]:
+        """How to require one tag of each group (--guild, --event). For "the latest N" when
+        matches are common, walking the items newest first and probing each one's tags stops
+        after N stories (milliseconds on 200,000 items); otherwise the rarest group's tag index
+        drives the query (no limit: every match is wanted anyway)."""
+        exists = [
+            "EXISTS (SELECT 1 FROM tags WHERE tags.item_id = items.id AND tags.tag IN ("
+            + ", ".join("?" for _ in group)
+            + "))"
+            for group in groups
+        ]
+        listed = [
+            "id IN (SELECT item_id FROM tags WHERE tag IN (" + ", ".join("?" for _ in group) + "))"
+            for group in groups
+        ]
+        if limit is None or not groups:
+            return listed
+        counts = [
+            self.conn.execute(
+                f"SELECT count(*) FROM tags WHERE tag IN ({', '.join('?' for _ in group)})",
+                list(group),
+            ).fetchone()[0]
+            for group in groups
+        ]
+        total = self.conn.execute("SELECT coalesce(max(id), 0) FROM items").fetchone()[0] or 1
+        share = 1.0
+        for count in counts:
+            share *= count / total
+        rarest = min(range(len(groups)), key=counts.__getitem__)
+        # Items the walk expects to probe, against index entries the other plan reads (each
+        # of which costs a row lookup and a sort: about four probes' worth).
+        if share > 0 and limit / share < 4 * counts[rarest]:
+            return exists
+        return [listed[i] if i == rarest else exists[i] for i in range(len(groups))]
+
     def timeline_sql(self, filters: TimelineFilter) -> tuple[str, list[Any]]:
         """The query behind timeline (public so tests can EXPLAIN it)."""
         where: list[str] = []
@@ -530,16 +592,12 @@ class Store:
         if filters.collapse:
             # Only a story's first report (an item not grouped yet counts as its own story).
             where.append("coalesce(story_id, id) = id")
-        if filters.guilds:
-            marks = ", ".join("?" for _ in filters.guilds)
-            where.append(f"id IN (SELECT item_id FROM tags WHERE tag IN ({marks}))")
-            params.extend(filters.guilds)
-        elif not filters.include_untagged:
+        groups = [group for group in (filters.guilds, filters.events) if group]
+        where.extend(self._tag_conditions(groups, filters.limit))
+        for group in groups:
+            params.extend(group)
+        if not filters.guilds and not filters.include_untagged:
             where.append("guilds != '[]'")
-        if filters.events:
-            marks = ", ".join("?" for _ in filters.events)
-            where.append(f"id IN (SELECT item_id FROM tags WHERE tag IN ({marks}))")
-            params.extend(filters.events)
         if filters.since:
             where.append("published >= ?")
             params.append(filters.since)

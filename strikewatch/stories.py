@@ -27,6 +27,7 @@ from collections import defaultdict, deque
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 STORY_WINDOW = timedelta(hours=36)
@@ -171,12 +172,22 @@ _REPORT_COLUMNS = (
 )
 
 
+@lru_cache(maxsize=512)
+def _parties_from_json(guilds: str) -> frozenset[str]:
+    return parties_of(json.loads(guilds))
+
+
+@lru_cache(maxsize=512)
+def _event_from_json(events: str) -> str:
+    return lead_event(json.loads(events))
+
+
 def _report(row: Sequence[Any]) -> Report:
     return Report(
         id=row[0],
         published=row[1],
-        parties=parties_of(json.loads(row[2])),
-        event=lead_event(json.loads(row[3])),
+        parties=_parties_from_json(row[2]),
+        event=_event_from_json(row[3]),
         title=row[4],
         story_id=row[5],
     )
@@ -215,27 +226,42 @@ def _sweep(conn: sqlite3.Connection, event: str, start: datetime, last_new: str)
     report sees the same open stories as before, so nothing else can change."""
     open_from = _iso(start - STORY_WINDOW)
     start_iso = _iso(start)
-    open_stories: deque[Report] = deque()
+    # The stories still open (first report within a window), by party: only those that share
+    # a party with a report can take it, so only those are compared.
+    open_stories: dict[str, deque[Report]] = defaultdict(deque)
     changes: list[tuple[int, int]] = []
     quiet_after = start + STORY_WINDOW
+
+    def open_story(report: Report) -> None:
+        for party in report.parties:
+            open_stories[party].append(report)
+
     for report in _partition_rows(conn, event, open_from):
         if report.published < start_iso:
             if report.story_id == report.id:
-                open_stories.append(report)
+                open_story(report)
             continue
         moment = report.moment
         if report.published > last_new and moment > quiet_after:
             break
         horizon = _iso(moment - STORY_WINDOW)
-        while open_stories and open_stories[0].published < horizon:
-            open_stories.popleft()
-        story_id = report.id
-        for first in reversed(open_stories):
-            if same_story(first, report):
-                story_id = first.id
-                break
-        if story_id == report.id:
-            open_stories.append(report)
+        chosen: Report | None = None
+        for party in report.parties:
+            candidates = open_stories[party]
+            while candidates and candidates[0].published < horizon:
+                candidates.popleft()
+            for first in reversed(candidates):
+                if chosen is not None and (first.published, first.id) <= (
+                    chosen.published,
+                    chosen.id,
+                ):
+                    break
+                if same_story(first, report):
+                    chosen = first
+                    break
+        story_id = chosen.id if chosen is not None else report.id
+        if chosen is None:
+            open_story(report)
         if story_id != report.story_id:
             changes.append((story_id, report.id))
             report.story_id = story_id
@@ -245,26 +271,41 @@ def _sweep(conn: sqlite3.Connection, event: str, start: datetime, last_new: str)
     return len(changes)
 
 
-def assign_pending(conn: sqlite3.Connection) -> int:
-    """Give every item without a story (new, retagged or orphaned) its story; returns how many
-    reports were (re)assigned, the pending ones included."""
-    conn.execute("UPDATE items SET story_id = id WHERE story_id IS NULL AND guilds = '[]'")
+def pending_key(
+    guilds: Sequence[str], events: Sequence[str], published: str
+) -> tuple[str, str] | None:
+    """What `assign_pending` needs to know about a newly stored report (None if untracked)."""
+    if not guilds:
+        return None
+    return lead_event(events), published
+
+
+def assign_pending(
+    conn: sqlite3.Connection, new_reports: Iterable[tuple[str, str] | None] = ()
+) -> int:
+    """Place newly stored reports (given as `pending_key`s; they were stored as stories of their
+    own) and every tracked item whose story was released (story_id NULL) into their stories.
+    Returns how many reports changed story."""
     earliest: dict[str, str] = {}
     latest: dict[str, str] = {}
-    for item_id, published, guilds, events in conn.execute(
-        "SELECT id, published, guilds, events FROM items WHERE story_id IS NULL"
-    ):
-        if not parties_of(json.loads(guilds)):
-            conn.execute("UPDATE items SET story_id = id WHERE id = ?", (item_id,))
-            continue
-        event = lead_event(json.loads(events))
+
+    def note(event: str, published: str) -> None:
         if event not in earliest or published < earliest[event]:
             earliest[event] = published
         if event not in latest or published > latest[event]:
             latest[event] = published
+
+    for key in new_reports:
+        if key is not None:
+            note(*key)
+    for published, events in conn.execute(
+        "SELECT published, events FROM items WHERE story_id IS NULL AND guilds != '[]'"
+    ):
+        note(_event_from_json(events), published)
     moved = 0
     for event, first in sorted(earliest.items()):
         moved += _sweep(conn, event, datetime.fromisoformat(first), latest[event])
+    conn.execute("UPDATE items SET story_id = id WHERE story_id IS NULL")
     return moved
 
 
@@ -281,9 +322,23 @@ def release(conn: sqlite3.Connection, item_ids: Sequence[int]) -> None:
 
 
 def regroup_all(conn: sqlite3.Connection) -> int:
-    """Recompute every story from scratch (after reclassify, and when the column is added)."""
-    conn.execute("UPDATE items SET story_id = NULL WHERE story_id IS NOT NULL")
-    return assign_pending(conn)
+    """Recompute every story from scratch (after reclassify, and when the column is added);
+    only the reports whose story changes are written."""
+    conn.execute("UPDATE items SET story_id = id WHERE guilds = '[]' AND story_id IS NOT id")
+    first = conn.execute("SELECT min(published), max(published) FROM items").fetchone()
+    if first[0] is None:
+        return 0
+    events = [_NO_EVENT, *EVENT_PRIORITY]
+    events += [
+        row[0]
+        for row in conn.execute("SELECT DISTINCT tag FROM tags WHERE kind = 'event'")
+        if row[0] not in events
+    ]
+    moved = 0
+    for event in events:
+        moved += _sweep(conn, event, datetime.fromisoformat(first[0]), first[1])
+    conn.execute("UPDATE items SET story_id = id WHERE story_id IS NULL")
+    return moved
 
 
 def attach_also(

@@ -126,3 +126,16 @@ def test_fts_query_quotes_every_word():
     assert fts_query("strik*") == '"strik" *'
     with pytest.raises(UsageError):
         fts_query("OR")
+
+
+def test_rows_appended_by_other_tools_are_found(season_cli, db_path):
+    import sqlite3
+
+    with sqlite3.connect(db_path) as conn:
+        conn.execute(
+            "INSERT INTO items (title, link, summary, published, first_seen, source, content_hash)"
+            " VALUES ('Quokka guild formed', 'https://q.example/1', '', '2023-12-01T00:00:00+00:00',"
+            " '2023-12-01T00:00:00+00:00', 'sqlite-utils', 'x')"
+        )
+    assert titles(season_cli("search", "quokka", "--json")) == ["Quokka guild formed"]
+    assert titles(season_cli("search", "quokka", "--json")) == ["Quokka guild formed"]
