@@ -1,0 +1,57 @@
+"""The README documents every command and option that --help offers, and its two lines stay true."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import click
+import pytest
+
+from strikewatch.cli import cli
+
+README = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+CI = (Path(__file__).resolve().parent.parent / ".ci" / "run").read_text()
+
+
+def walk(group: click.Group, prefix: tuple[str, ...] = ()):
+    for name, command in sorted(group.commands.items()):
+        path = (*prefix, name)
+        if isinstance(command, click.Group):
+            yield from walk(command, path)
+        else:
+            yield path, command
+
+
+COMMANDS = list(walk(cli))
+
+
+@pytest.mark.parametrize(("path", "command"), COMMANDS, ids=[" ".join(path) for path, _ in COMMANDS])
+def test_every_command_and_option_is_documented(path, command):
+    heading = f"### `strikewatch {' '.join(path)}"
+    assert heading in README, f"README has no section for `strikewatch {' '.join(path)}`"
+    section = README.split(heading, 1)[1].split("\n### ", 1)[0]
+    options = [
+        opt for param in command.params if isinstance(param, click.Option) for opt in param.opts if opt.startswith("--")
+    ]
+    filters = README.split("Filters, shared by", 1)[1].split("\n### ", 1)[0]
+    for option in options:
+        assert option in section or option in filters or option in ("--help",), f"{option} of {' '.join(path)} not in README"
+    assert (command.help or "").strip(), f"{' '.join(path)} has no --help text"
+
+
+def test_top_level_options_documented():
+    for param in cli.params:
+        for opt in param.opts:
+            if opt.startswith("--") and opt not in ("--help",):
+                assert opt in README
+
+
+def test_quick_start_and_test_lines_are_what_ci_runs():
+    quick_start = re.search(r"```bash\n(pip install \. && .+)\n```", README).group(1)
+    tests_line = re.search(r"```bash\n(pip install '\.\[test\]' && .+)\n```", README).group(1)
+    assert "import --sample" in quick_start and "timeline --guild wga" in quick_start
+    assert "pip install --quiet --disable-pip-version-check ." in CI
+    assert "strikewatch --db demo.db import --sample" in CI and "strikewatch --db demo.db timeline --guild wga" in CI
+    assert tests_line.endswith("python -m pytest")
+    assert "'.[test]'" in CI and "python -m pytest" in CI
