@@ -3,7 +3,8 @@
 The rule, applied to tracked reports (tagged with at least one guild) in order of publication:
 
 - a report's *parties* are its guilds without `amptp` (the studios are the other side of nearly
-  every story, so they say nothing about which story it is), or `amptp` alone;
+  every story, so they say nothing about which story it is), or `amptp` alone; a report whose
+  only party is `amptp` shares it with any report that names the studios;
 - its *lead event* is the most telling of its events (EVENT_PRIORITY), or none;
 - a report joins the most recent story whose first report was published at most STORY_WINDOW
   before it, shares one of its parties, has the same lead event, and, when neither has an event,
@@ -34,18 +35,20 @@ STORY_WINDOW = timedelta(hours=36)
 WORD_SIMILARITY = 0.5
 
 # Which event names a report's story when it carries several: a deal announced together with the
-# end of the strike is the deal story; a strike that began when talks collapsed is the strike story.
+# end of the strike is the deal story; a strike that began when talks collapsed is the strike
+# story; "talks set for Tuesday" is about the meeting, not the breakdown its summary recalls.
+# Events that summaries tend to mention as background (talks-stalled, offer) come last.
 EVENT_PRIORITY: tuple[str, ...] = (
     "deal",
     "strike-ended",
     "strike-started",
     "ratified",
     "strike-authorized",
-    "talks-stalled",
-    "offer",
-    "talks-resumed",
     "talks-started",
     "meeting-requested",
+    "talks-resumed",
+    "talks-stalled",
+    "offer",
 )
 _NO_EVENT = ""
 
@@ -94,6 +97,9 @@ _STOPWORDS = frozenset(
 _WORD_RE = re.compile(r"[a-z0-9]+")
 
 
+STUDIOS = frozenset({"amptp"})
+
+
 def parties_of(guilds: Iterable[str]) -> frozenset[str]:
     guilds = frozenset(guilds)
     return (guilds - {"amptp"}) or guilds
@@ -133,6 +139,7 @@ class Report:
     id: int
     published: str
     parties: frozenset[str]
+    guilds: frozenset[str]
     event: str
     title: str
     story_id: int | None
@@ -149,9 +156,19 @@ class Report:
         return datetime.fromisoformat(self.published)
 
 
+def share_a_party(first: Report, later: Report) -> bool:
+    """A shared party; a report naming only the studios shares one with any report naming them
+    ("Studios walk away from the table" and "AMPTP suspends talks with SAG-AFTRA")."""
+    if first.parties & later.parties:
+        return True
+    return (first.parties == STUDIOS and later.guilds >= STUDIOS) or (
+        later.parties == STUDIOS and first.guilds >= STUDIOS
+    )
+
+
 def same_story(first: Report, later: Report) -> bool:
     """Does `later` belong to the story that `first` opened? (Time is checked by the caller.)"""
-    if first.event != later.event or not (first.parties & later.parties):
+    if first.event != later.event or not share_a_party(first, later):
         return False
     if first.event:
         return True
@@ -173,8 +190,8 @@ _REPORT_COLUMNS = (
 
 
 @lru_cache(maxsize=512)
-def _parties_from_json(guilds: str) -> frozenset[str]:
-    return parties_of(json.loads(guilds))
+def _guilds_from_json(guilds: str) -> frozenset[str]:
+    return frozenset(json.loads(guilds))
 
 
 @lru_cache(maxsize=512)
@@ -186,7 +203,8 @@ def _report(row: Sequence[Any]) -> Report:
     return Report(
         id=row[0],
         published=row[1],
-        parties=_parties_from_json(row[2]),
+        parties=parties_of(_guilds_from_json(row[2])),
+        guilds=_guilds_from_json(row[2]),
         event=_event_from_json(row[3]),
         title=row[4],
         story_id=row[5],
@@ -226,15 +244,15 @@ def _sweep(conn: sqlite3.Connection, event: str, start: datetime, last_new: str)
     report sees the same open stories as before, so nothing else can change."""
     open_from = _iso(start - STORY_WINDOW)
     start_iso = _iso(start)
-    # The stories still open (first report within a window), by party: only those that share
-    # a party with a report can take it, so only those are compared.
+    # The stories still open (first report within a window), by guild: only those that name one
+    # of a report's guilds can take it, so only those are compared.
     open_stories: dict[str, deque[Report]] = defaultdict(deque)
     changes: list[tuple[int, int]] = []
     quiet_after = start + STORY_WINDOW
 
     def open_story(report: Report) -> None:
-        for party in report.parties:
-            open_stories[party].append(report)
+        for guild in report.guilds:
+            open_stories[guild].append(report)
 
     for report in _partition_rows(conn, event, open_from):
         if report.published < start_iso:
@@ -246,8 +264,8 @@ def _sweep(conn: sqlite3.Connection, event: str, start: datetime, last_new: str)
             break
         horizon = _iso(moment - STORY_WINDOW)
         chosen: Report | None = None
-        for party in report.parties:
-            candidates = open_stories[party]
+        for guild in report.guilds:
+            candidates = open_stories[guild]
             while candidates and candidates[0].published < horizon:
                 candidates.popleft()
             for first in reversed(candidates):
