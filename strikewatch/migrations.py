@@ -119,9 +119,7 @@ def m002_stories(db: Database) -> None:
     import), and the store keeps it consistent itself (stories.release before deletes)."""
     from strikewatch.stories import regroup_all
 
-    db.execute(
-        "ALTER TABLE items ADD COLUMN story_id INTEGER"
-    )
+    db.execute("ALTER TABLE items ADD COLUMN story_id INTEGER")
     db.execute("CREATE INDEX items_story ON items(story_id, published)")
     db.execute(
         """
