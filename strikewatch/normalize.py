@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import hashlib
 import html
 import re
 from datetime import UTC, datetime, timedelta
-from email.utils import parsedate_to_datetime
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 SUMMARY_MAX_CHARS = 2000
@@ -136,6 +134,10 @@ def parse_timestamp(value: str | None) -> datetime | None:
     try:
         moment = datetime.fromisoformat(candidate)
     except ValueError:
+        # Imported here: email.utils (and the socket module it pulls in) costs read-only
+        # commands like `timeline` a noticeable share of their start-up.
+        from email.utils import parsedate_to_datetime
+
         try:
             moment = parsedate_to_datetime(text)
         except (TypeError, ValueError, IndexError):
@@ -162,6 +164,8 @@ def published_or_seen(published: datetime | None, first_seen: datetime) -> datet
 
 def content_hash(*fields: str | None) -> str:
     """A stable fingerprint of an item's text, to spot edits and items without guid or link."""
+    import hashlib
+
     digest = hashlib.sha256()
     for field in fields:
         digest.update((field or "").encode("utf-8", "surrogatepass"))
