@@ -186,6 +186,14 @@ def filter_options(with_since: bool = True):
                 is_flag=True,
                 help="Include items not tagged with any guild.",
             ),
+            click.option(
+                "--no-collapse",
+                "collapse",
+                is_flag=True,
+                flag_value=False,
+                default=True,
+                help="One entry per item, instead of one per story (several outlets' reports of the same event).",
+            ),
         ]
         for option in reversed(options):
             function = option(function)
@@ -301,6 +309,36 @@ def feeds_remove(app: App, which: str, purge: bool) -> None:
         click.echo(f"Removed {feed['name']} and {deleted} item(s) only it carried")
     else:
         click.echo(f"Unsubscribed from {feed['name']}; its items stay (use --purge to delete them)")
+
+
+@feeds.command("export")
+@click.pass_obj
+def feeds_export(app: App) -> None:
+    """Write the subscribed feeds as OPML 2.0 to stdout (for any feed reader)."""
+    from strikewatch.opml import write_opml
+
+    click.echo(write_opml(app.store().feeds(active_only=True)), nl=False)
+
+
+@feeds.command("import")
+@click.argument("file", metavar="FILE.opml", type=click.Path(dir_okay=False, path_type=Path))
+@click.pass_obj
+def feeds_import(app: App, file: Path) -> None:
+    """Subscribe to the feeds in an OPML file exported by a feed reader.
+
+    Categories (nested outlines) are flattened; feeds already subscribed, or listed twice,
+    are skipped and counted.
+    """
+    from strikewatch.opml import import_feeds, read_opml
+
+    result = import_feeds(app.store(), read_opml(file))
+    for url, why in result.skipped:
+        click.echo(f"warning: {file}: skipped {url}: {why}", err=True)
+    click.echo(
+        f"Subscribed to {len(result.added)} feed(s) from {file.name};"
+        f" {result.duplicates} duplicate(s) skipped"
+        + (f", {len(result.skipped)} unusable" if result.skipped else "")
+    )
 
 
 # poll and import --------------------------------------------------------------------
@@ -484,6 +522,143 @@ def since(app: App, since: str, fmt: str | None, **filters: Any) -> None:
     DATE is YYYY-MM-DD (a UTC day), an ISO 8601 timestamp, or relative: 7d, 2w, 12h.
     """
     _timeline(app, fmt, since=since, **filters)
+
+
+@cli.command()
+@click.argument("query")
+@click.option(
+    "--guild",
+    "-g",
+    "guilds",
+    type=GUILD,
+    multiple=True,
+    help="Only items about this guild (repeatable).",
+)
+@click.option(
+    "--event",
+    "-e",
+    "events",
+    type=EVENT,
+    multiple=True,
+    help="Only items reporting this event (repeatable).",
+)
+@click.option("--since", type=DateType(), help="Only items published on or after DATE.")
+@click.option(
+    "--until", type=DateType(end_of_day=True), help="Only items published on or before DATE."
+)
+@click.option(
+    "--source", "sources", multiple=True, help="Only items from this source (repeatable)."
+)
+@click.option(
+    "--limit",
+    "-n",
+    type=click.IntRange(min=1),
+    default=20,
+    show_default=True,
+    help="At most N stories.",
+)
+@output_options
+@click.pass_obj
+def search(app: App, query: str, fmt: str | None, **filters: Any) -> None:
+    """Full-text search over every stored item's title and summary, best match first.
+
+    Words are all required; "quoted words" match as a phrase, strik* as a prefix, and OR
+    between two words accepts either. Punctuation is ignored: sag-aftra is the phrase "sag aftra".
+    """
+    from strikewatch.render import SEARCH_COLUMNS, emit
+    from strikewatch.search import search as run_search
+
+    rows = run_search(app.store().conn, query, **filters)
+    emit(rows, fmt, SEARCH_COLUMNS, empty_message=f"Nothing matches {query!r}.")
+
+
+@cli.command()
+@click.option(
+    "--as-of",
+    "as_of",
+    type=DateType(end_of_day=True),
+    help="Answer as things stood at the end of DATE (a UTC day); default: today.",
+)
+@click.option(
+    "--guild", "-g", "guilds", type=GUILD, multiple=True, help="Only this guild (repeatable)."
+)
+@click.option(
+    "--explain", is_flag=True, help="List every strike report and the day it takes effect."
+)
+@output_options
+@click.pass_obj
+def status(
+    app: App, as_of: str | None, guilds: tuple[str, ...], explain: bool, fmt: str | None
+) -> None:
+    """Where each guild stands: on strike or not, since when (day 1 is the start date),
+    and the last event with its headline and link.
+
+    A strike report that schedules the change ("to begin at 12:01 a.m. Tuesday", "board votes
+    to end strike at midnight") takes effect on the day it names, or the next day.
+    """
+    from datetime import date
+
+    from strikewatch.normalize import utcnow
+    from strikewatch.render import STATUS_COLUMNS, emit, print_status
+    from strikewatch.status import all_status, explain_strikes
+
+    day = date.fromisoformat(as_of[:10]) if as_of else utcnow().date()
+    chosen = tuple(dict.fromkeys(guilds)) or GUILDS
+    conn = app.store().conn
+    if explain:
+        from strikewatch.render import Column
+
+        rows = [
+            dict(entry, guild=guild)
+            for guild in chosen
+            for entry in explain_strikes(conn, guild, day)
+        ]
+        columns = (
+            Column("guild", "guild", no_wrap=True),
+            Column(
+                "published",
+                "published",
+                no_wrap=True,
+                format=lambda v: str(v)[:16].replace("T", " "),
+            ),
+            Column("event", "event", no_wrap=True),
+            Column("effective", "takes effect", no_wrap=True),
+            Column("why", "why", max_width=50),
+            Column("title", "title"),
+        )
+        emit(rows, fmt, columns, empty_message="No strike reports.")
+        return
+    rows = all_status(conn, day, chosen)
+    if fmt:
+        emit(rows, fmt, STATUS_COLUMNS)
+    else:
+        print_status(rows)
+
+
+@cli.command()
+@click.option(
+    "--atom", "as_atom", is_flag=True, help="Write an Atom 1.0 feed (the only format so far)."
+)
+@filter_options()
+@click.pass_obj
+def export(app: App, as_atom: bool, **filters: Any) -> None:
+    """Export the timeline (same filters) as an Atom feed, one entry per story, for any feed reader.
+
+    Example: strikewatch export --atom --guild wga > wga.atom
+    """
+    from strikewatch.atom import write_atom
+    from strikewatch.store import TimelineFilter
+
+    if not as_atom:
+        raise UsageError("choose a format: --atom")
+    rows = app.store().timeline(TimelineFilter(**filters))
+    described = ", ".join(
+        f"{key}={value if isinstance(value, str | int) else ','.join(value)}"
+        for key, value in sorted(filters.items())
+        if value not in (None, (), False, True)
+    )
+    title = "strikewatch: Hollywood labor timeline" + (f" ({described})" if described else "")
+    click.echo(write_atom(rows, title=title, description=described), nl=False)
 
 
 # classify ----------------------------------------------------------------------------

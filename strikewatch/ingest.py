@@ -69,13 +69,22 @@ def import_file(
             raise ImportFileError(f"{path}: {error}") from None
         report.warning = parsed.warning
         batches = iter([parsed.items])
-    for batch in batches:
-        saved = store.save_items(batch, source=default_source, classifier=classifier)
-        report.new_ids.extend(saved.new_ids)
-        report.updated_ids.extend(saved.updated_ids)
-        report.unchanged += saved.unchanged
-        if on_items is not None:
-            on_items(len(batch))
+    to_group: list[tuple[str, str]] = []
+    try:
+        for batch in batches:
+            saved = store.save_items(
+                batch, source=default_source, classifier=classifier, group_stories=False
+            )
+            report.new_ids.extend(saved.new_ids)
+            report.updated_ids.extend(saved.updated_ids)
+            report.unchanged += saved.unchanged
+            to_group.extend(saved.to_group)
+            if on_items is not None:
+                on_items(len(batch))
+    finally:
+        # Once per file rather than per batch: an archive in no particular order would
+        # otherwise make every batch regroup most of the store.
+        store.assign_stories(to_group)
     return report
 
 

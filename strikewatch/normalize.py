@@ -129,6 +129,8 @@ def parse_timestamp(value: str | None) -> datetime | None:
     try:
         moment = datetime.fromisoformat(candidate)
     except ValueError:
+        # Imported here: email.utils (and the socket module it pulls in) costs read-only
+        # commands like `timeline` a noticeable share of their start-up.
         from email.utils import parsedate_to_datetime
 
         try:

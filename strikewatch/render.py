@@ -50,6 +50,7 @@ class Column:
     no_wrap: bool = False
     styles: dict[str, str] | None = None
     format: Callable[[Any], str] | None = None
+    row_format: Callable[[dict[str, Any]], str] | None = None
 
 
 def safe(value: Any) -> str:
@@ -141,6 +142,8 @@ def _csv_value(value: Any) -> Any:
 
 def _cell_text(column: Column, row: dict[str, Any]) -> str:
     """One line per cell: a line break inside a field must not start a fake row."""
+    if column.row_format is not None:
+        return one_line(column.row_format(row))
     value = row.get(column.key)
     if column.format is not None:
         return one_line(column.format(value))
@@ -211,9 +214,15 @@ def short_date(value: Any) -> str:
     return str(value or "")[:10]
 
 
+def source_with_also(row: dict[str, Any]) -> str:
+    """'deadline +2' when two other outlets carried the same story."""
+    also = row.get("also") or []
+    return f"{row.get('source', '')} +{len(also)}" if also else str(row.get("source", ""))
+
+
 TIMELINE_COLUMNS = (
     Column("published", "date", no_wrap=True, format=short_date),
-    Column("source", "source", max_width=16, no_wrap=True),
+    Column("source", "source", max_width=20, no_wrap=True, row_format=source_with_also),
     Column("guilds", "guilds", max_width=24, styles=GUILD_STYLES),
     Column("events", "events", max_width=28, styles=EVENT_STYLES),
     Column("title", "title"),
@@ -296,3 +305,153 @@ class ProgressReporter:
     def __exit__(self, *exc_info: object) -> None:
         if self._progress is not None:
             self._progress.stop()
+
+
+SEARCH_COLUMNS = (
+    Column("published", "date", no_wrap=True, format=short_date),
+    Column("source", "source", max_width=20, no_wrap=True, row_format=source_with_also),
+    Column("guilds", "guilds", max_width=24, styles=GUILD_STYLES),
+    Column("events", "events", max_width=28, styles=EVENT_STYLES),
+    Column("title", "title"),
+)
+
+STATUS_COLUMNS = (
+    Column("guild", "guild", no_wrap=True),
+    Column("on_strike", "on strike", no_wrap=True),
+    Column("strike_started", "since", no_wrap=True),
+    Column("strike_day", "day", no_wrap=True),
+    Column("last_event", "last event", no_wrap=True),
+    Column("last_event_at", "when", no_wrap=True, format=short_date),
+    Column("last_title", "headline"),
+)
+
+GUILD_LABELS = {
+    "wga": "WGA (writers)",
+    "sag-aftra": "SAG-AFTRA (actors)",
+    "amptp": "AMPTP (the studios)",
+    "dga": "DGA (directors)",
+    "iatse": "IATSE (crews)",
+    "teamsters": "Teamsters",
+}
+EVENT_MARKS = {
+    "strike-started": "S",
+    "strike-ended": "E",
+    "deal": "D",
+    "ratified": "R",
+    "strike-authorized": "A",
+    "talks-stalled": "x",
+    "offer": "o",
+    "talks-resumed": "t",
+    "talks-started": "t",
+    "meeting-requested": "m",
+}
+_SPARKS = " ▁▂▃▄▅▆▇█"
+
+
+def standing_line(status: dict[str, Any]) -> str:
+    """'ON STRIKE, day 95 (since 2023-05-02)' or what was last known."""
+    if status["on_strike"]:
+        line = f"ON STRIKE, day {status['strike_day']} (since {status['strike_started']})"
+    elif status["guild"] == "amptp":
+        line = "the employers' side: strike status not tracked"
+    else:
+        line = "not on strike"
+        previous = status.get("previous_strike")
+        if previous:
+            line += (
+                f" (last strike {previous['started']} to {previous['ended']},"
+                f" {previous['days']} days)"
+            )
+    pending = status.get("pending")
+    if pending:
+        what = "strike begins" if pending["event"] == "strike-started" else "strike ends"
+        line += f"; {what} {pending['on']}"
+    return line
+
+
+def last_event_line(status: dict[str, Any]) -> str:
+    if not status.get("last_event"):
+        return "no events recorded yet"
+    return f"{short_date(status['last_event_at'])} {status['last_event']}: {safe(status['last_title'])}"
+
+
+def week_marks(weeks: Sequence[dict[str, Any]]) -> str:
+    """One character per week: the most telling event first reported that week, or a dot."""
+    marks = []
+    for week in weeks:
+        events = week.get("events") or []
+        chosen = next((EVENT_MARKS[e] for e in EVENT_MARKS if e in events), "·")
+        marks.append(chosen)
+    return "".join(marks)
+
+
+def sparkline(counts: Sequence[int]) -> str:
+    top = max(counts, default=0)
+    if top == 0:
+        return _SPARKS[0] * len(counts)
+    return "".join(
+        _SPARKS[0] if count == 0 else _SPARKS[max(1, round(count / top * (len(_SPARKS) - 1)))]
+        for count in counts
+    )
+
+
+def print_status(statuses: Sequence[dict[str, Any]], stream: IO[str] | None = None) -> None:
+    """Each guild's standing: a compact panel per guild on a terminal, plain lines otherwise."""
+    stream = stream or sys.stdout
+    if not is_terminal(stream):
+        for status in statuses:
+            stream.write(f"{status['guild']}: {standing_line(status)}\n")
+            stream.write(f"  last event: {last_event_line(status)}\n")
+            if status.get("last_link"):
+                stream.write(f"  {safe(status['last_link'])}\n")
+            weeks = status.get("weekly") or []
+            if weeks:
+                counts = " ".join(str(week["items"]) for week in weeks)
+                stream.write(
+                    f"  reports per week from {weeks[0]['week']}: {counts}"
+                    f"  events: {week_marks(weeks)}\n"
+                )
+        return
+    from rich.columns import Columns
+    from rich.panel import Panel
+    from rich.text import Text
+
+    console = make_console(stream)
+    panels = []
+    for status in statuses:
+        body = Text()
+        style = "bold red" if status["on_strike"] else "bold green"
+        if status["guild"] == "amptp":
+            style = "dim"
+        body.append(standing_line(status) + "\n", style=style)
+        body.append("last: ", style="dim")
+        if status.get("last_event"):
+            body.append(f"{short_date(status['last_event_at'])} ")
+            body.append(status["last_event"], style=EVENT_STYLES.get(status["last_event"], ""))
+            body.append(f"\n{safe(status['last_title'])}")
+            if status.get("last_link"):
+                body.append(f"\n{safe(status['last_link'])}", style="dim")
+        else:
+            body.append("no events recorded yet")
+        weeks = status.get("weekly") or []
+        if weeks:
+            body.append("\nweekly reports ", style="dim")
+            body.append(sparkline([week["items"] for week in weeks]))
+            body.append("\nweekly events  ", style="dim")
+            body.append(week_marks(weeks))
+        title = Text(
+            GUILD_LABELS.get(status["guild"], status["guild"]),
+            style=GUILD_STYLES.get(status["guild"], "bold"),
+        )
+        panels.append(Panel(body, title=title, title_align="left", width=62))
+    console.print(Columns(panels))
+    if any(status.get("weekly") for status in statuses):
+        legend = ", ".join(
+            f"{mark} {event}" for event, mark in EVENT_MARKS.items() if event != "talks-started"
+        )
+        as_of = statuses[0].get("as_of", "")
+        console.print(
+            Text(
+                f"As of the end of {as_of} (UTC); weeks run Monday to Sunday. {legend}", style="dim"
+            )
+        )

@@ -25,12 +25,14 @@ from strikewatch.normalize import (
     to_utc_iso,
     utcnow,
 )
+from strikewatch.search import index_new_items
+from strikewatch.stories import assign_pending, attach_also, pending_key, regroup_all, release
 
 if TYPE_CHECKING:
     from strikewatch.classify import Classifier
     from strikewatch.parse import Item
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 3
 BUSY_TIMEOUT_SECONDS = 30.0
 
 
@@ -41,6 +43,8 @@ class SaveResult:
     new_ids: list[int] = field(default_factory=list)
     updated_ids: list[int] = field(default_factory=list)
     unchanged: int = 0
+    # (lead event, published) of the tracked reports still to be placed in stories
+    to_group: list[tuple[str, str]] = field(default_factory=list)
 
 
 @dataclass
@@ -54,6 +58,7 @@ class TimelineFilter:
     sources: Sequence[str] = ()
     limit: int | None = None
     include_untagged: bool = False
+    collapse: bool = True
 
 
 def describe_sqlite_error(error: sqlite3.Error) -> str:
@@ -273,8 +278,10 @@ class Store:
                     {"feed": feed_id},
                 )
             ]
+            release(conn, doomed)
             conn.executemany("DELETE FROM items WHERE id = ?", [(item_id,) for item_id in doomed])
             conn.execute("DELETE FROM feeds WHERE id = ?", (feed_id,))
+            assign_pending(conn)
             return len(doomed)
 
     def update_feed(self, feed_id: int, **values: Any) -> None:
@@ -308,15 +315,27 @@ class Store:
         feed_id: int | None = None,
         seen_at: datetime | None = None,
         on_saved: Any = None,
+        group_stories: bool = True,
     ) -> SaveResult:
-        """Store one feed's (or file's) items in one transaction, deduplicated and tagged."""
+        """Store one feed's (or file's) items in one transaction, deduplicated and tagged, and
+        group them into stories (unless `group_stories` is False: a bulk import groups once at
+        the end with `assign_stories`, which is cheaper than once per batch)."""
         seen_at = seen_at or utcnow()
         seen_iso = to_utc_iso(seen_at)
         result = SaveResult()
         with self.transaction() as conn:
+            next_id = [conn.execute("SELECT coalesce(max(id), 0) + 1 FROM items").fetchone()[0]]
             for item in items:
                 outcome, item_id = self._save_item(
-                    conn, item, item.source or source, feed_id, seen_at, seen_iso, classifier
+                    conn,
+                    item,
+                    item.source or source,
+                    feed_id,
+                    seen_at,
+                    seen_iso,
+                    classifier,
+                    result.to_group,
+                    next_id,
                 )
                 if outcome == "new":
                     result.new_ids.append(item_id)
@@ -326,7 +345,22 @@ class Store:
                     result.unchanged += 1
                 if on_saved is not None:
                     on_saved()
+            if result.new_ids:
+                index_new_items(conn, min(result.new_ids))
+            if group_stories:
+                assign_pending(conn, result.to_group)
         return result
+
+    def assign_stories(self, new_reports: Sequence[tuple[str, str]] = ()) -> int:
+        """Place reports saved with group_stories=False (their SaveResult.to_group) and any
+        released ones in their stories; returns how many reports changed story."""
+        with self.transaction() as conn:
+            return assign_pending(conn, new_reports)
+
+    def regroup_stories(self) -> int:
+        """Recompute every story from scratch."""
+        with self.transaction() as conn:
+            return regroup_all(conn)
 
     def _save_item(
         self,
@@ -337,6 +371,8 @@ class Store:
         seen_at: datetime,
         seen_iso: str,
         classifier: Classifier,
+        to_group: list[tuple[str, str]],
+        next_id: list[int],
     ) -> tuple[str, int]:
         fingerprint = content_hash(item.title, item.summary)
         existing = None
@@ -371,13 +407,20 @@ class Store:
         if existing is None:
             published = to_utc_iso(published_or_seen(item.published, seen_at))
             tags = classifier.classify(item.title, item.summary)
+            new_id = next_id[0]
+            next_id[0] += 1
             cursor = conn.execute(
                 """
-                INSERT INTO items (title, link, guid, summary, published, published_raw, first_seen,
-                                   source, feed_id, content_hash, guilds, events, rules_version)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                INSERT INTO items (id, story_id, title, link, guid, summary, published,
+                                   published_raw, first_seen, source, feed_id, content_hash,
+                                   guilds, events, rules_version)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """,
                 (
+                    # A new report starts as a story of its own (writing its id now saves an
+                    # UPDATE per row); assign_pending then moves it into an existing story.
+                    new_id,
+                    new_id,
                     item.title,
                     item.link,
                     item.guid,
@@ -394,6 +437,9 @@ class Store:
                 ),
             )
             item_id = cursor.lastrowid
+            key = pending_key(tags.guilds, tags.events, published)
+            if key is not None:
+                to_group.append(key)
             _write_tags(conn, item_id, tags.guilds, tags.events, published)
             _record_source(conn, item_id, feed_id, source, item, seen_iso)
             return "new", item_id
@@ -408,6 +454,14 @@ class Store:
         if existing["content_hash"] == fingerprint:
             return "unchanged", item_id
         tags = classifier.classify(item.title, item.summary)
+        old_tags = conn.execute(
+            "SELECT guilds, events FROM items WHERE id = ?", (item_id,)
+        ).fetchone()
+        if (old_tags[0], old_tags[1]) != (
+            json.dumps(list(tags.guilds)),
+            json.dumps(list(tags.events)),
+        ):
+            release(conn, [item_id])
         conn.execute(
             """
             UPDATE items SET title = ?, summary = ?, content_hash = ?, updated_at = ?,
@@ -452,6 +506,7 @@ class Store:
                     events = json.dumps(list(tags.events))
                     if guilds != row["guilds"] or events != row["events"]:
                         changed += 1
+                        release(conn, [row["id"]])
                         conn.execute("DELETE FROM tags WHERE item_id = ?", (row["id"],))
                         _write_tags(conn, row["id"], tags.guilds, tags.events, row["published"])
                     conn.execute(
@@ -462,6 +517,8 @@ class Store:
             last_id = rows[-1]["id"]
             if progress is not None:
                 progress(len(rows))
+        if changed:
+            self.assign_stories()
         return seen, changed
 
     def item_count(self) -> int:
@@ -482,27 +539,91 @@ class Store:
         return rows
 
     def timeline(self, filters: TimelineFilter) -> list[dict[str, Any]]:
-        """Items matching the filters, oldest first; with a limit, the most recent N."""
+        """Timeline entries matching the filters, oldest first; with a limit, the most recent N.
+
+        Collapsed (the default), an entry is a story: its first report, with the other outlets'
+        reports in `also`. The guild, event and date filters apply to that first report; with
+        --source, a story is shown through the earliest report from those sources."""
         sql, params = self.timeline_sql(filters)
         rows = [_item_dict(row) for row in self.conn.execute(sql, params)]
         if filters.limit is not None:
             rows.reverse()
+        if filters.collapse and filters.sources:
+            rows = self._through_sources(rows, filters.sources)
+        if filters.collapse:
+            attach_also(self.conn, rows)
+        else:
+            for row in rows:
+                row["also"] = []
         return rows
+
+    def _through_sources(
+        self, rows: list[dict[str, Any]], sources: Sequence[str]
+    ) -> list[dict[str, Any]]:
+        wanted = {source.lower() for source in sources}
+        marks = ", ".join("?" for _ in sources)
+        shown = []
+        for row in rows:
+            if row["source"].lower() not in wanted:
+                replacement = self.conn.execute(
+                    f"SELECT {ITEM_COLUMNS} FROM items WHERE story_id = ?"
+                    f" AND source COLLATE NOCASE IN ({marks}) ORDER BY published, id LIMIT 1",
+                    (row["story"], *sources),
+                ).fetchone()
+                if replacement is not None:
+                    row = _item_dict(replacement)
+            shown.append(row)
+        shown.sort(key=lambda row: (row["published"], row["id"]))
+        return shown
+
+    def _tag_conditions(self, groups: Sequence[Sequence[str]], limit: int | None) -> list[str]:
+        """How to require one tag of each group (--guild, --event). For "the latest N" when
+        matches are common, walking the items newest first and probing each one's tags stops
+        after N stories (milliseconds on 200,000 items); otherwise the rarest group's tag index
+        drives the query (no limit: every match is wanted anyway)."""
+        exists = [
+            "EXISTS (SELECT 1 FROM tags WHERE tags.item_id = items.id AND tags.tag IN ("
+            + ", ".join("?" for _ in group)
+            + "))"
+            for group in groups
+        ]
+        listed = [
+            "id IN (SELECT item_id FROM tags WHERE tag IN (" + ", ".join("?" for _ in group) + "))"
+            for group in groups
+        ]
+        if limit is None or not groups:
+            return listed
+        counts = [
+            self.conn.execute(
+                f"SELECT count(*) FROM tags WHERE tag IN ({', '.join('?' for _ in group)})",
+                list(group),
+            ).fetchone()[0]
+            for group in groups
+        ]
+        total = self.conn.execute("SELECT coalesce(max(id), 0) FROM items").fetchone()[0] or 1
+        share = 1.0
+        for count in counts:
+            share *= count / total
+        rarest = min(range(len(groups)), key=counts.__getitem__)
+        # Items the walk expects to probe, against index entries the other plan reads (each
+        # of which costs a row lookup and a sort: about four probes' worth).
+        if share > 0 and limit / share < 4 * counts[rarest]:
+            return exists
+        return [listed[i] if i == rarest else exists[i] for i in range(len(groups))]
 
     def timeline_sql(self, filters: TimelineFilter) -> tuple[str, list[Any]]:
         """The query behind timeline (public so tests can EXPLAIN it)."""
         where: list[str] = []
         params: list[Any] = []
-        if filters.guilds:
-            marks = ", ".join("?" for _ in filters.guilds)
-            where.append(f"id IN (SELECT item_id FROM tags WHERE tag IN ({marks}))")
-            params.extend(filters.guilds)
-        elif not filters.include_untagged:
+        if filters.collapse:
+            # Only a story's first report (an item not grouped yet counts as its own story).
+            where.append("coalesce(story_id, id) = id")
+        groups = [group for group in (filters.guilds, filters.events) if group]
+        where.extend(self._tag_conditions(groups, filters.limit))
+        for group in groups:
+            params.extend(group)
+        if not filters.guilds and not filters.include_untagged:
             where.append("guilds != '[]'")
-        if filters.events:
-            marks = ", ".join("?" for _ in filters.events)
-            where.append(f"id IN (SELECT item_id FROM tags WHERE tag IN ({marks}))")
-            params.extend(filters.events)
         if filters.since:
             where.append("published >= ?")
             params.append(filters.since)
@@ -511,8 +632,15 @@ class Store:
             params.append(filters.until)
         if filters.sources:
             marks = ", ".join("?" for _ in filters.sources)
-            where.append(f"source COLLATE NOCASE IN ({marks})")
-            params.extend(filters.sources)
+            if filters.collapse:
+                where.append(
+                    f"(source COLLATE NOCASE IN ({marks}) OR EXISTS (SELECT 1 FROM items AS report"
+                    f" WHERE report.story_id = items.id AND report.source COLLATE NOCASE IN ({marks})))"
+                )
+                params.extend([*filters.sources, *filters.sources])
+            else:
+                where.append(f"source COLLATE NOCASE IN ({marks})")
+                params.extend(filters.sources)
         sql = f"SELECT {ITEM_COLUMNS} FROM items"
         if where:
             sql += " WHERE " + " AND ".join(where)
@@ -543,7 +671,7 @@ FEED_STATE_COLUMNS = {
     "next_poll",
 }
 
-ITEM_COLUMNS = "id, published, title, link, source, summary, guilds, events"
+ITEM_COLUMNS = "id, published, title, link, source, summary, guilds, events, story_id"
 
 
 def _item_dict(row: sqlite3.Row) -> dict[str, Any]:
@@ -556,6 +684,7 @@ def _item_dict(row: sqlite3.Row) -> dict[str, Any]:
         "summary": row["summary"],
         "guilds": json.loads(row["guilds"]),
         "events": json.loads(row["events"]),
+        "story": row["story_id"] if row["story_id"] is not None else row["id"],
     }
 
 

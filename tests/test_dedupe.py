@@ -26,7 +26,7 @@ def save(store: Store, source: str, *items: Item, seen: datetime = SEEN):
 
 
 def everything(store: Store) -> list[dict]:
-    return store.timeline(TimelineFilter(include_untagged=True))
+    return store.timeline(TimelineFilter(include_untagged=True, collapse=False))
 
 
 def carriers(store: Store) -> list[tuple]:

@@ -256,7 +256,7 @@ def test_gauntlet_poll_survives_every_fault(gauntlet, db_path, run_json):
     only("badreason", "error", "HTTP 500 ", "Oops")  # its escapes are gone (checked above)
     assert "good" not in by_feed
 
-    everything = {entry["link"]: entry for entry in run_json("timeline", "--all")}
+    everything = {entry["link"]: entry for entry in run_json("timeline", "--all", "--no-collapse")}
     for story in GOOD + MOVED:
         assert story.link in everything
     assert {f"https://fault.example/cut/{n}" for n in (0, 1)} <= set(everything)

@@ -12,6 +12,8 @@ CREATE UNIQUE INDEX items_link ON items(link) WHERE link IS NOT NULL;
 CREATE INDEX items_published ON items(published, id);
 -- index items_source_published
 CREATE INDEX items_source_published ON items(source COLLATE NOCASE, published);
+-- index items_story
+CREATE INDEX items_story ON items(story_id, published);
 -- index items_tracked_published
 CREATE INDEX items_tracked_published ON items(published, id) WHERE guilds != '[]';
 -- index items_unlinked_hash
@@ -27,8 +29,24 @@ CREATE TABLE feeds ( id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, url TEXT
 -- table item_sources
 CREATE TABLE item_sources ( item_id INTEGER NOT NULL REFERENCES items(id) ON DELETE CASCADE, feed_id INTEGER REFERENCES feeds(id) ON DELETE SET NULL, source TEXT NOT NULL, guid TEXT, link TEXT, title TEXT NOT NULL, first_seen TEXT NOT NULL, PRIMARY KEY (item_id, source) );
 -- table items
-CREATE TABLE items ( id INTEGER PRIMARY KEY, title TEXT NOT NULL, link TEXT, guid TEXT, summary TEXT NOT NULL DEFAULT '', published TEXT NOT NULL, published_raw TEXT, first_seen TEXT NOT NULL, updated_at TEXT, source TEXT NOT NULL, feed_id INTEGER REFERENCES feeds(id) ON DELETE SET NULL, content_hash TEXT NOT NULL, guilds TEXT NOT NULL DEFAULT '[]', events TEXT NOT NULL DEFAULT '[]', rules_version TEXT );
+CREATE TABLE items ( id INTEGER PRIMARY KEY, title TEXT NOT NULL, link TEXT, guid TEXT, summary TEXT NOT NULL DEFAULT '', published TEXT NOT NULL, published_raw TEXT, first_seen TEXT NOT NULL, updated_at TEXT, source TEXT NOT NULL, feed_id INTEGER REFERENCES feeds(id) ON DELETE SET NULL, content_hash TEXT NOT NULL, guilds TEXT NOT NULL DEFAULT '[]', events TEXT NOT NULL DEFAULT '[]', rules_version TEXT , story_id INTEGER);
+-- table items_fts
+CREATE VIRTUAL TABLE items_fts USING FTS5 ( title, summary, content="items", content_rowid="id", tokenize='porter unicode61' );
+-- table items_fts_config
+CREATE TABLE 'items_fts_config'(k PRIMARY KEY, v) WITHOUT ROWID;
+-- table items_fts_data
+CREATE TABLE 'items_fts_data'(id INTEGER PRIMARY KEY, block BLOB);
+-- table items_fts_docsize
+CREATE TABLE 'items_fts_docsize'(id INTEGER PRIMARY KEY, sz BLOB);
+-- table items_fts_idx
+CREATE TABLE 'items_fts_idx'(segid, term, pgno, PRIMARY KEY(segid, term)) WITHOUT ROWID;
 -- table poll_log
 CREATE TABLE poll_log ( id INTEGER PRIMARY KEY, feed_id INTEGER REFERENCES feeds(id) ON DELETE CASCADE, started_at TEXT NOT NULL, duration_ms INTEGER, status INTEGER, outcome TEXT NOT NULL, new_items INTEGER NOT NULL DEFAULT 0, updated_items INTEGER NOT NULL DEFAULT 0, bytes INTEGER, error TEXT );
 -- table tags
 CREATE TABLE tags ( item_id INTEGER NOT NULL REFERENCES items(id) ON DELETE CASCADE, kind TEXT NOT NULL CHECK (kind IN ('guild', 'event')), tag TEXT NOT NULL, published TEXT NOT NULL, PRIMARY KEY (item_id, tag) );
+-- trigger items_ad
+CREATE TRIGGER items_ad AFTER DELETE ON items BEGIN INSERT INTO items_fts (items_fts, rowid, title, summary) VALUES ('delete', old.id, old.title, old.summary); END;
+-- trigger items_au
+CREATE TRIGGER items_au AFTER UPDATE OF title, summary ON items BEGIN INSERT INTO items_fts (items_fts, rowid, title, summary) VALUES ('delete', old.id, old.title, old.summary); INSERT INTO items_fts (rowid, title, summary) VALUES (new.id, new.title, new.summary); END;
+-- view timeline
+CREATE VIEW timeline AS SELECT items.id, items.published, items.source, items.title, items.link, items.guilds, items.events, items.summary, (SELECT count(*) FROM items AS report WHERE report.story_id = items.id AND report.id != items.id) AS also_count, (SELECT group_concat(report.source, ', ') FROM items AS report WHERE report.story_id = items.id AND report.id != items.id) AS also_sources FROM items WHERE coalesce(items.story_id, items.id) = items.id AND items.guilds != '[]' ORDER BY items.published DESC, items.id DESC;

@@ -1,0 +1,147 @@
+"""Full-text search over stored titles and summaries (SQLite FTS5, table items_fts).
+
+What users type is never handed to FTS5 as query syntax: every word becomes a quoted term, so
+"sag-aftra deal)" or "wga: strike" cannot produce a syntax error. Kept on purpose: "quoted
+phrases", a trailing * for a prefix (strik*), and OR between two terms. Terms are ANDed.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+from collections.abc import Sequence
+from typing import Any
+
+from strikewatch.errors import UsageError
+from strikewatch.stories import attach_also
+
+# Title matches count five times as much as summary matches.
+RANK = "bm25(items_fts, 5.0, 1.0)"
+_TOKEN_RE = re.compile(r"\w+", re.UNICODE)
+_PIECE_RE = re.compile(r'"([^"]*)"?|(\S+)')
+
+
+def _quote(tokens: Sequence[str]) -> str:
+    return '"' + " ".join(tokens) + '"'
+
+
+def index_new_items(conn: sqlite3.Connection, first_id: int) -> None:
+    """Add the items with id >= first_id to the search index (in the caller's transaction)."""
+    conn.execute(
+        "INSERT INTO items_fts (rowid, title, summary)"
+        " SELECT id, title, summary FROM items WHERE id >= ?",
+        (first_id,),
+    )
+
+
+def catch_up(conn: sqlite3.Connection) -> None:
+    """Index rows that other tools appended to items since strikewatch last wrote."""
+    indexed = conn.execute("SELECT max(id) FROM items_fts_docsize").fetchone()[0] or 0
+    newest = conn.execute("SELECT max(id) FROM items").fetchone()[0] or 0
+    if newest > indexed:
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            index_new_items(conn, indexed + 1)
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+
+
+def fts_query(text: str) -> str:
+    """A safe FTS5 MATCH expression for what the user typed; UsageError if it has no words."""
+    terms: list[str] = []
+    for phrase, word in _PIECE_RE.findall(text):
+        if word == "OR":
+            if terms and terms[-1] != "OR":
+                terms.append("OR")
+            continue
+        tokens = _TOKEN_RE.findall(phrase if phrase else word)
+        tokens = [token for token in tokens if token.strip("_")]
+        if not tokens:
+            continue
+        term = _quote(tokens)
+        if word and word.endswith("*"):
+            term += " *"
+        terms.append(term)
+    while terms and terms[-1] == "OR":
+        terms.pop()
+    if not terms:
+        raise UsageError(f"nothing to search for in {text!r}: give at least one word")
+    return " ".join(terms)
+
+
+def search(
+    conn: sqlite3.Connection,
+    query: str,
+    *,
+    guilds: Sequence[str] = (),
+    events: Sequence[str] = (),
+    since: str | None = None,
+    until: str | None = None,
+    sources: Sequence[str] = (),
+    limit: int = 20,
+) -> list[dict[str, Any]]:
+    """Stories whose reports match, best match first: each story once, through its best-matching
+    report, with the story's other reports in `also`."""
+    match = fts_query(query)
+    catch_up(conn)
+    where = ["items_fts MATCH ?"]
+    params: list[Any] = [match]
+    for tags in (guilds, events):
+        if tags:
+            marks = ", ".join("?" for _ in tags)
+            where.append(f"items.id IN (SELECT item_id FROM tags WHERE tag IN ({marks}))")
+            params.extend(tags)
+    if since:
+        where.append("items.published >= ?")
+        params.append(since)
+    if until:
+        where.append("items.published <= ?")
+        params.append(until)
+    if sources:
+        marks = ", ".join("?" for _ in sources)
+        where.append(f"items.source COLLATE NOCASE IN ({marks})")
+        params.extend(sources)
+    sql = (
+        "SELECT items.id, items.published, items.title, items.link, items.source, items.summary,"
+        f" items.guilds, items.events, items.story_id, {RANK} AS score"
+        " FROM items_fts JOIN items ON items.id = items_fts.rowid"
+        f" WHERE {' AND '.join(where)} ORDER BY score, items.published DESC, items.id LIMIT ?"
+    )
+    fetch = max(limit * 4, 50)
+    while True:
+        try:
+            rows = conn.execute(sql, [*params, fetch]).fetchall()
+        except sqlite3.OperationalError as error:
+            # Should not happen with quoted terms; still one line, never a traceback.
+            raise UsageError(f"cannot search for {query!r}: {error}") from None
+        entries: list[dict[str, Any]] = []
+        seen: set[int] = set()
+        for row in rows:
+            story = row["story_id"] if row["story_id"] is not None else row["id"]
+            if story in seen:
+                continue
+            seen.add(story)
+            entries.append(
+                {
+                    "id": row["id"],
+                    "published": row["published"],
+                    "title": row["title"],
+                    "link": row["link"],
+                    "source": row["source"],
+                    "summary": row["summary"],
+                    "guilds": json.loads(row["guilds"]),
+                    "events": json.loads(row["events"]),
+                    "story": story,
+                    "score": round(-row["score"], 3),
+                }
+            )
+            if len(entries) == limit:
+                break
+        if len(entries) == limit or len(rows) < fetch:
+            break
+        fetch *= 4
+    attach_also(conn, entries)
+    return entries

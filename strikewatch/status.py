@@ -1,0 +1,328 @@
+"""Where each guild stands: on strike or not, since when, and the last thing that happened.
+
+Strikes are read from the reports tagged `strike-started` and `strike-ended`. A report takes effect
+on the day it says, not always the day it was published, because the trade press announces a
+strike the evening before it begins ("walkout to begin at 12:01 a.m. Tuesday") and the end of one
+the day before writers may go back ("board votes to end strike at 12:01 a.m. Wednesday"):
+
+1. Its headline, then its summary, is read sentence by sentence. The first sentence with a
+   scheduling word (12:01, midnight, effective, as of, takes effect, tomorrow, tonight, will,
+   to begin/start/end, set to, scheduled, return/back to work, go/head back, begins/ends at/on)
+   that settles the day decides:
+   a. if it names a day (a date such as "May 2" or "Sept. 27", or a weekday such as "Wednesday")
+      that falls within the week after the report's publication day in Hollywood (Pacific time),
+      the change takes effect on that day (a weekday means its next occurrence, that very day
+      included);
+   b. if it names no day at all but speaks of the future ("to begin at midnight", "will strike",
+      "tomorrow", "ends at 12:01 a.m."), the change takes effect the day after the publication
+      day in Hollywood;
+   c. otherwise (it names only days further off, "members vote through Oct. 9", or no day and
+      no future tense, "writers head back to sets") the next sentence is read.
+2. A report without such a sentence takes effect on the UTC day it was published.
+
+Changes are then replayed in order of the day they take effect: a start opens a strike if the
+guild is not on strike, an end closes one if it is; everything else is a repeat. `as_of` is the
+end of a UTC day: only reports published by then count, and a change they schedule for a later
+day is shown as pending. The day a strike starts is its day 1. AMPTP, the employers, never strikes.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+from strikewatch.stories import lead_event
+from strikewatch.taxonomy import GUILDS
+
+NOT_STRIKING = frozenset({"amptp"})
+SCHEDULE_HORIZON = timedelta(days=7)
+CHART_WEEKS = 12
+
+# Words that make a sentence about a strike's start or end a schedule when it names a day...
+_SCHEDULE_CUE_RE = re.compile(
+    r"\b(?:12:01|midnight|effective|as of|takes? effect|tomorrow|tonight|will|set to|scheduled"
+    r"|to (?:begin|start|end|be lifted|lift|return)|(?:return|back) to work"
+    r"|(?:go|going|head|heading|come|coming) back|(?:begins?|starts?|ends?|lifts?|lifted) (?:at|on))\b",
+    re.IGNORECASE,
+)
+# ...and the ones that mean "tomorrow" when it names none. Only the future tense counts:
+# "walked out at midnight" is a report, "walkout begins at midnight" a schedule.
+_NEXT_DAY_CUE_RE = re.compile(
+    r"\b(?:tomorrow|tonight|will|set to|scheduled to|to (?:begin|start|end|be lifted)"
+    r"|(?:begins?|starts?|ends?|takes? effect|is lifted|expires?) at (?:midnight|12:01)"
+    r"|effective (?:at )?(?:midnight|12:01))\b",
+    re.IGNORECASE,
+)
+_MONTHS = {
+    "jan": 1,
+    "feb": 2,
+    "mar": 3,
+    "apr": 4,
+    "may": 5,
+    "jun": 6,
+    "jul": 7,
+    "aug": 8,
+    "sep": 9,
+    "oct": 10,
+    "nov": 11,
+    "dec": 12,
+}
+_WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+_DAY_RE = re.compile(
+    r"\b(?:(?P<month>jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?"
+    r"|sept?(?:ember)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?\s+(?P<day>\d{1,2})(?!\d)"
+    r"(?:(?:st|nd|rd|th)\b)?(?:,?\s+(?P<year>\d{4}))?"
+    r"|(?P<weekday>monday|tuesday|wednesday|thursday|friday|saturday|sunday))",
+    re.IGNORECASE,
+)
+_SENTENCE_END_RE = re.compile(r"(?<=[.!?;])\s+(?=[A-Z\"'\u201c])")
+_CLOCK_RE = re.compile(r"\b([ap])\.m\.", re.IGNORECASE)
+
+
+def pacific_time(moment: datetime) -> datetime:
+    """The time in Los Angeles (US rules since 2007), without needing a time zone database."""
+    moment = moment.astimezone(UTC)
+    year = moment.year
+    march = date(year, 3, 8)
+    dst_start = datetime.combine(
+        march + timedelta(days=(6 - march.weekday()) % 7), time(10), tzinfo=UTC
+    )
+    november = date(year, 11, 1)
+    dst_end = datetime.combine(
+        november + timedelta(days=(6 - november.weekday()) % 7), time(9), tzinfo=UTC
+    )
+    offset = timedelta(hours=-7 if dst_start <= moment < dst_end else -8)
+    return (moment + offset).replace(tzinfo=None)
+
+
+def _sentences(text: str) -> list[str]:
+    text = _CLOCK_RE.sub(lambda match: match.group(1) + "m", text or "")
+    return [part for part in _SENTENCE_END_RE.split(text) if part.strip()]
+
+
+def _named_days(sentence: str, local_day: date) -> list[date]:
+    """The days a sentence names, in order, resolved near `local_day`."""
+    days = []
+    for match in _DAY_RE.finditer(sentence):
+        if match.group("weekday"):
+            weekday = _WEEKDAYS.index(match.group("weekday").lower())
+            days.append(local_day + timedelta(days=(weekday - local_day.weekday()) % 7))
+            continue
+        month = _MONTHS[match.group("month")[:3].lower()]
+        day = int(match.group("day"))
+        years = (
+            [int(match.group("year"))]
+            if match.group("year")
+            else [local_day.year - 1, local_day.year, local_day.year + 1]
+        )
+        candidates = []
+        for year in years:
+            try:
+                candidates.append(date(year, month, day))
+            except ValueError:
+                continue
+        if candidates:
+            days.append(min(candidates, key=lambda found: abs(found - local_day)))
+    return days
+
+
+@dataclass(frozen=True)
+class Effective:
+    """When a strike report's change takes effect, and why."""
+
+    day: date
+    scheduled: bool
+    reason: str
+
+
+def effective_day(title: str, summary: str, published: str) -> Effective:
+    """The day a strike-started/strike-ended report takes effect (the rule in the module doc)."""
+    moment = datetime.fromisoformat(published)
+    local_day = pacific_time(moment).date()
+    for sentence in [title, *_sentences(summary)]:
+        cue = _SCHEDULE_CUE_RE.search(sentence)
+        if cue is None:
+            continue
+        named = _named_days(sentence, local_day)
+        for day in named:
+            if local_day <= day <= local_day + SCHEDULE_HORIZON:
+                return Effective(day, True, f"names {day:%A %Y-%m-%d} with {cue.group(0)!r}")
+        next_day = _NEXT_DAY_CUE_RE.search(sentence)
+        if not named and next_day is not None:
+            return Effective(
+                local_day + timedelta(days=1),
+                True,
+                f"{next_day.group(0)!r} without a day: the day after {local_day} (Pacific)",
+            )
+    return Effective(moment.astimezone(UTC).date(), False, "published that day (UTC)")
+
+
+def end_of_day(day: date) -> str:
+    return datetime.combine(day, time(23, 59, 59), tzinfo=UTC).isoformat(timespec="seconds")
+
+
+@dataclass
+class _Change:
+    day: date
+    published: str
+    kind: str  # "strike-started" or "strike-ended"
+    row: dict[str, Any]
+    effective: Effective
+
+
+def _strike_changes(conn: sqlite3.Connection, guild: str, until: str) -> list[_Change]:
+    changes = []
+    for row in conn.execute(
+        "SELECT DISTINCT items.id, items.published, items.title, items.summary, items.link,"
+        " items.source, items.guilds, items.events FROM tags JOIN items ON items.id = tags.item_id"
+        " WHERE tags.tag IN ('strike-started', 'strike-ended') AND tags.published <= ?"
+        " ORDER BY items.published, items.id",
+        (until,),
+    ):
+        if guild not in json.loads(row["guilds"]):
+            continue
+        effective = effective_day(row["title"], row["summary"], row["published"])
+        for kind in ("strike-started", "strike-ended"):
+            if kind in json.loads(row["events"]):
+                changes.append(_Change(effective.day, row["published"], kind, dict(row), effective))
+    changes.sort(key=lambda change: (change.day, change.published, change.row["id"]))
+    return changes
+
+
+def _last_event(conn: sqlite3.Connection, guild: str, until: str) -> dict[str, Any] | None:
+    row = conn.execute(
+        "SELECT items.id, items.published, items.title, items.link, items.events, items.story_id"
+        " FROM tags JOIN items ON items.id = tags.item_id"
+        " WHERE tags.tag = ? AND tags.published <= ? AND items.events != '[]'"
+        " ORDER BY tags.published DESC, items.id DESC LIMIT 1",
+        (guild, until),
+    ).fetchone()
+    if row is None:
+        return None
+    first = row
+    if row["story_id"] not in (None, row["id"]):
+        candidate = conn.execute(
+            "SELECT items.id, items.published, items.title, items.link, items.events,"
+            " items.story_id FROM items JOIN tags ON tags.item_id = items.id AND tags.tag = ?"
+            " WHERE items.id = ?",
+            (guild, row["story_id"]),
+        ).fetchone()
+        if candidate is not None:
+            first = candidate
+    return {
+        "event": lead_event(json.loads(first["events"])),
+        "at": first["published"],
+        "title": first["title"],
+        "link": first["link"],
+    }
+
+
+def _weekly(conn: sqlite3.Connection, guild: str, as_of: date) -> list[dict[str, Any]]:
+    """Coverage (reports) and stories with events per week, Monday to Sunday, up to `as_of`."""
+    last_monday = as_of - timedelta(days=as_of.weekday())
+    first_monday = last_monday - timedelta(weeks=CHART_WEEKS - 1)
+    weeks = [
+        {
+            "week": (first_monday + timedelta(weeks=index)).isoformat(),
+            "items": 0,
+            "events": [],
+        }
+        for index in range(CHART_WEEKS)
+    ]
+    start = datetime.combine(first_monday, time(0), tzinfo=UTC).isoformat(timespec="seconds")
+    for row in conn.execute(
+        "SELECT items.id, items.published, items.events, items.story_id"
+        " FROM tags JOIN items ON items.id = tags.item_id"
+        " WHERE tags.tag = ? AND tags.published >= ? AND tags.published <= ?",
+        (guild, start, end_of_day(as_of)),
+    ):
+        index = (date.fromisoformat(row["published"][:10]) - first_monday).days // 7
+        if not 0 <= index < CHART_WEEKS:
+            continue
+        week = weeks[index]
+        week["items"] += 1
+        is_first_report = row["story_id"] in (None, row["id"])
+        event = lead_event(json.loads(row["events"]))
+        if event and is_first_report:
+            week["events"].append(event)
+    for week in weeks:
+        week["events"] = sorted(set(week["events"]))
+    return weeks
+
+
+def guild_status(
+    conn: sqlite3.Connection, guild: str, as_of: date, with_weeks: bool = True
+) -> dict[str, Any]:
+    """One guild's standing at the end of `as_of` (a UTC day), as `status --json` shows it."""
+    until = end_of_day(as_of)
+    on_strike = False
+    started: _Change | None = None
+    previous: dict[str, Any] | None = None
+    pending: _Change | None = None
+    if guild not in NOT_STRIKING:
+        for change in _strike_changes(conn, guild, until):
+            opens = change.kind == "strike-started" and not on_strike
+            closes = change.kind == "strike-ended" and on_strike
+            if not (opens or closes):
+                continue
+            if change.day > as_of:
+                pending = change
+                break
+            if opens:
+                on_strike, started = True, change
+            else:
+                assert started is not None
+                previous = {
+                    "started": started.day.isoformat(),
+                    "ended": change.day.isoformat(),
+                    "days": (change.day - started.day).days,
+                }
+                on_strike, started = False, None
+    last = _last_event(conn, guild, until)
+    status: dict[str, Any] = {
+        "guild": guild,
+        "as_of": as_of.isoformat(),
+        "on_strike": on_strike,
+        "strike_started": started.day.isoformat() if started else None,
+        "strike_day": (as_of - started.day).days + 1 if started else None,
+        "last_event": last["event"] if last else None,
+        "last_event_at": last["at"] if last else None,
+        "last_title": last["title"] if last else None,
+        "last_link": last["link"] if last else None,
+        "previous_strike": previous,
+        "pending": {
+            "event": pending.kind,
+            "on": pending.day.isoformat(),
+            "title": pending.row["title"],
+            "link": pending.row["link"],
+        }
+        if pending
+        else None,
+    }
+    if with_weeks:
+        status["weekly"] = _weekly(conn, guild, as_of)
+    return status
+
+
+def all_status(
+    conn: sqlite3.Connection, as_of: date, guilds: tuple[str, ...] = GUILDS
+) -> list[dict[str, Any]]:
+    return [guild_status(conn, guild, as_of) for guild in guilds]
+
+
+def explain_strikes(conn: sqlite3.Connection, guild: str, as_of: date) -> list[dict[str, Any]]:
+    """Every strike report considered for `guild`, with the day it takes effect and why."""
+    return [
+        {
+            "published": change.published,
+            "event": change.kind,
+            "effective": change.day.isoformat(),
+            "why": change.effective.reason,
+            "title": change.row["title"],
+        }
+        for change in _strike_changes(conn, guild, end_of_day(as_of))
+    ]

@@ -1,0 +1,279 @@
+"""status: strike day numbers for the 2023 strikes, scheduled starts and ends, the CLI forms."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, date, datetime
+
+import pytest
+
+from strikewatch.cli import App
+from strikewatch.ingest import import_file
+from strikewatch.parse import Item
+from strikewatch.status import effective_day, guild_status, pacific_time
+from strikewatch.store import Store
+from tests.season import SEASON, ArchiveClassifier
+
+
+@pytest.fixture
+def season_store(tmp_path):
+    store = Store.open(tmp_path / "season.db")
+    import_file(store, SEASON, ArchiveClassifier())
+    yield store
+    store.close()
+
+
+@pytest.fixture
+def season_cli(run, monkeypatch):
+    monkeypatch.setattr(App, "classifier", lambda self, extra_rules=(): ArchiveClassifier())
+    assert run("import", str(SEASON)).exit_code == 0
+    return run
+
+
+# The WGA struck from May 2 to 12:01 a.m. Sept 27, 2023 (board vote Sept 26); SAG-AFTRA's board
+# called its strike on July 13, it began at 12:01 a.m. July 14 and ended at 12:01 a.m. Nov 9.
+@pytest.mark.parametrize(
+    ("guild", "as_of", "on_strike", "started", "day"),
+    [
+        ("wga", "2023-04-30", False, None, None),
+        ("wga", "2023-05-01", False, None, None),
+        ("wga", "2023-05-02", True, "2023-05-02", 1),
+        ("wga", "2023-08-04", True, "2023-05-02", 95),
+        ("wga", "2023-09-26", True, "2023-05-02", 148),
+        ("wga", "2023-09-27", False, None, None),
+        ("wga", "2024-01-15", False, None, None),
+        ("sag-aftra", "2023-07-12", False, None, None),
+        ("sag-aftra", "2023-07-13", False, None, None),
+        ("sag-aftra", "2023-07-14", True, "2023-07-14", 1),
+        ("sag-aftra", "2023-08-04", True, "2023-07-14", 22),
+        ("sag-aftra", "2023-11-08", True, "2023-07-14", 118),
+        ("sag-aftra", "2023-11-09", False, None, None),
+        ("dga", "2023-06-04", False, None, None),
+        ("amptp", "2023-08-04", False, None, None),
+    ],
+)
+def test_strike_days_of_2023(season_store, guild, as_of, on_strike, started, day):
+    status = guild_status(season_store.conn, guild, date.fromisoformat(as_of))
+    assert (status["on_strike"], status["strike_started"], status["strike_day"]) == (
+        on_strike,
+        started,
+        day,
+    )
+
+
+def test_scheduled_changes_are_pending_the_day_they_are_announced(season_store):
+    called = guild_status(season_store.conn, "sag-aftra", date(2023, 7, 13))
+    assert called["pending"]["event"] == "strike-started"
+    assert called["pending"]["on"] == "2023-07-14"
+    assert called["last_event"] == "strike-started"
+    ending = guild_status(season_store.conn, "wga", date(2023, 9, 26))
+    assert ending["pending"]["on"] == "2023-09-27"
+    assert ending["last_title"] == "WGA board votes to end strike at 12:01 a.m. Wednesday"
+    over = guild_status(season_store.conn, "wga", date(2023, 12, 31))
+    assert over["previous_strike"] == {"started": "2023-05-02", "ended": "2023-09-27", "days": 148}
+    assert over["pending"] is None
+    assert over["last_event"] == "ratified"
+    assert (
+        over["last_link"]
+        == "https://backlot.example/2023/wga-members-ratify-contract-with-99-yes-vote"
+    )
+
+
+def test_last_event_is_the_first_report_of_the_latest_story(season_store):
+    status = guild_status(season_store.conn, "sag-aftra", date(2023, 11, 9))
+    assert status["last_event"] == "strike-ended"
+    assert status["last_title"] == "Actors' strike ends after 118 days"
+    assert status["last_event_at"] == "2023-11-09T17:00:00+00:00"
+
+
+def pt(text: str) -> str:
+    """A Pacific wall-clock time in 2023 as the stored UTC timestamp."""
+    moment = datetime.fromisoformat(text)
+    offset = "-07:00" if date(2023, 3, 12) <= moment.date() < date(2023, 11, 5) else "-08:00"
+    return datetime.fromisoformat(text + offset).astimezone(UTC).isoformat(timespec="seconds")
+
+
+@pytest.mark.parametrize(
+    ("title", "summary", "published", "day"),
+    [
+        # the evening before, in Los Angeles: the day it names
+        ("WGA calls strike effective 12:01 a.m. May 2", "", pt("2023-05-01T20:55"), "2023-05-02"),
+        (
+            "Writers Guild calls strike; walkout to begin at 12:01 a.m. Tuesday",
+            "",
+            pt("2023-05-01T14:00"),
+            "2023-05-02",
+        ),
+        (
+            "WGA board votes to end strike at 12:01 a.m. Wednesday",
+            "",
+            pt("2023-09-26T15:45"),
+            "2023-09-27",
+        ),
+        (
+            "Writers may return to work Wednesday",
+            "The order is lifted as of 12:01 a.m. on September 27.",
+            pt("2023-09-26T17:35"),
+            "2023-09-27",
+        ),
+        (
+            "SAG-AFTRA board votes to strike",
+            "The strike begins at 12:01 a.m. on Friday, July 14.",
+            pt("2023-07-13T17:15"),
+            "2023-07-14",
+        ),
+        (
+            "Tentative agreement reached; strike ends at 12:01 a.m. November 9",
+            "",
+            pt("2023-11-08T17:15"),
+            "2023-11-09",
+        ),
+        # no day named: the day after the Pacific publication day, even when it is already
+        # the next day in UTC
+        (
+            "SAG-AFTRA board calls strike, to begin at midnight",
+            "",
+            pt("2023-07-13T12:30"),
+            "2023-07-14",
+        ),
+        (
+            "Actors' union calls strike starting at midnight",
+            "",
+            pt("2023-07-13T18:30"),
+            "2023-07-14",
+        ),
+        # not scheduled: the UTC day of publication
+        (
+            "Hollywood writers go on strike",
+            "Picketing started this morning.",
+            pt("2023-05-02T09:00"),
+            "2023-05-02",
+        ),
+        (
+            "Actors' strike is over as performers head back to sets",
+            "",
+            pt("2023-11-09T09:30"),
+            "2023-11-09",
+        ),
+        ("Writers put down their pens at 12:01 a.m.", "", pt("2023-05-02T08:00"), "2023-05-02"),
+        (
+            "Writers go back to work as 148-day strike ends",
+            "",
+            pt("2023-09-27T07:00"),
+            "2023-09-27",
+        ),
+        # a far-off date is not a schedule; the next sentence may be
+        (
+            "Writers strike ends",
+            "Members will vote through Oct. 9. Rooms reopen Wednesday, the guild will say.",
+            pt("2023-09-26T16:00"),
+            "2023-09-27",
+        ),
+        (
+            "Strike is over",
+            "Members will vote through Oct. 9.",
+            pt("2023-09-27T10:00"),
+            "2023-09-27",
+        ),
+    ],
+)
+def test_effective_day_rule(title, summary, published, day):
+    assert effective_day(title, summary, published).day.isoformat() == day
+
+
+def test_pacific_time_follows_daylight_saving():
+    assert pacific_time(datetime(2023, 7, 14, 0, 15, tzinfo=UTC)) == datetime(2023, 7, 13, 17, 15)
+    assert pacific_time(datetime(2023, 11, 9, 1, 15, tzinfo=UTC)) == datetime(2023, 11, 8, 17, 15)
+    assert pacific_time(datetime(2023, 3, 12, 9, 59, tzinfo=UTC)).hour == 1  # still PST
+    assert pacific_time(datetime(2023, 3, 12, 10, 0, tzinfo=UTC)).hour == 3  # PDT began
+
+
+def test_a_second_strike_report_does_not_restart_the_count(tmp_path):
+    store = Store.open(tmp_path / "s.db")
+    classifier = ArchiveClassifier(
+        {
+            "Writers strike begins": (("wga",), ("strike-started",)),
+            "Writers strike enters its second month": (("wga",), ("strike-started",)),
+        }
+    )
+    store.save_items(
+        [
+            Item(
+                "Writers strike begins",
+                "https://a.example/1",
+                published=datetime(2023, 5, 2, 15, tzinfo=UTC),
+            ),
+            Item(
+                "Writers strike enters its second month",
+                "https://a.example/2",
+                published=datetime(2023, 6, 2, 15, tzinfo=UTC),
+            ),
+        ],
+        source="a",
+        classifier=classifier,
+    )
+    status = guild_status(store.conn, "wga", date(2023, 6, 10))
+    assert status["strike_started"] == "2023-05-02" and status["strike_day"] == 40
+
+
+def test_status_json_has_one_entry_per_guild(season_cli):
+    result = season_cli("status", "--as-of", "2023-08-04", "--json")
+    assert result.exit_code == 0, result.output
+    entries = json.loads(result.stdout)
+    assert [entry["guild"] for entry in entries] == [
+        "wga",
+        "sag-aftra",
+        "amptp",
+        "dga",
+        "iatse",
+        "teamsters",
+    ]
+    for entry in entries:
+        assert set(entry) >= {
+            "guild",
+            "on_strike",
+            "strike_started",
+            "strike_day",
+            "last_event",
+            "last_event_at",
+            "last_title",
+            "last_link",
+        }
+    wga, sag = entries[0], entries[1]
+    assert (wga["on_strike"], wga["strike_started"], wga["strike_day"]) == (True, "2023-05-02", 95)
+    assert (sag["on_strike"], sag["strike_day"]) == (True, 22)
+    assert wga["last_event"] == "talks-resumed" and wga["last_event_at"].startswith("2023-08-04")
+    weeks = wga["weekly"]
+    assert len(weeks) == 12 and weeks[-1]["week"] == "2023-07-31"
+    assert weeks[-1]["events"] == ["talks-resumed"]
+
+
+def test_status_plain_and_guild_option(season_cli):
+    result = season_cli("status", "--as-of", "2023-07-13", "--guild", "sag")
+    assert result.exit_code == 0
+    lines = result.stdout.splitlines()
+    assert lines[0] == "sag-aftra: not on strike; strike begins 2023-07-14"
+    assert lines[1].startswith(
+        "  last event: 2023-07-13 strike-started: SAG-AFTRA board calls strike"
+    )
+    assert "\x1b" not in result.stdout
+
+
+def test_status_explain_lists_each_report_and_why(season_cli):
+    result = season_cli("status", "--as-of", "2023-12-31", "--guild", "wga", "--explain", "--json")
+    rows = json.loads(result.stdout)
+    assert [(row["event"], row["effective"]) for row in rows] == [
+        ("strike-started", "2023-05-02"),
+        ("strike-started", "2023-05-02"),
+        ("strike-started", "2023-05-02"),
+        ("strike-started", "2023-07-14"),  # "Actors join writers on picket lines": a repeat
+        ("strike-ended", "2023-09-27"),
+        ("strike-ended", "2023-09-27"),
+        ("strike-ended", "2023-09-27"),
+    ]
+    assert "Tuesday" in rows[0]["why"]
+
+
+def test_status_bad_date_is_a_usage_error(season_cli):
+    result = season_cli("status", "--as-of", "2023-02-30")
+    assert result.exit_code == 2 and "no such day" in result.stderr

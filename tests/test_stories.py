@@ -1,0 +1,325 @@
+"""Stories: several outlets' reports of one event are one timeline entry, whatever order they
+arrive in, and distinct events stay distinct."""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+import sqlite3
+from datetime import UTC, datetime
+
+import pytest
+from sqlite_utils import Database
+
+from strikewatch.ingest import import_file
+from strikewatch.parse import Item, archive_record_to_item
+from strikewatch.store import Store, TimelineFilter
+from strikewatch.stories import headline_words, lead_event, parties_of, word_similarity
+from tests.season import SEASON, ArchiveClassifier, season_records
+
+
+def season_items() -> list[Item]:
+    return [
+        archive_record_to_item(record, number, "season")
+        for number, record in enumerate(season_records(), start=1)
+    ]
+
+
+@pytest.fixture
+def season_store(tmp_path):
+    store = Store.open(tmp_path / "season.db")
+    import_file(store, SEASON, ArchiveClassifier())
+    yield store
+    store.close()
+
+
+def entry_summary(entry: dict) -> tuple[str, str, str, list[str]]:
+    return (
+        entry["published"][:10],
+        entry["source"],
+        ",".join(entry["events"]),
+        [other["source"] for other in entry["also"]],
+    )
+
+
+def groupings(store: Store) -> set[frozenset[str]]:
+    """Each story as the set of its reports' links."""
+    stories: dict[int, set[str]] = {}
+    for story_id, link in store.conn.execute("SELECT story_id, link FROM items"):
+        stories.setdefault(story_id, set()).add(link)
+    return {frozenset(links) for links in stories.values()}
+
+
+def test_season_reads_as_one_entry_per_story(season_store):
+    entries = season_store.timeline(TimelineFilter())
+    assert [entry_summary(entry) for entry in entries] == [
+        ("2023-04-17", "backlot", "strike-authorized", ["marquee", "reel"]),
+        ("2023-05-02", "marquee", "talks-stalled", []),
+        ("2023-05-02", "backlot", "strike-started", ["marquee", "reel"]),
+        ("2023-05-02", "reel", "", []),
+        ("2023-06-04", "reel", "", []),  # a WGA picket the evening of the DGA deal...
+        ("2023-06-04", "backlot", "deal", ["marquee"]),  # ...and the DGA deal: two entries
+        ("2023-06-05", "backlot", "strike-authorized", ["reel"]),
+        ("2023-06-23", "marquee", "ratified", ["reel"]),
+        ("2023-07-13", "backlot", "strike-started", ["marquee", "reel"]),
+        ("2023-08-04", "reel", "talks-resumed", ["backlot"]),
+        ("2023-08-12", "marquee", "offer", []),
+        ("2023-09-25", "backlot", "deal", ["reel", "marquee"]),
+        ("2023-09-26", "backlot", "strike-ended", ["marquee", "reel"]),
+        ("2023-10-10", "backlot", "ratified", ["marquee", "reel"]),
+        ("2023-10-12", "marquee", "talks-stalled", ["reel"]),
+        ("2023-11-07", "backlot", "", []),
+        ("2023-11-08", "backlot", "deal,strike-ended", ["marquee"]),  # the deal...
+        ("2023-11-09", "reel", "strike-ended", ["marquee"]),  # ...and the strike's end next day
+        ("2023-12-06", "backlot", "ratified", ["reel"]),
+    ]
+    wga_deal = entries[11]
+    assert wga_deal["title"] == "WGA reaches tentative agreement with studios after 146 days"
+    assert wga_deal["also"][0] == {
+        "source": "reel",
+        "link": "https://reel.example/2023/writers-and-amptp-strike-a-tentative-deal",
+        "title": "Writers and AMPTP strike a tentative deal",
+        "published": "2023-09-25T03:30:00+00:00",
+    }
+    assert all(entry["story"] == entry["id"] for entry in entries)
+
+
+def test_event_filter_shows_only_the_tentative_agreements(season_store):
+    deals = season_store.timeline(TimelineFilter(events=["deal"]))
+    assert [entry["title"] for entry in deals] == [
+        "Directors Guild reaches tentative agreement with AMPTP",
+        "WGA reaches tentative agreement with studios after 146 days",
+        "SAG-AFTRA reaches tentative deal; strike to end at 12:01 a.m. Thursday",
+    ]
+
+
+def test_no_collapse_shows_every_tracked_item(season_store):
+    entries = season_store.timeline(TimelineFilter(collapse=False))
+    assert len(entries) == 39  # every item but the acquisition, which names no guild
+    assert all(entry["also"] == [] for entry in entries)
+    assert len({entry["story"] for entry in entries}) == 19
+
+
+def test_limit_counts_stories_not_reports(season_store):
+    entries = season_store.timeline(TimelineFilter(guilds=["sag-aftra"], limit=3))
+    assert [entry_summary(entry) for entry in entries] == [
+        ("2023-11-08", "backlot", "deal,strike-ended", ["marquee"]),
+        ("2023-11-09", "reel", "strike-ended", ["marquee"]),
+        ("2023-12-06", "backlot", "ratified", ["reel"]),
+    ]
+
+
+def test_source_filter_shows_the_story_through_that_outlet(season_store):
+    entries = season_store.timeline(TimelineFilter(sources=["REEL"], events=["deal"]))
+    assert [entry_summary(entry) for entry in entries] == [
+        ("2023-09-25", "reel", "deal", ["backlot", "marquee"]),
+    ]
+
+
+@pytest.mark.parametrize("order", ["reversed", "shuffled", "one-by-one-shuffled"])
+def test_grouping_does_not_depend_on_arrival_order(tmp_path, season_store, order):
+    expected = groupings(season_store)
+    items = season_items()
+    store = Store.open(tmp_path / f"{order}.db")
+    if order == "reversed":
+        store.save_items(items[::-1], source="season", classifier=ArchiveClassifier())
+    else:
+        random.Random(5).shuffle(items)
+        if order == "shuffled":
+            store.save_items(items, source="season", classifier=ArchiveClassifier())
+        else:
+            for item in items:
+                store.save_items([item], source="season", classifier=ArchiveClassifier())
+    assert groupings(store) == expected
+    firsts = {entry["title"] for entry in store.timeline(TimelineFilter())}
+    assert firsts == {entry["title"] for entry in season_store.timeline(TimelineFilter())}
+
+
+def test_a_late_earlier_report_becomes_the_first_report(tmp_path):
+    items = {item.title: item for item in season_items()}
+    store = Store.open(tmp_path / "late.db")
+    later = [
+        items["Writers and AMPTP strike a tentative deal"],
+        items["Tentative deal reached in writers strike"],
+    ]
+    store.save_items(later, source="season", classifier=ArchiveClassifier())
+    [entry] = store.timeline(TimelineFilter())
+    assert entry["source"] == "reel"
+    earliest = items["WGA reaches tentative agreement with studios after 146 days"]
+    store.save_items([earliest], source="season", classifier=ArchiveClassifier())
+    [entry] = store.timeline(TimelineFilter())
+    assert entry["source"] == "backlot"
+    assert [other["source"] for other in entry["also"]] == ["reel", "marquee"]
+
+
+def test_reports_more_than_36_hours_apart_are_separate_stories(tmp_path):
+    store = Store.open(tmp_path / "apart.db")
+    first = Item(
+        "WGA asks studios to meet",
+        "https://a.example/1",
+        published=datetime(2023, 8, 1, tzinfo=UTC),
+    )
+    second = Item(
+        "WGA asks studios to meet again",
+        "https://b.example/2",
+        published=datetime(2023, 8, 2, 13, tzinfo=UTC),
+    )
+    classifier = ArchiveClassifier(
+        {
+            first.title: (("amptp", "wga"), ("meeting-requested",)),
+            second.title: (("amptp", "wga"), ("meeting-requested",)),
+        }
+    )
+    store.save_items([first, second], source="x", classifier=classifier)
+    assert len(store.timeline(TimelineFilter())) == 2
+
+
+def test_reclassify_regroups_changed_items(season_store):
+    title = "Tentative deal reached in writers strike"
+    changed = ArchiveClassifier({title: (("amptp", "wga"), ())})
+    seen, count = season_store.reclassify(changed)
+    assert (seen, count) == (40, 1)
+    entries = season_store.timeline(TimelineFilter())
+    deal = next(
+        entry for entry in entries if entry["events"] == ["deal"] and "wga" in entry["guilds"]
+    )
+    assert [other["source"] for other in deal["also"]] == ["reel"]
+    assert any(entry["title"] == title and entry["also"] == [] for entry in entries)
+
+
+def test_edited_report_that_loses_its_event_leaves_the_story(season_store):
+    record = next(r for r in season_records() if r["title"].startswith("WGA reaches tentative"))
+    edited = archive_record_to_item(dict(record, title="WGA statement on the talks"), 1, "x")
+    result = season_store.save_items(
+        [edited],
+        source="backlot",
+        classifier=ArchiveClassifier({"WGA statement on the talks": (("wga",), ())}),
+    )
+    assert len(result.updated_ids) == 1
+    deal = season_store.timeline(TimelineFilter(guilds=["wga"], events=["deal"]))
+    assert [entry_summary(entry) for entry in deal] == [("2023-09-25", "reel", "deal", ["marquee"])]
+
+
+def test_purging_the_first_reports_outlet_keeps_the_rest_of_the_story(tmp_path):
+    store = Store.open(tmp_path / "purge.db")
+    feed, _ = store.add_feed("https://backlot.example/feed/", name="backlot")
+    items = season_items()
+    backlot = [item for item in items if item.source == "backlot"]
+    others = [item for item in items if item.source != "backlot"]
+    store.save_items(backlot, source="backlot", feed_id=feed["id"], classifier=ArchiveClassifier())
+    store.save_items(others, source="season", classifier=ArchiveClassifier())
+    store.remove_feed(feed["id"], purge=True)
+    entries = store.timeline(TimelineFilter(guilds=["wga"], events=["deal"]))
+    assert [entry_summary(entry) for entry in entries] == [
+        ("2023-09-25", "reel", "deal", ["marquee"])
+    ]
+    orphans = store.conn.execute("SELECT count(*) FROM items WHERE story_id IS NULL").fetchone()
+    assert orphans[0] == 0
+
+
+def test_timeline_and_also_queries_use_indexes(season_store):
+    sql, params = season_store.timeline_sql(
+        TimelineFilter(guilds=["wga"], sources=["reel"], limit=50)
+    )
+    plan = " | ".join(
+        row[3] for row in season_store.conn.execute("EXPLAIN QUERY PLAN " + sql, params)
+    )
+    assert re.search(r"SCAN (items|report)(?! USING)", plan) is None, plan
+    plan = " | ".join(
+        row[3]
+        for row in season_store.conn.execute(
+            "EXPLAIN QUERY PLAN SELECT id FROM items WHERE story_id IN (1, 2) ORDER BY published"
+        )
+    )
+    assert "items_story" in plan
+
+
+def test_migrating_an_existing_database_groups_and_indexes_it(tmp_path):
+    """A database made before stories existed gets them (and search) when first opened."""
+    from strikewatch.migrations import migrations
+
+    path = tmp_path / "old.db"
+    conn = sqlite3.connect(path)
+    migrations.apply(Database(conn), stop_before="m002_stories")
+    conn.execute("PRAGMA user_version = 1")
+    classifier = ArchiveClassifier()
+    for number, item in enumerate(season_items(), start=1):
+        tags = classifier.classify(item.title)
+        published = item.published.astimezone(UTC).isoformat(timespec="seconds")
+        conn.execute(
+            "INSERT INTO items (id, title, link, summary, published, first_seen, source,"
+            " content_hash, guilds, events) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                number,
+                item.title,
+                item.link,
+                item.summary,
+                published,
+                published,
+                item.source,
+                str(number),
+                json.dumps(list(tags.guilds)),
+                json.dumps(list(tags.events)),
+            ),
+        )
+        conn.executemany(
+            "INSERT INTO tags (item_id, kind, tag, published) VALUES (?, ?, ?, ?)",
+            [(number, "guild", tag, published) for tag in tags.guilds]
+            + [(number, "event", tag, published) for tag in tags.events],
+        )
+    conn.commit()
+    conn.close()
+    store = Store.open(path)
+    assert len(store.timeline(TimelineFilter())) == 19
+    view = store.conn.execute(
+        "SELECT title, also_count, also_sources FROM timeline WHERE title LIKE 'WGA reaches%'"
+    ).fetchone()
+    assert tuple(view) == (
+        "WGA reaches tentative agreement with studios after 146 days",
+        2,
+        "reel, marquee",
+    )
+    hits = store.conn.execute(
+        "SELECT count(*) FROM items_fts WHERE items_fts MATCH 'ratify'"
+    ).fetchone()[0]
+    assert hits == 4  # porter stemming: ratify, ratified; titles and summaries
+
+
+def test_grouping_rule_pieces():
+    assert parties_of(["amptp", "wga"]) == {"wga"}
+    assert parties_of(["amptp"]) == {"amptp"}
+    assert lead_event(["strike-ended", "deal"]) == "deal"
+    assert lead_event(["talks-stalled", "strike-started"]) == "strike-started"
+    assert lead_event([]) == ""
+    same = word_similarity(
+        headline_words("WGA pickets continue outside studio gates"),
+        headline_words("WGA picket continues outside the studio gates"),
+    )
+    assert same > 0.5
+    different = word_similarity(
+        headline_words("Late-night hosts pause shows in support of writers"),
+        headline_words("WGA pickets Paramount as writers strike enters fifth week"),
+    )
+    assert different < 0.5
+
+
+def test_timeline_cli_also_no_collapse_and_formats(run, monkeypatch):
+    import csv
+    import io
+
+    from strikewatch.cli import App
+
+    monkeypatch.setattr(App, "classifier", lambda self, extra_rules=(): ArchiveClassifier())
+    assert run("import", str(SEASON)).exit_code == 0
+    entries = json.loads(run("timeline", "--json").stdout)
+    assert len(entries) == 19 and all("also" in entry and "story" in entry for entry in entries)
+    assert len(json.loads(run("timeline", "--json", "--no-collapse").stdout)) == 39
+    assert len(json.loads(run("timeline", "--json", "--limit", "5").stdout)) == 5
+    rows = list(csv.DictReader(io.StringIO(run("timeline", "--csv").stdout)))
+    assert json.loads(rows[0]["also"])[0]["source"] == "marquee"
+    table = run("timeline", "--event", "deal").stdout.splitlines()
+    assert table[0].split() == ["date", "source", "guilds", "events", "title"]
+    assert table[2].startswith("2023-09-25  backlot +2  amptp, wga")
+    since = json.loads(run("since", "2023-11-01", "--json").stdout)
+    assert [entry["source"] for entry in since] == ["backlot", "backlot", "reel", "backlot"]
