@@ -124,6 +124,8 @@ class Store:
         if version < SCHEMA_VERSION:
             self._migrate()
         conn.execute("PRAGMA synchronous = NORMAL")
+        # Room for the indexes a bulk import updates (allocated only as used).
+        conn.execute("PRAGMA cache_size = -65536")
 
     def _migrate(self) -> None:
         from sqlite_utils import Database
@@ -431,8 +433,8 @@ class Store:
                     source,
                     feed_id,
                     fingerprint,
-                    json.dumps(list(tags.guilds)),
-                    json.dumps(list(tags.events)),
+                    tag_list_json(tags.guilds),
+                    tag_list_json(tags.events),
                     classifier.version,
                 ),
             )
@@ -458,8 +460,8 @@ class Store:
             "SELECT guilds, events FROM items WHERE id = ?", (item_id,)
         ).fetchone()
         if (old_tags[0], old_tags[1]) != (
-            json.dumps(list(tags.guilds)),
-            json.dumps(list(tags.events)),
+            tag_list_json(tags.guilds),
+            tag_list_json(tags.events),
         ):
             release(conn, [item_id])
         conn.execute(
@@ -473,8 +475,8 @@ class Store:
                 item.summary,
                 fingerprint,
                 seen_iso,
-                json.dumps(list(tags.guilds)),
-                json.dumps(list(tags.events)),
+                tag_list_json(tags.guilds),
+                tag_list_json(tags.events),
                 classifier.version,
                 item_id,
             ),
@@ -502,8 +504,8 @@ class Store:
             with self.transaction() as conn:
                 for row in rows:
                     tags = classifier.classify(row["title"], row["summary"])
-                    guilds = json.dumps(list(tags.guilds))
-                    events = json.dumps(list(tags.events))
+                    guilds = tag_list_json(tags.guilds)
+                    events = tag_list_json(tags.events)
                     if guilds != row["guilds"] or events != row["events"]:
                         changed += 1
                         release(conn, [row["id"]])
@@ -686,6 +688,11 @@ def _item_dict(row: sqlite3.Row) -> dict[str, Any]:
         "events": json.loads(row["events"]),
         "story": row["story_id"] if row["story_id"] is not None else row["id"],
     }
+
+
+def tag_list_json(ids: Sequence[str]) -> str:
+    """json.dumps(list(ids)) for tag ids (plain ASCII), without the encoder's per-call cost."""
+    return '["' + '", "'.join(ids) + '"]' if ids else "[]"
 
 
 def _write_tags(
