@@ -103,8 +103,16 @@ def emit(
     """Print rows in the requested format; the one place every listing goes through."""
     stream = stream or sys.stdout
     if fmt == "json":
-        json.dump(list(rows), stream, ensure_ascii=False, indent=2)
-        stream.write("\n")
+        # One entry per line inside the array, as sqlite-utils prints: readable, diffable, and
+        # written by the C encoder (indent= would fall back to the pure-Python one).
+        if rows:
+            stream.write(
+                "[\n  "
+                + ",\n  ".join(json.dumps(row, ensure_ascii=False) for row in rows)
+                + "\n]\n"
+            )
+        else:
+            stream.write("[]\n")
     elif fmt == "nl":
         for row in rows:
             stream.write(json.dumps(row, ensure_ascii=False))
