@@ -16,13 +16,14 @@ QUICK = {
     "bench_classify.py": ["--lines", "5000", "--runs", "3"],
     "bench_poll.py": ["--feeds", "20", "--items", "20", "--runs", "2"],
     "bench_store.py": ["--items", "20000", "--runs", "3"],
+    "bench_parse.py": ["--feeds", "5", "--runs", "2"],
 }
 
 
 def main() -> int:
     quick = "--quick" in sys.argv[1:]
     failed = 0
-    for script in ("bench_classify.py", "bench_poll.py", "bench_store.py"):
+    for script in ("bench_classify.py", "bench_poll.py", "bench_store.py", "bench_parse.py"):
         extra = QUICK[script] if quick else []
         completed = subprocess.run([sys.executable, str(HERE / script), *extra], cwd=HERE)
         failed += completed.returncode != 0

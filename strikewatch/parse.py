@@ -23,6 +23,11 @@ from strikewatch.safexml import use_for_feedparser
 
 TITLE_MAX_CHARS = 500
 
+# Every summary is reduced to plain text (normalize.plain_text), so feedparser's HTML sanitizer
+# and relative-URI rewriting only cost time: about a third of the parse on WordPress-style feeds
+# (benchmarks/bench_parse.py). tests/test_parse.py checks the items come out identical.
+FEEDPARSER_OPTIONS = {"sanitize_html": False, "resolve_relative_uris": False}
+
 # A DOCTYPE with an internal subset is how billion-laughs and external-entity attacks arrive.
 # feedparser only strips entity declarations that start a line, so a one-line bomb would reach
 # expat. Two layers: the DOCTYPE is dropped here, whatever its layout (quoted "]" and ">" in
@@ -146,10 +151,7 @@ def parse_feed(
         headers["content-type"] = content_type
     use_for_feedparser()
     parsed = feedparser.parse(
-        io.BytesIO(defuse_xml(body)),
-        response_headers=headers,
-        sanitize_html=False,
-        resolve_relative_uris=False,
+        io.BytesIO(defuse_xml(body)), response_headers=headers, **FEEDPARSER_OPTIONS
     )
     problem = parsed.get("bozo_exception") if parsed.get("bozo") else None
     entries = list(parsed.entries)

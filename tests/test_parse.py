@@ -171,3 +171,26 @@ def test_escape_sequences_are_removed_whole():
 
     hostile = "WGA \x1b]0;pwned\x07strike \x1b]8;;https://evil.example\x1b\\link\x1b]8;;\x1b\\ \x9b2J\x1b[31mbegins\x1b[0m"
     assert strip_controls(hostile) == "WGA strike link begins"
+
+
+def test_skipping_feedparser_sanitizer_and_uri_resolution_changes_no_item(monkeypatch):
+    """parse.FEEDPARSER_OPTIONS turns off work whose result plain_text throws away anyway."""
+    from strikewatch import parse
+
+    hostile_html = (
+        "<p>Talks <b>resumed</b> at the <a href='/wga/news'>guild</a> &amp; studios.</p>"
+        "<script>document.write('x')</script><style>p{color:red}</style>"
+        "<iframe src='https://evil.example/'></iframe><img src='/i.jpg' onerror='alert(1)'/>"
+        "<p style='display:none'>Hidden&nbsp;text</p><!-- comment --><object>obj</object>"
+    )
+    stories = [
+        Story("WGA &amp; AMPTP <em>meet</em>", f"/relative/{n}?utm_source=x", "2023-08-04T12:00:00-07:00", hostile_html)
+        for n in range(3)
+    ]
+    documents = [rss(stories), atom(stories)]
+    ours = [parse.parse_feed(doc, base_url="https://deadline.example/feed/").items for doc in documents]
+    monkeypatch.setattr(parse, "FEEDPARSER_OPTIONS", {"sanitize_html": True, "resolve_relative_uris": True})
+    defaults = [parse.parse_feed(doc, base_url="https://deadline.example/feed/").items for doc in documents]
+    assert ours == defaults
+    assert ours[0][0].summary.startswith("Talks resumed at the guild & studios.")
+    assert "document.write" not in ours[0][0].summary and "color:red" not in ours[0][0].summary
