@@ -184,13 +184,24 @@ def test_skipping_feedparser_sanitizer_and_uri_resolution_changes_no_item(monkey
         "<p style='display:none'>Hidden&nbsp;text</p><!-- comment --><object>obj</object>"
     )
     stories = [
-        Story("WGA &amp; AMPTP <em>meet</em>", f"/relative/{n}?utm_source=x", "2023-08-04T12:00:00-07:00", hostile_html)
+        Story(
+            "WGA &amp; AMPTP <em>meet</em>",
+            f"/relative/{n}?utm_source=x",
+            "2023-08-04T12:00:00-07:00",
+            hostile_html,
+        )
         for n in range(3)
     ]
     documents = [rss(stories), atom(stories)]
-    ours = [parse.parse_feed(doc, base_url="https://deadline.example/feed/").items for doc in documents]
-    monkeypatch.setattr(parse, "FEEDPARSER_OPTIONS", {"sanitize_html": True, "resolve_relative_uris": True})
-    defaults = [parse.parse_feed(doc, base_url="https://deadline.example/feed/").items for doc in documents]
+    ours = [
+        parse.parse_feed(doc, base_url="https://deadline.example/feed/").items for doc in documents
+    ]
+    monkeypatch.setattr(
+        parse, "FEEDPARSER_OPTIONS", {"sanitize_html": True, "resolve_relative_uris": True}
+    )
+    defaults = [
+        parse.parse_feed(doc, base_url="https://deadline.example/feed/").items for doc in documents
+    ]
     assert ours == defaults
     assert ours[0][0].summary.startswith("Talks resumed at the guild & studios.")
     assert "document.write" not in ours[0][0].summary and "color:red" not in ours[0][0].summary
