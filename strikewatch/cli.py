@@ -134,8 +134,14 @@ GUILD = IdType("guild", GUILDS, GUILD_ALIASES)
 EVENT = IdType("event", EVENTS, EVENT_ALIASES)
 
 
-def filter_options(with_since: bool = True):
-    """The timeline filters of the contract, shared by timeline, since and export."""
+def filter_options(
+    with_since: bool = True,
+    timeline: bool = True,
+    limit_default: int | None = None,
+    limit_help: str = "Keep the most recent N (still printed oldest first).",
+):
+    """The timeline filters of the contract, shared by timeline, since, export and search
+    (which has no --all or --no-collapse: it ranks stories, tracked or not)."""
 
     def decorate(function):
         options = [
@@ -178,23 +184,28 @@ def filter_options(with_since: bool = True):
                 "--limit",
                 "-n",
                 type=click.IntRange(min=1),
-                help="Keep the most recent N (still printed oldest first).",
-            ),
-            click.option(
-                "--all",
-                "include_untagged",
-                is_flag=True,
-                help="Include items not tagged with any guild.",
-            ),
-            click.option(
-                "--no-collapse",
-                "collapse",
-                is_flag=True,
-                flag_value=False,
-                default=True,
-                help="One entry per item, instead of one per story (several outlets' reports of the same event).",
+                default=limit_default,
+                show_default=limit_default is not None,
+                help=limit_help,
             ),
         ]
+        if timeline:
+            options += [
+                click.option(
+                    "--all",
+                    "include_untagged",
+                    is_flag=True,
+                    help="Include items not tagged with any guild.",
+                ),
+                click.option(
+                    "--no-collapse",
+                    "collapse",
+                    is_flag=True,
+                    flag_value=False,
+                    default=True,
+                    help="One entry per item, instead of one per story (several outlets' reports of the same event).",
+                ),
+            ]
         for option in reversed(options):
             function = option(function)
         return function
@@ -526,37 +537,7 @@ def since(app: App, since: str, fmt: str | None, **filters: Any) -> None:
 
 @cli.command()
 @click.argument("query")
-@click.option(
-    "--guild",
-    "-g",
-    "guilds",
-    type=GUILD,
-    multiple=True,
-    help="Only items about this guild (repeatable).",
-)
-@click.option(
-    "--event",
-    "-e",
-    "events",
-    type=EVENT,
-    multiple=True,
-    help="Only items reporting this event (repeatable).",
-)
-@click.option("--since", type=DateType(), help="Only items published on or after DATE.")
-@click.option(
-    "--until", type=DateType(end_of_day=True), help="Only items published on or before DATE."
-)
-@click.option(
-    "--source", "sources", multiple=True, help="Only items from this source (repeatable)."
-)
-@click.option(
-    "--limit",
-    "-n",
-    type=click.IntRange(min=1),
-    default=20,
-    show_default=True,
-    help="At most N stories.",
-)
+@filter_options(timeline=False, limit_default=20, limit_help="At most N stories.")
 @output_options
 @click.pass_obj
 def search(app: App, query: str, fmt: str | None, **filters: Any) -> None:

@@ -40,6 +40,19 @@ def sample_archive_path() -> Path:
     return data_path(*SAMPLE_ARCHIVE)
 
 
+def read_file_start(path: str | Path, size: int) -> bytes:
+    """The first `size` bytes of a local file, or one clear error naming it."""
+    try:
+        with open(Path(path).expanduser(), "rb") as handle:
+            return handle.read(size)
+    except FileNotFoundError:
+        raise ImportFileError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise ImportFileError(f"{path}: is a directory") from None
+    except OSError as error:
+        raise ImportFileError(f"{path}: cannot read: {error.strerror or error}") from None
+
+
 def import_file(
     store: Store,
     path: str | Path,
@@ -50,15 +63,7 @@ def import_file(
     """Import one file; an archive's bad lines are reported, its good lines kept."""
     location = Path(path).expanduser()
     report = ImportReport(path=str(path))
-    try:
-        with open(location, "rb") as handle:
-            head = handle.read(4096)
-    except FileNotFoundError:
-        raise ImportFileError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise ImportFileError(f"{path}: is a directory") from None
-    except OSError as error:
-        raise ImportFileError(f"{path}: cannot read: {error.strerror or error}") from None
+    head = read_file_start(path, 4096)
     default_source = location.stem or "import"
     if looks_like_jsonl(head):
         batches = _archive_batches(location, default_source, report)

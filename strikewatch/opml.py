@@ -45,16 +45,9 @@ def _attribute(element: ElementTree.Element, *names: str) -> str | None:
 
 def read_opml(path: str | Path) -> list[OpmlFeed]:
     """The feeds listed in an OPML file, in document order (duplicates included)."""
-    location = Path(path).expanduser()
-    try:
-        with open(location, "rb") as handle:
-            body = handle.read(MAX_OPML_BYTES + 1)
-    except FileNotFoundError:
-        raise ImportFileError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise ImportFileError(f"{path}: is a directory") from None
-    except OSError as error:
-        raise ImportFileError(f"{path}: cannot read: {error.strerror or error}") from None
+    from strikewatch.ingest import read_file_start
+
+    body = read_file_start(path, MAX_OPML_BYTES + 1)
     if len(body) > MAX_OPML_BYTES:
         raise ImportFileError(f"{path}: larger than {MAX_OPML_BYTES // 1024 // 1024} MB")
     return parse_opml(body, str(path))

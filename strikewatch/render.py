@@ -315,13 +315,7 @@ class ProgressReporter:
             self._progress.stop()
 
 
-SEARCH_COLUMNS = (
-    Column("published", "date", no_wrap=True, format=short_date),
-    Column("source", "source", max_width=20, no_wrap=True, row_format=source_with_also),
-    Column("guilds", "guilds", max_width=24, styles=GUILD_STYLES),
-    Column("events", "events", max_width=28, styles=EVENT_STYLES),
-    Column("title", "title"),
-)
+SEARCH_COLUMNS = TIMELINE_COLUMNS
 
 STATUS_COLUMNS = (
     Column("guild", "guild", no_wrap=True),

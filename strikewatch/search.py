@@ -7,7 +7,6 @@ phrases", a trailing * for a prefix (strik*), and OR between two terms. Terms ar
 
 from __future__ import annotations
 
-import json
 import re
 import sqlite3
 from collections.abc import Sequence
@@ -85,6 +84,8 @@ def search(
 ) -> list[dict[str, Any]]:
     """Stories whose reports match, best match first: each story once, through its best-matching
     report, with the story's other reports in `also`."""
+    from strikewatch.store import item_dict  # store imports this module
+
     match = fts_query(query)
     catch_up(conn)
     where = ["items_fts MATCH ?"]
@@ -124,20 +125,7 @@ def search(
             if story in seen:
                 continue
             seen.add(story)
-            entries.append(
-                {
-                    "id": row["id"],
-                    "published": row["published"],
-                    "title": row["title"],
-                    "link": row["link"],
-                    "source": row["source"],
-                    "summary": row["summary"],
-                    "guilds": json.loads(row["guilds"]),
-                    "events": json.loads(row["events"]),
-                    "story": story,
-                    "score": round(-row["score"], 3),
-                }
-            )
+            entries.append({**item_dict(row), "score": round(-row["score"], 3)})
             if len(entries) == limit:
                 break
         if len(entries) == limit or len(rows) < fetch:

@@ -532,7 +532,7 @@ class Store:
             chunk = ids[start : start + 500]
             marks = ", ".join("?" for _ in chunk)
             rows.extend(
-                _item_dict(row)
+                item_dict(row)
                 for row in self.conn.execute(
                     f"SELECT {ITEM_COLUMNS} FROM items WHERE id IN ({marks})", chunk
                 )
@@ -547,7 +547,7 @@ class Store:
         reports in `also`. The guild, event and date filters apply to that first report; with
         --source, a story is shown through the earliest report from those sources."""
         sql, params = self.timeline_sql(filters)
-        rows = [_item_dict(row) for row in self.conn.execute(sql, params)]
+        rows = [item_dict(row) for row in self.conn.execute(sql, params)]
         if filters.limit is not None:
             rows.reverse()
         if filters.collapse and filters.sources:
@@ -573,7 +573,7 @@ class Store:
                     (row["story"], *sources),
                 ).fetchone()
                 if replacement is not None:
-                    row = _item_dict(replacement)
+                    row = item_dict(replacement)
             shown.append(row)
         shown.sort(key=lambda row: (row["published"], row["id"]))
         return shown
@@ -676,7 +676,8 @@ FEED_STATE_COLUMNS = {
 ITEM_COLUMNS = "id, published, title, link, source, summary, guilds, events, story_id"
 
 
-def _item_dict(row: sqlite3.Row) -> dict[str, Any]:
+def item_dict(row: sqlite3.Row) -> dict[str, Any]:
+    """An items row as listings show it (the contract's JSON shape, plus its story)."""
     return {
         "id": row["id"],
         "published": row["published"],
