@@ -66,6 +66,7 @@ def import_file(
     head = read_file_start(path, 4096)
     default_source = location.stem or "import"
     if looks_like_jsonl(head):
+        store.prepare_for_bulk_writes()
         batches = _archive_batches(location, default_source, report)
     else:
         try:

@@ -124,8 +124,6 @@ class Store:
         if version < SCHEMA_VERSION:
             self._migrate()
         conn.execute("PRAGMA synchronous = NORMAL")
-        # Room for the indexes a bulk import updates (allocated only as used).
-        conn.execute("PRAGMA cache_size = -65536")
 
     def _migrate(self) -> None:
         from sqlite_utils import Database
@@ -146,6 +144,11 @@ class Store:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
             raise
+
+    def prepare_for_bulk_writes(self) -> None:
+        """Room for the indexes a large import updates; a poll keeps SQLite's small default so
+        its memory stays flat however many feeds it stores."""
+        self.conn.execute("PRAGMA cache_size = -65536")
 
     def close(self) -> None:
         self.conn.close()
