@@ -727,7 +727,10 @@ def _record_source(
         " VALUES (?, ?, ?, ?, ?, ?, ?)"
         " ON CONFLICT (item_id, source) DO UPDATE SET"
         " feed_id = coalesce(excluded.feed_id, feed_id), guid = excluded.guid,"
-        " link = excluded.link, title = excluded.title",
+        " link = excluded.link, title = excluded.title"
+        # Re-polling an unchanged story must not rewrite its row.
+        " WHERE guid IS NOT excluded.guid OR link IS NOT excluded.link"
+        " OR title IS NOT excluded.title OR (feed_id IS NULL AND excluded.feed_id IS NOT NULL)",
         (item_id, feed_id, source, item.guid, item.link, item.title, seen_iso),
     )
 
