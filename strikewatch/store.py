@@ -676,22 +676,36 @@ FEED_STATE_COLUMNS = {
     "next_poll",
 }
 
+# The order item_dict reads them in.
 ITEM_COLUMNS = "id, published, title, link, source, summary, guilds, events, story_id"
 
 
-def item_dict(row: sqlite3.Row) -> dict[str, Any]:
-    """An items row as listings show it (the contract's JSON shape, plus its story)."""
+def item_dict(row: Sequence[Any]) -> dict[str, Any]:
+    """An items row selected as ITEM_COLUMNS (in that order) as listings show it: the
+    contract's JSON shape, plus its story. Positional access: this runs once per listed row."""
+    item_id, published, title, link, source, summary, guilds, events, story_id = row[:9]
     return {
-        "id": row["id"],
-        "published": row["published"],
-        "title": row["title"],
-        "link": row["link"],
-        "source": row["source"],
-        "summary": row["summary"],
-        "guilds": json.loads(row["guilds"]),
-        "events": json.loads(row["events"]),
-        "story": row["story_id"] if row["story_id"] is not None else row["id"],
+        "id": item_id,
+        "published": published,
+        "title": title,
+        "link": link,
+        "source": source,
+        "summary": summary,
+        "guilds": tag_list(guilds),
+        "events": tag_list(events),
+        "story": story_id if story_id is not None else item_id,
     }
+
+
+_TAG_LISTS: dict[str, list[str]] = {}
+
+
+def tag_list(stored: str) -> list[str]:
+    """A stored JSON tag list as a list; the few distinct combinations are parsed once each."""
+    parsed = _TAG_LISTS.get(stored)
+    if parsed is None:
+        parsed = _TAG_LISTS[stored] = json.loads(stored)
+    return list(parsed)
 
 
 def tag_list_json(ids: Sequence[str]) -> str:
