@@ -75,7 +75,6 @@ def import_file(
             raise ImportFileError(f"{path}: {error}") from None
         report.warning = parsed.warning
         batches = iter([parsed.items])
-    to_group: list[tuple[str, str]] = []
     try:
         for batch in batches:
             saved = store.save_items(
@@ -84,13 +83,12 @@ def import_file(
             report.new_ids.extend(saved.new_ids)
             report.updated_ids.extend(saved.updated_ids)
             report.unchanged += saved.unchanged
-            to_group.extend(saved.to_group)
             if on_items is not None:
                 on_items(len(batch))
     finally:
         # Once per file rather than per batch: an archive in no particular order would
         # otherwise make every batch regroup most of the store.
-        store.assign_stories(to_group)
+        store.assign_stories()
     return report
 
 

@@ -296,6 +296,10 @@ def poll_feeds(
         report.outcomes.append(outcome)
         if on_feed_done is not None:
             on_feed_done(outcome)
+    if report.new_ids or any(outcome.updated_ids for outcome in report.outcomes):
+        # Each feed's items were committed as they came; a poll killed before this point
+        # leaves them pending, and the next poll or import groups them.
+        store.assign_stories()
     return report
 
 
@@ -404,7 +408,12 @@ def _record(
         if parsed.title and not feed.get("title"):
             state["title"] = parsed.title
         saved = store.save_items(
-            parsed.items, source=feed["name"], feed_id=feed_id, classifier=classifier, seen_at=now
+            parsed.items,
+            source=feed["name"],
+            feed_id=feed_id,
+            classifier=classifier,
+            seen_at=now,
+            group_stories=False,  # once for the whole poll, in poll_feeds
         )
         outcome.new_ids = saved.new_ids
         outcome.updated_ids = saved.updated_ids

@@ -323,8 +323,9 @@ class Store:
         group_stories: bool = True,
     ) -> SaveResult:
         """Store one feed's (or file's) items in one transaction, deduplicated and tagged, and
-        group them into stories (unless `group_stories` is False: a bulk import groups once at
-        the end with `assign_stories`, which is cheaper than once per batch)."""
+        group them into stories. With `group_stories` False they are left pending (story_id
+        NULL) for one `assign_stories` at the end of a poll or an import: grouping each batch
+        would re-sweep the same stretch of time once per feed."""
         seen_at = seen_at or utcnow()
         seen_iso = to_utc_iso(seen_at)
         result = SaveResult()
@@ -339,7 +340,7 @@ class Store:
                     seen_at,
                     seen_iso,
                     classifier,
-                    result.to_group,
+                    result.to_group if group_stories else None,
                     next_id,
                 )
                 if outcome == "new":
@@ -356,11 +357,11 @@ class Store:
                 assign_pending(conn, result.to_group)
         return result
 
-    def assign_stories(self, new_reports: Sequence[tuple[str, str]] = ()) -> int:
-        """Place reports saved with group_stories=False (their SaveResult.to_group) and any
-        released ones in their stories; returns how many reports changed story."""
+    def assign_stories(self) -> int:
+        """Place the pending reports (saved with group_stories=False, or released) in their
+        stories; returns how many reports changed story."""
         with self.transaction() as conn:
-            return assign_pending(conn, new_reports)
+            return assign_pending(conn)
 
     def regroup_stories(self) -> int:
         """Recompute every story from scratch."""
@@ -376,7 +377,7 @@ class Store:
         seen_at: datetime,
         seen_iso: str,
         classifier: Classifier,
-        to_group: list[tuple[str, str]],
+        to_group: list[tuple[str, str]] | None,
         next_id: list[int],
     ) -> tuple[str, int]:
         fingerprint = content_hash(item.title, item.summary)
@@ -422,10 +423,11 @@ class Store:
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """,
                 (
-                    # A new report starts as a story of its own (writing its id now saves an
-                    # UPDATE per row); assign_pending then moves it into an existing story.
+                    # Grouped now: a new report starts as a story of its own and assign_pending
+                    # moves it if it belongs to one. Grouped later (to_group is None): NULL
+                    # marks it pending, so a crash before the grouping loses nothing.
                     new_id,
-                    new_id,
+                    new_id if to_group is not None else None,
                     item.title,
                     item.link,
                     item.guid,
@@ -443,7 +445,7 @@ class Store:
             )
             item_id = cursor.lastrowid
             key = pending_key(tags.guilds, tags.events, published)
-            if key is not None:
+            if key is not None and to_group is not None:
                 to_group.append(key)
             _write_tags(conn, item_id, tags.guilds, tags.events, published)
             _record_source(conn, item_id, feed_id, source, item, seen_iso)

@@ -320,10 +320,12 @@ def assign_pending(
         "SELECT published, events FROM items WHERE story_id IS NULL AND guilds != '[]'"
     ):
         note(_event_from_json(events), published)
+    # Every pending report starts as a story of its own (one statement); the sweeps then
+    # write only the reports that join an existing story.
+    conn.execute("UPDATE items SET story_id = id WHERE story_id IS NULL")
     moved = 0
     for event, first in sorted(earliest.items()):
         moved += _sweep(conn, event, datetime.fromisoformat(first), latest[event])
-    conn.execute("UPDATE items SET story_id = id WHERE story_id IS NULL")
     return moved
 
 

@@ -323,3 +323,34 @@ def test_timeline_cli_also_no_collapse_and_formats(run, monkeypatch):
     assert table[2].startswith("2023-09-25  backlot +2  amptp, wga")
     since = json.loads(run("since", "2023-11-01", "--json").stdout)
     assert [entry["source"] for entry in since] == ["backlot", "backlot", "reel", "backlot"]
+
+
+def test_deferred_grouping_survives_a_crash_before_it(tmp_path):
+    """A poll stores each feed's items as it goes and groups once at the end; reports stored
+    but not yet grouped (the process died in between) are pending, and the next grouping
+    places them exactly as if nothing had happened."""
+    items = season_items()
+    whole = Store.open(tmp_path / "whole.db")
+    whole.save_items(items, source="season", classifier=ArchiveClassifier())
+    crashed = Store.open(tmp_path / "crashed.db")
+    half = len(items) // 2
+    crashed.save_items(items[:half], source="season", classifier=ArchiveClassifier())
+    crashed.save_items(
+        items[half:], source="season", classifier=ArchiveClassifier(), group_stories=False
+    )
+    pending = crashed.conn.execute("SELECT count(*) FROM items WHERE story_id IS NULL").fetchone()[
+        0
+    ]
+    assert pending == len(items) - half
+    # Until then every pending report is shown, as a story of its own: nothing is hidden.
+    shown = {entry["link"] for entry in crashed.timeline(TimelineFilter(include_untagged=True))}
+    assert {item.link for item in items[half:]} <= shown | {
+        other["link"]
+        for entry in crashed.timeline(TimelineFilter(include_untagged=True))
+        for other in entry["also"]
+    }
+    crashed.save_items([], source="season", classifier=ArchiveClassifier())  # the next poll
+    assert groupings(crashed) == groupings(whole)
+    assert (
+        crashed.conn.execute("SELECT count(*) FROM items WHERE story_id IS NULL").fetchone()[0] == 0
+    )
