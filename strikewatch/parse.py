@@ -100,7 +100,7 @@ def _struct_to_datetime(value) -> datetime | None:
         return None
 
 
-def _entry_to_item(entry) -> Item | None:
+def _entry_to_item(entry, base_url: str | None = None) -> Item | None:
     summary_html = entry.get("summary") or ""
     if not summary_html:
         for content in entry.get("content") or ():
@@ -120,9 +120,14 @@ def _entry_to_item(entry) -> Item | None:
     if published is None and raw_date:
         published = parse_timestamp(raw_date)
     guid = entry.get("id") or None
+    link = entry.get("link")
+    if link and base_url and "://" not in link:
+        from urllib.parse import urljoin
+
+        link = urljoin(base_url, link.strip())
     return Item(
         title=title,
-        link=canonical_link(entry.get("link")),
+        link=canonical_link(link),
         guid=strip_controls(str(guid)).strip()[:1000] or None if guid else None,
         summary=summary,
         published=published,
@@ -144,9 +149,9 @@ def parse_feed(
 
     if not body or not body.strip():
         raise ParseError("empty response: no feed in it")
+    # No content-location: feedparser would then resolve every link-like element of every
+    # entry against it (a fifth of the parse); only the entry's own link needs it, done below.
     headers = {}
-    if base_url:
-        headers["content-location"] = base_url
     if content_type:
         headers["content-type"] = content_type
     use_for_feedparser()
@@ -165,7 +170,7 @@ def parse_feed(
         notes.append("dropped the last story, cut off mid-way")
     items: list[Item] = []
     for entry in entries:
-        item = _entry_to_item(entry)
+        item = _entry_to_item(entry, base_url)
         if item is None:
             skipped += 1
         else:

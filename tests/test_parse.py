@@ -205,3 +205,16 @@ def test_skipping_feedparser_sanitizer_and_uri_resolution_changes_no_item(monkey
     assert ours == defaults
     assert ours[0][0].summary.startswith("Talks resumed at the guild & studios.")
     assert "document.write" not in ours[0][0].summary and "color:red" not in ours[0][0].summary
+
+
+def test_relative_entry_links_resolve_against_the_feed_address():
+    body = rss(
+        [Story("WGA news", "/2023/05/wga-news/?utm_source=rss", "2023-05-02T00:00:00+00:00")]
+    )
+    [item] = parse_feed(body, base_url="https://guild.example/feed/").items
+    assert item.link == "https://guild.example/2023/05/wga-news/"
+    [absolute] = parse_feed(
+        rss([Story("WGA news", "https://other.example/x", "2023-05-02T00:00:00+00:00")]),
+        base_url="https://guild.example/feed/",
+    ).items
+    assert absolute.link == "https://other.example/x"
