@@ -411,6 +411,7 @@ def poll(app: App, locations: tuple[str, ...], timeout: float, quiet: bool) -> N
                 timeout=timeout,
                 respect_schedule=not locations,
                 on_feed_done=lambda _outcome: progress.advance(),
+                parse_workers=polling.PARSE_WORKERS,
             )
     for outcome in report.outcomes:
         feed = f"{one_line(outcome.name)} ({one_line(outcome.url)})"

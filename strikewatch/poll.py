@@ -8,6 +8,8 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future
+from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -234,6 +236,62 @@ def fetch_all(
         start_more()
 
 
+PARSE_WORKERS = min(2, os.cpu_count() or 1)
+# Below this many feeds, starting worker processes costs more than parsing in place saves.
+PARALLEL_PARSE_MIN_FEEDS = 8
+
+
+class _Parsers:
+    """Parses feed bodies in worker processes, so a large poll uses more than one core
+    (feedparser is pure Python: threads would all wait on one). With no workers asked for, or
+    should the workers fail to start or die, bodies are parsed in place, in this process."""
+
+    def __init__(self, workers: int):
+        self.workers = workers if workers > 1 else 0
+        self.backlog = 2 * self.workers + 2  # downloads held while waiting for a parse
+        self._pool: Any = None
+
+    def _start(self) -> Any:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        # Never fork this process: download threads are running and the database is open.
+        # A forkserver (or, where there is none, spawn) starts workers from a clean process.
+        methods = multiprocessing.get_all_start_methods()
+        context = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
+        if "forkserver" in methods:
+            context.set_forkserver_preload(["strikewatch.parse"])
+        return ProcessPoolExecutor(max_workers=self.workers, mp_context=context)
+
+    def submit(self, result: fetching.FetchResult) -> Future[ParsedFeed] | None:
+        """Start parsing `result` in a worker; None means: parse it in place when recorded."""
+        if not self.workers:
+            return None
+        try:
+            if self._pool is None:
+                self._pool = self._start()
+            return self._pool.submit(
+                parse_feed, result.body, base_url=result.url, content_type=result.content_type
+            )
+        except (OSError, RuntimeError, ValueError, ImportError, BrokenProcessPool):
+            self.close()
+            return None
+
+    def result(self, parsing: Future[ParsedFeed], result: fetching.FetchResult) -> ParsedFeed:
+        """The parsed feed; a worker that died is replaced by parsing here."""
+        try:
+            return parsing.result()
+        except BrokenProcessPool:
+            self.close()
+            assert result.body is not None
+            return parse_feed(result.body, base_url=result.url, content_type=result.content_type)
+
+    def close(self) -> None:
+        pool, self._pool, self.workers = self._pool, None, 0
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+
 def poll_feeds(
     store: Store,
     feeds: Sequence[dict[str, Any]],
@@ -246,11 +304,14 @@ def poll_feeds(
     on_feed_done: Callable[[FeedOutcome], None] | None = None,
     max_workers: int = MAX_WORKERS,
     per_host: int = MAX_PER_HOST,
+    parse_workers: int = 0,
 ) -> PollReport:
     """Fetch concurrently; parse and store each feed (one transaction) as it arrives.
 
-    Workers only download; parsing and every database write happen here, in the calling
-    thread, so the store keeps a single writer.
+    Threads only download. With `parse_workers` > 1, a large poll's bodies are parsed by that
+    many worker processes (the CLI asks for PARSE_WORKERS; a script that does must guard its
+    entry point with `if __name__ == "__main__":`, as multiprocessing requires). Every database
+    write happens here, in the calling thread: the store has one writer.
     """
     report = PollReport()
     now_iso = to_utc_iso(utcnow())
@@ -272,23 +333,49 @@ def poll_feeds(
     # network is down, not the feeds, and they must not be pushed into backoff for it.
     unreachable: list[_Fetched] = []
     answered = 0
-    for fetched in fetch_all(
-        session,
-        due,
-        timeout=timeout,
-        max_bytes=max_bytes,
-        max_workers=max_workers,
-        per_host=per_host,
-    ):
-        if fetching.is_remote(fetched.feed["url"]):
-            if isinstance(fetched.error, fetching.Unreachable):
-                unreachable.append(fetched)
-                continue
-            answered += 1
-        outcome = _process(store, fetched, classifier, now_iso)
-        report.outcomes.append(outcome)
-        if on_feed_done is not None:
-            on_feed_done(outcome)
+    remote = sum(1 for feed in due if fetching.is_remote(feed["url"]))
+    parsers = _Parsers(parse_workers if remote >= PARALLEL_PARSE_MIN_FEEDS else 0)
+    # Downloads are parsed (in worker processes when there are enough of them) while the next
+    # ones arrive; each feed is recorded in arrival order once its parse is done.
+    waiting: deque[tuple[_Fetched, Future[ParsedFeed] | None]] = deque()
+
+    def record_ready(all_of_them: bool = False) -> None:
+        while waiting:
+            fetched, parsing = waiting[0]
+            ready = parsing is None or parsing.done() or len(waiting) > parsers.backlog
+            if not (ready or all_of_them):
+                return
+            waiting.popleft()
+            outcome = _process(
+                store, fetched, classifier, now_iso, parsing=parsing, parsers=parsers
+            )
+            report.outcomes.append(outcome)
+            if on_feed_done is not None:
+                on_feed_done(outcome)
+
+    try:
+        for fetched in fetch_all(
+            session,
+            due,
+            timeout=timeout,
+            max_bytes=max_bytes,
+            max_workers=max_workers,
+            per_host=per_host,
+        ):
+            if fetching.is_remote(fetched.feed["url"]):
+                if isinstance(fetched.error, fetching.Unreachable):
+                    unreachable.append(fetched)
+                    continue
+                answered += 1
+            result = fetched.result
+            parsing = None
+            if fetched.error is None and result is not None and result.body is not None:
+                parsing = parsers.submit(result)
+            waiting.append((fetched, parsing))
+            record_ready()
+        record_ready(all_of_them=True)
+    finally:
+        parsers.close()
     hosts = {fetching.host_key(fetched.feed["url"]) for fetched in unreachable}
     report.offline = answered == 0 and len(hosts) >= 2
     for fetched in unreachable:
@@ -309,14 +396,22 @@ def _process(
     classifier: Classifier,
     started_iso: str,
     backoff: bool = True,
+    parsing: Future[ParsedFeed] | None = None,
+    parsers: _Parsers | None = None,
 ) -> FeedOutcome:
-    """Parse (if there is a body) and record one feed: items, health and log in one transaction."""
+    """Parse (if there is a body; `parsing` when a worker already started on it) and record one
+    feed: items, health and log in one transaction."""
     parsed: ParsedFeed | None = None
     error = fetched.error
     result = fetched.result
     if error is None and result is not None and result.body is not None:
         try:
-            parsed = parse_feed(result.body, base_url=result.url, content_type=result.content_type)
+            if parsing is not None and parsers is not None:
+                parsed = parsers.result(parsing, result)
+            else:
+                parsed = parse_feed(
+                    result.body, base_url=result.url, content_type=result.content_type
+                )
         except FeedError as parse_error:
             error, result = parse_error, None
         except Exception as parse_error:  # hostile input can surprise any parser

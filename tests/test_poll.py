@@ -301,3 +301,54 @@ def test_poll_named_location_without_subscribing(httpserver, run, run_json):
     assert result.exit_code == 0, result.output
     assert len(run_json("timeline", "--all")) == 3
     assert run_json("feeds", "list") == []
+
+
+def test_parsing_in_worker_processes_stores_the_same_items(httpserver, tmp_path):
+    """A large poll parses in worker processes; what it stores must not depend on that."""
+    from strikewatch.classify import load_classifier
+    from strikewatch.fetch import new_session
+    from strikewatch.poll import PARALLEL_PARSE_MIN_FEEDS, poll_feeds
+    from strikewatch.store import Store, TimelineFilter
+
+    count = PARALLEL_PARSE_MIN_FEEDS + 2
+    for index in range(count):
+        stories = [
+            Story(
+                f"{story.title} ({index})",
+                story.link.split("?")[0] + f"/{index}",
+                story.published,
+                story.summary,
+            )
+            for story in DEADLINE + VARIETY
+        ]
+        httpserver.expect_request(f"/f{index}.xml").respond_with_data(
+            rss(stories), content_type="application/rss+xml"
+        )
+    httpserver.expect_request("/broken.xml").respond_with_data("<html><body>no</body></html>")
+    urls = [httpserver.url_for(f"/f{index}.xml") for index in range(count)]
+    urls.append(httpserver.url_for("/broken.xml"))
+    stored = []
+    for workers in (0, 2):
+        store = Store.open(tmp_path / f"w{workers}.db")
+        for url in urls:
+            store.add_feed(url)
+        report = poll_feeds(
+            store,
+            store.feeds(),
+            session=new_session(),
+            classifier=load_classifier(),
+            parse_workers=workers,
+        )
+        assert [outcome.error for outcome in report.outcomes if outcome.failed] == [
+            "not a feed: the server sent an HTML page"
+        ]
+        rows = store.timeline(TimelineFilter(include_untagged=True, collapse=False))
+        stored.append(
+            sorted(
+                (row["title"], row["link"], row["published"], row["guilds"], row["events"])
+                for row in rows
+            )
+        )
+        store.close()
+    assert len(stored[0]) == count * len(DEADLINE + VARIETY)
+    assert stored[0] == stored[1]
