@@ -643,11 +643,8 @@ class Classifier:
             # The gated rules worth trying: those whose anchor word occurs.
             rules = t.rules
             rules.update(self._always)
-            rules.update(
-                chain.from_iterable(
-                    map(self._code_rules.__getitem__, self._rx(self._anchor).findall(codes))
-                )
-            )
+            found = self._rx(self._anchor).findall(codes)
+            rules.update(chain.from_iterable(map(self._code_rules.__getitem__, found)))
             self._prepare(t, trace)
         if read is not None and t.words is not None:
             cut = t.boundary >> 1

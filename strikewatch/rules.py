@@ -555,7 +555,9 @@ class _Compiler:
     def anchor(self, steps: Sequence[tuple[str, Any, bool]]) -> frozenset[str]:
         """The words of a pattern's rarest required step: the text must have one of them for
         the pattern to be tried at all (empty: the pattern cannot be gated)."""
-        required = [self.step_keys(arg) for kind, arg, optional in steps if kind == _ALT and not optional]
+        required = [
+            self.step_keys(arg) for kind, arg, optional in steps if kind == _ALT and not optional
+        ]
         required = [keys for keys in required if "#" not in keys]
         return min(required, key=self.score) if required else frozenset()
 
@@ -783,6 +785,10 @@ class _Compiler:
         `marker_of`: name -> the entry's id). At one position, longer alternatives are
         tried first, then earlier entries; with `by_order`, earlier entries first."""
         self.marker_of = {}
+        if len(entries) == 1 and entries[0][1] is None and not by_code:
+            # One pattern: its first step dispatches on the high character by itself, and
+            # the rest follows once.
+            return self.render_steps(entries[0][0])
         by_high: dict[str, list[tuple[int, int, str]]] = {}
         loose: list[str] = []  # patterns that do not start with a word (lead patterns' rests)
         for order, (steps, entry) in enumerate(entries):
@@ -1017,6 +1023,7 @@ def _compile(rules: _Rules, version: str) -> dict[str, Any]:
                 weight[word] = weight.get(word, 0.05) + extra
     comp.weight = weight
 
+    # A group: the patterns of one event with the same anchor, in one regex.
     groups: dict[tuple[str, frozenset[str], str], list[tuple[int, str, list[Any]]]] = {}
     for eid, pi, text, pattern in events:
         steps = pattern.steps[1:] if pattern.lead else pattern.steps
@@ -1033,10 +1040,17 @@ def _compile(rules: _Rules, version: str) -> dict[str, Any]:
         for pattern in parsed:
             for steps in _without_optional_start(pattern.steps):
                 cue_starts.extend(phrase[0] for phrase in steps[0][1])
+    context_starts = [
+        phrase[0]
+        for patterns in contexts.values()
+        for pattern in patterns
+        for steps in _without_optional_start(pattern.steps)
+        for phrase in steps[0][1]
+    ]
     party_starts = [phrase[0] for phrases in party_phrases.values() for phrase in phrases]
     comp.assign_codes(
         [
-            [key for key in anchors if key != "#"],  # gated rules' rarest words
+            [key for key in anchors if key != "#"],  # the rarest word each rule needs
             party_starts,
             [  # the masks the scanner looks for
                 phrase[0]
@@ -1046,6 +1060,7 @@ def _compile(rules: _Rules, version: str) -> dict[str, Any]:
                 for phrase in pattern.steps[0][1]
             ],
             cue_starts,
+            context_starts,
         ]
     )
 
@@ -1082,7 +1097,12 @@ def _compile(rules: _Rules, version: str) -> dict[str, Any]:
         source = comp.render_alternatives([(steps, None) for _, _, steps in members])
         singles = [comp.render_alternatives([(steps, None)]) for _, _, steps in members]
         event_list.append(
-            [eid, source, lead, [[pi, text, single] for (pi, text, _), single in zip(members, singles, strict=True)]]
+            [
+                eid,
+                source,
+                lead,
+                [[pi, text, one] for (pi, text, _), one in zip(members, singles, strict=True)],
+            ]
         )
     debug_all = comp.render_alternatives(
         [(steps, None) for (eid, anchor, lead), members in groups.items() if not lead for _, _, steps in members]
@@ -1150,10 +1170,11 @@ def _compile(rules: _Rules, version: str) -> dict[str, Any]:
         by_marks.setdefault(frozenset(marks), []).append(phrase)
     # A match's codes name every plain cue that matches them (all of them are there).
     plain_sets: dict[str, set[tuple[int, int]]] = {}
-    for marks, phrases in sorted(by_marks.items(), key=lambda item: sorted(item[0])):
-        cue_entries.append(([(_ALT, frozenset(phrases), False)], None))
+    for marks, phrases in by_marks.items():
         for sequence in comp.sequences([(_ALT, frozenset(phrases), False)]):
             plain_sets.setdefault(sequence, set()).update(marks)
+    if plain_cues:
+        cue_entries.append(([(_ALT, frozenset(plain_cues), False)], None))
     plain_marks = {sequence: sorted(marks) for sequence, marks in plain_sets.items()}
     cues = comp.render_alternatives(cue_entries) if cue_entries else "(?!)"
     cue_markers = {name: cue_marks[i] for name, i in comp.marker_of.items()}
