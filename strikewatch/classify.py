@@ -470,7 +470,6 @@ class Classifier:
         self._passing = self._lazy("passing", p["passing"])
         self._clause = self._lazy("clause", p["clause"])
         self._with_codes = frozenset(p["with_codes"])
-        self._debug_all = p.get("debug_all", "")
         self._cache: dict[tuple[str, str], Tags] = {}
         self._tags: dict[tuple[tuple[str, ...], tuple[str, ...]], Tags] = {}  # a few hundred
 

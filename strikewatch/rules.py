@@ -789,6 +789,20 @@ class _Compiler:
             # One pattern: its first step dispatches on the high character by itself, and
             # the rest follows once.
             return self.render_steps(entries[0][0])
+        firsts = {steps[0] if steps else None for steps, _ in entries}
+        if (
+            len(firsts) == 1
+            and not by_code
+            and all(entry is None for _, entry in entries)
+            and next(iter(firsts)) is not None
+            and next(iter(firsts))[0] == _ALT
+            and not next(iter(firsts))[2]
+        ):
+            # Patterns that start with the same step: that step once, then their rests.
+            rests = sorted({self.render_steps(steps[1:]) for steps, _ in entries}, key=len)
+            rests.reverse()  # longer rests first
+            tail = rests[0] if len(rests) == 1 else "(?:" + "|".join(rests) + ")"
+            return self.render_steps(entries[0][0][:1]) + tail
         by_high: dict[str, list[tuple[int, int, str]]] = {}
         loose: list[str] = []  # patterns that do not start with a word (lead patterns' rests)
         for order, (steps, entry) in enumerate(entries):
@@ -1104,9 +1118,6 @@ def _compile(rules: _Rules, version: str) -> dict[str, Any]:
                 [[pi, text, one] for (pi, text, _), one in zip(members, singles, strict=True)],
             ]
         )
-    debug_all = comp.render_alternatives(
-        [(steps, None) for (eid, anchor, lead), members in groups.items() if not lead for _, _, steps in members]
-    )
     gated_masks: list[list[Any]] = []
     for pattern, rule, why, org, anchor in gated:
         rid = len(event_list) + len(gated_masks)
@@ -1211,7 +1222,6 @@ def _compile(rules: _Rules, version: str) -> dict[str, Any]:
         "event_names": dict(rules.event_names),
         "cues": cues,
         "cue_markers": cue_markers,
-        "debug_all": debug_all,
         "plain_cues": plain_marks,
         "modifiers": modifier_list,
         "mods_for": mods_for,
