@@ -882,18 +882,17 @@ class Classifier:
             return f"the sentence ends with '?': {question.why}", question.rule
         cues = t.cues.get(s_start)
         if cues is None:
-            # Every place in the sentence where a cue starts (the search restarts right
-            # after each start, so that cues inside longer ones are found too).
-            cues = t.cues[s_start] = []
+            # The cues of the sentence, left to right, the longest at each place.
             markers = self._cue_markers
             plain = self._plain_cues
-            rx = self._rx(self._cues)
-            m = rx.search(codes, s_start, s_end)
-            while m is not None:
-                name = m.lastgroup
-                marks = plain[m.group()] if name is None else markers[name]
-                cues.append((m.start(), m.end(), marks))
-                m = rx.search(codes, m.start() + 2, s_end)
+            cues = t.cues[s_start] = [
+                (
+                    m.start(),
+                    m.end(),
+                    plain[m.group()] if m.lastgroup is None else markers[m.lastgroup],
+                )
+                for m in self._rx(self._cues).finditer(codes, s_start, s_end)
+            ]
         explaining = t.words is not None
         hits: list[tuple[int, str, str]] = []  # (modifier number, reason, rule)
         modifiers = self._modifiers
