@@ -470,6 +470,8 @@ class Classifier:
         self._passing = self._lazy("passing", p["passing"])
         self._clause = self._lazy("clause", p["clause"])
         self._with_codes = frozenset(p["with_codes"])
+        self._counterpart_events = frozenset(p["counterpart_events"])
+        self._counterparts = frozenset(p["counterparts"])
         self._cache: dict[tuple[str, str], Tags] = {}
         self._tags: dict[tuple[tuple[str, ...], tuple[str, ...]], Tags] = {}  # a few hundred
 
@@ -684,20 +686,29 @@ class Classifier:
         if extra:
             # Summary names count where their sentence asserts an event, or when the headline
             # names no party but is about labor (then the summary says who).
+            # The studios' side named by its own name counts when the item reports a
+            # negotiation event of a guild: the summary says who sat across the table.
             carry = not parties and self._has_context("labor", t, boundary) is not None
+            across = (
+                not parties <= self._counterparts
+                and not events.isdisjoint(self._counterpart_events)
+            )
             for m in t.mentions:
                 if m.start < boundary or m.party is None or not m.valid or m.party in parties:
                     continue
                 sentence = t.sentence(m.start)
                 words = t.span(m.start, m.end)
-                if carry or sentence in asserted:
+                if sentence in asserted:
+                    why = "its sentence reports an event"
+                elif carry:
+                    why = "the headline names no party; the summary says who"
+                elif across and not m.contextual and m.party in self._counterparts:
+                    why = "named as the other side of the table in a negotiation story"
+                else:
+                    why = ""
+                if why:
                     parties.add(m.party)
                     if trace is not None:
-                        why = (
-                            "its sentence reports an event"
-                            if sentence in asserted
-                            else "the headline names no party; the summary says who"
-                        )
                         trace.append(Step(m.party, "counted", words, m.rule, why, "summary"))
                 elif trace is not None:
                     why = f"'{words}' is only mentioned in passing (its sentence reports no event)"

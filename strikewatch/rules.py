@@ -183,8 +183,16 @@ def _merge_file(rules: _Rules, doc: dict[str, Any], fname: str) -> list[tuple[st
                 raise origin.error("must be a whole number from 0 to 10")
         elif key in ("clause_words", "passing", "with_words"):
             value = [*rules.settings.get(key, []), *_strings(value, origin, key)]
+        elif key == "counterpart_events":
+            value = _strings(value, origin, key)
+            for eid in value:
+                if eid not in EVENTS:
+                    raise origin.error(f"unknown event '{eid}' (expected one of: {', '.join(EVENTS)})")
         else:
-            raise origin.error("unknown setting (expected: gap, clause_words, passing, with_words)")
+            raise origin.error(
+                "unknown setting (expected: gap, clause_words, passing, with_words, "
+                "counterpart_events)"
+            )
         rules.settings[key] = value
 
     for name, words in _table(doc.get("lists", {}), _Origin(fname, "lists")).items():
@@ -1228,6 +1236,8 @@ def _compile(rules: _Rules, version: str) -> dict[str, Any]:
         "passing": comp.render_phrases(settings["passing"]),
         "clause": clause,
         "with_codes": sorted(comp.first_codes(settings["with"])),
+        "counterpart_events": list(rules.settings.get("counterpart_events", [])),
+        "counterparts": sorted(pid for pid, p in rules.parties.items() if "guild" in p.context),
     }
 
 
