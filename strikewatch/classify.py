@@ -132,7 +132,7 @@ class Step:
         elif self.status == "note":
             text = f"{self.subject}: {self.why}" if self.subject else self.why
         else:  # suppressed / not counted
-            text = f"{self.subject}: {self.status} \u2014 {self.why}{where}"
+            text = f"{self.subject}: {self.status}{where} \u2014 {self.why}"
         if self.rule:
             text += f" (rule {self.rule})"
         return text
@@ -946,7 +946,7 @@ class Classifier:
                 if c_start >= end and self._near(codes, end, c_start, mod.window):
                     return "after"
             elif where == "inside":
-                if c_start >= start and c_end <= end:
+                if c_start < end and c_end > start:  # within, or overlapping
                     return "inside"
             elif where == "sentence":
                 return "in the same sentence as"

@@ -1174,15 +1174,22 @@ def _compile(rules: _Rules, version: str) -> dict[str, Any]:
     cue_marks: list[list[tuple[int, int]]] = []
     # A cue with a gap or a list is tried before the plain words it starts with (it is
     # longer), and carries their modifiers too.
+    # Where its first step is a choice of words, the cue is split by the plain cues those
+    # words are, so that a marker never names a plain cue that is not there.
     for pattern, mi in pattern_cues:
         first = pattern.steps[0]
-        marks = {(mi, 0)}
-        if first[0] == _ALT and not first[2]:
-            for phrase in first[1]:
-                if len(phrase) == 1:
-                    marks |= prefix_marks([comp.key_class(phrase[0])])
-        cue_entries.append((pattern.steps, len(cue_marks)))
-        cue_marks.append(sorted(marks))
+        if first[0] != _ALT or first[2]:
+            cue_entries.append((pattern.steps, len(cue_marks)))
+            cue_marks.append([(mi, 0)])
+            continue
+        split: dict[frozenset[tuple[int, int]], list[PhraseT]] = {}
+        for phrase in first[1]:
+            extra = prefix_marks([comp.key_class(phrase[0])]) if len(phrase) == 1 else set()
+            split.setdefault(frozenset(extra), []).append(phrase)
+        for extra, phrases in sorted(split.items(), key=lambda item: sorted(item[0])):
+            steps = [(_ALT, frozenset(phrases), False), *pattern.steps[1:]]
+            cue_entries.append((steps, len(cue_marks)))
+            cue_marks.append(sorted({(mi, 0), *extra}))
     by_marks: dict[frozenset[tuple[int, int]], list[PhraseT]] = {}
     for phrase in plain_cues:
         marks = prefix_marks([comp.key_class(a) for a in phrase])
