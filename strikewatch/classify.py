@@ -106,7 +106,8 @@ class Step:
     """One thing the rules did, in words a rules editor can follow.
 
     `subject` is what the step is about (an event or guild id, "ignored", or "" for a
-    note); `status` one of matched, counted, suppressed, not counted, ignored, note; `words`
+    note); `status` one of matched, counted, found (a name in the summary, which counts only
+    if the summary's part in the item says so), suppressed, not counted, ignored, note; `words`
     the words of the text concerned; `rule` where in the rule files it comes from; `why` the
     reason in plain English; `where` "headline" or "summary".
     """
@@ -123,8 +124,9 @@ class Step:
         words = f"'{self.words}'" if self.words else ""
         if self.status == "matched":
             text = f"{self.subject}: matched {words}{where}"
-        elif self.status == "counted":
-            text = f"{self.subject}: from {words}{where}"
+        elif self.status in ("counted", "found"):
+            verb = "from" if self.status == "counted" else "named as"
+            text = f"{self.subject}: {verb} {words}{where}"
             if self.why:
                 text += f" ({self.why})"
         elif self.status == "ignored":
@@ -668,7 +670,9 @@ class Classifier:
             (head_parties if m.start < boundary else body_parties).add(m.party)
             if trace is not None:
                 words = t.span(m.start, m.end)
-                trace.append(Step(m.party, "counted", words, m.rule, "", t.kind(m.start)))
+                where = t.kind(m.start)
+                status = "found" if where == "summary" else "counted"
+                trace.append(Step(m.party, status, words, m.rule, "", where))
         if pending:
             self._contextual(t, pending, head_parties, body_parties, trace)
         if not head_parties and not body_parties:
@@ -765,7 +769,8 @@ class Classifier:
                     where = t.kind(m.start)
                     if not missing:
                         why = "; ".join(because)
-                        trace.append(Step(m.party, "counted", words, m.rule, why, where))
+                        status = "found" if where == "summary" else "counted"
+                        trace.append(Step(m.party, status, words, m.rule, why, where))
                     else:
                         why = f"'{words}' counts only when {missing}"
                         trace.append(Step(m.party, "not counted", words, m.rule, why, where))
@@ -893,17 +898,18 @@ class Classifier:
             return f"the sentence ends with '?': {question.why}", question.rule
         cues = t.cues.get(s_start)
         if cues is None:
-            # The cues of the sentence, left to right, the longest at each place.
+            # The cues of the sentence, left to right, the longest at each place (a cue
+            # inside a longer one, "again" in "will meet again", is found at its own place).
             markers = self._cue_markers
             plain = self._plain_cues
-            cues = t.cues[s_start] = [
-                (
-                    m.start(),
-                    m.end(),
-                    plain[m.group()] if m.lastgroup is None else markers[m.lastgroup],
-                )
-                for m in self._rx(self._cues).finditer(codes, s_start, s_end)
-            ]
+            search = self._rx(self._cues).search
+            cues = t.cues[s_start] = []
+            m = search(codes, s_start, s_end)
+            while m is not None:
+                at = m.start()
+                marks = plain[m.group()] if m.lastgroup is None else markers[m.lastgroup]
+                cues.append((at, m.end(), marks))
+                m = search(codes, at + 2, s_end)
         explaining = t.words is not None
         hits: list[tuple[int, str, str]] = []  # (modifier number, reason, rule)
         modifiers = self._modifiers

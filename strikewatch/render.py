@@ -289,6 +289,7 @@ class ProgressReporter:
 STEP_STYLES = {
     "matched": "green",
     "counted": "green",
+    "found": "",
     "suppressed": "yellow",
     "not counted": "yellow",
     "ignored": "dim",

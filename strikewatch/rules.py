@@ -1176,20 +1176,29 @@ def _compile(rules: _Rules, version: str) -> dict[str, Any]:
     # longer), and carries their modifiers too.
     # Where its first step is a choice of words, the cue is split by the plain cues those
     # words are, so that a marker never names a plain cue that is not there.
+    # The same cue in several modifiers is one entry carrying all their marks.
+    entry_of: dict[str, int] = {}
+
+    def add_cue(steps: list[Any], marks: set[tuple[int, int]]) -> None:
+        key = comp.render_steps(steps)
+        if key in entry_of:
+            cue_marks[entry_of[key]] = sorted({*cue_marks[entry_of[key]], *marks})
+            return
+        entry_of[key] = len(cue_marks)
+        cue_entries.append((steps, len(cue_marks)))
+        cue_marks.append(sorted(marks))
+
     for pattern, mi in pattern_cues:
         first = pattern.steps[0]
         if first[0] != _ALT or first[2]:
-            cue_entries.append((pattern.steps, len(cue_marks)))
-            cue_marks.append([(mi, 0)])
+            add_cue(pattern.steps, {(mi, 0)})
             continue
         split: dict[frozenset[tuple[int, int]], list[PhraseT]] = {}
         for phrase in first[1]:
             extra = prefix_marks([comp.key_class(phrase[0])]) if len(phrase) == 1 else set()
             split.setdefault(frozenset(extra), []).append(phrase)
         for extra, phrases in sorted(split.items(), key=lambda item: sorted(item[0])):
-            steps = [(_ALT, frozenset(phrases), False), *pattern.steps[1:]]
-            cue_entries.append((steps, len(cue_marks)))
-            cue_marks.append(sorted({(mi, 0), *extra}))
+            add_cue([(_ALT, frozenset(phrases), False), *pattern.steps[1:]], {(mi, 0), *extra})
     by_marks: dict[frozenset[tuple[int, int]], list[PhraseT]] = {}
     for phrase in plain_cues:
         marks = prefix_marks([comp.key_class(a) for a in phrase])
@@ -1199,8 +1208,13 @@ def _compile(rules: _Rules, version: str) -> dict[str, Any]:
     for marks, phrases in by_marks.items():
         for sequence in comp.sequences([(_ALT, frozenset(phrases), False)]):
             plain_sets.setdefault(sequence, set()).update(marks)
-    if plain_cues:
-        cue_entries.append(([(_ALT, frozenset(plain_cues), False)], None))
+    # Plain cues by their length in words, so that at one place the regex tries every cue,
+    # plain or not, longest first.
+    by_length: dict[int, list[PhraseT]] = {}
+    for phrase in plain_cues:
+        by_length.setdefault(len(phrase), []).append(phrase)
+    for _, phrases in sorted(by_length.items(), reverse=True):
+        cue_entries.append(([(_ALT, frozenset(phrases), False)], None))
     plain_marks = {sequence: sorted(marks) for sequence, marks in plain_sets.items()}
     cues = comp.render_alternatives(cue_entries) if cue_entries else "(?!)"
     cue_markers = {name: cue_marks[i] for name, i in comp.marker_of.items()}
