@@ -686,11 +686,7 @@ def classify(
             raise UsageError("give TEXT or --jsonl, not both")
         from strikewatch.batch import classify_jsonl
 
-        stream = (
-            click.open_file(jsonl, "r", encoding="utf-8", errors="strict")
-            if jsonl != "-"
-            else click.get_text_stream("stdin", encoding="utf-8")
-        )
+        stream = click.open_file(jsonl, "r", encoding="utf-8", errors="strict")  # "-": stdin
         errors = classify_jsonl(classifier, stream, sys.stdout)
         for line_number, message in errors:
             click.echo(f"error: line {line_number}: {message}", err=True)

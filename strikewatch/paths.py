@@ -35,3 +35,14 @@ def data_path(*parts: str) -> Path:
     if installed.is_dir():
         return installed.joinpath(*parts)
     return Path(__file__).resolve().parent.parent.joinpath("data", *parts)
+
+
+def user_cache_dir() -> Path:
+    """The platform's per-user cache directory (safe to delete: only speeds up start-up)."""
+    if sys.platform == "win32":
+        base = os.environ.get("LOCALAPPDATA") or str(Path.home() / "AppData" / "Local")
+        return Path(base) / APP_NAME / "Cache"
+    if sys.platform == "darwin":
+        return Path.home() / "Library" / "Caches" / APP_NAME
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / APP_NAME

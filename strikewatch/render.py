@@ -457,3 +457,57 @@ def print_status(statuses: Sequence[dict[str, Any]], stream: IO[str] | None = No
                 f"As of the end of {as_of} (UTC); weeks run Monday to Sunday. {legend}", style="dim"
             )
         )
+STEP_STYLES = {
+    "matched": "green",
+    "counted": "green",
+    "found": "",
+    "suppressed": "yellow",
+    "not counted": "yellow",
+    "ignored": "dim",
+    "note": "dim",
+}
+
+
+def print_explanation(explanation: Any, stream: IO[str] | None = None) -> None:
+    """`classify --explain`: the verdict first (guilds, events), then one line per rule step.
+
+    `explanation` is a `strikewatch.classify.Explanation`. Every piece of text is appended to a
+    rich `Text` as literal text (no markup), with control characters removed.
+    """
+    from rich.text import Text
+
+    console = make_console(stream)
+    tags = explanation.tags
+    verdict = Text()
+    for label, ids, styles in (
+        ("guilds", tags.guilds, GUILD_STYLES),
+        ("events", tags.events, EVENT_STYLES),
+    ):
+        verdict.append(f"{label}: ", style="bold")
+        if not ids:
+            verdict.append("(none)", style="dim")
+        for index, tag in enumerate(ids):
+            if index:
+                verdict.append(", ")
+            verdict.append(safe(tag), style=styles.get(tag, "bold"))
+        verdict.append("\n")
+    verdict.rstrip()
+    console.print(verdict, soft_wrap=True)
+    for step in explanation.steps:
+        line = Text("  ")
+        text = safe(str(step))
+        style = STEP_STYLES.get(step.status, "")
+        subject = safe(step.subject)
+        if subject and text.startswith(subject + ":"):
+            line.append(subject, style=GUILD_STYLES.get(subject) or EVENT_STYLES.get(subject, "bold"))
+            text = text[len(subject) :]
+        line.append(text, style=style)
+        console.print(line, soft_wrap=True)
+    footer = Text()
+    for where, words in explanation.read_as.items():
+        footer.append(f"read {where} as: {safe(words)}\n", style="dim")
+    if explanation.version:
+        footer.append(f"rules {safe(explanation.version)}", style="dim")
+    footer.rstrip()
+    if footer:
+        console.print(footer, soft_wrap=True)

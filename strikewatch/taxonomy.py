@@ -41,6 +41,22 @@ GUILD_ALIASES: dict[str, str] = {
     "local-399": "teamsters",
     "teamsters-399": "teamsters",
     "basic-crafts": "teamsters",
+    # More spellings (resolve_guild ignores case, spaces, dots, hyphens and apostrophes).
+    "wga-west": "wga",
+    "wga-east": "wga",
+    "writers-guild-of-america": "wga",
+    "scribes": "wga",
+    "screen-actors-guild": "sag-aftra",
+    "thesps": "sag-aftra",
+    "performers": "sag-aftra",
+    "alliance": "amptp",
+    "directors-guild": "dga",
+    "directors-guild-of-america": "dga",
+    "helmers": "dga",
+    "the-animation-guild": "iatse",
+    "crews": "iatse",
+    "teamsters-local-399": "teamsters",
+    "hollywood-teamsters": "teamsters",
 }
 
 EVENT_ALIASES: dict[str, str] = {

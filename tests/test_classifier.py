@@ -161,16 +161,43 @@ def test_no_party_no_event(clf: Classifier) -> None:
 
 def test_explain_names_rule_words_and_modifier(clf: Classifier) -> None:
     e = clf.explain("Is a deal close for WGA and AMPTP?")
-    text = "\n".join(e.steps)
+    text = "\n".join(e.lines)
     assert "modifiers.question" in text
-    assert "deal" in text
-    assert e.steps[-1].startswith("Result:")
+    assert "deal: suppressed" in text
     d = e.to_dict()
     assert d["guilds"] == ["amptp", "wga"] and d["events"] == []
+    assert d["rules_version"] == clf.version
+    assert all({"subject", "status", "words", "rule", "why", "where", "text"} <= set(s) for s in d["steps"])
     json.dumps(d)
 
     e = clf.explain("WGA, AMPTP reach tentative deal")
-    assert any("events.deal" in s and "reach tentative deal" in s for s in e.steps)
+    assert "deal: matched 'reach tentative deal' (rule events.deal #1)" in e.lines
+    assert "wga: from 'wga' (rule parties.wga.aliases)" in e.lines
+    assert str(e).startswith("guilds: amptp, wga\nevents: deal\n")
+
+
+def test_explain_says_why_a_name_counts_and_what_was_suppressed(clf: Classifier) -> None:
+    e = clf.explain("WGA says it will not go on strike")
+    assert any(
+        line.startswith("strike-started: suppressed") and "'not'" in line and "negation" in line
+        for line in e.lines
+    ), e.lines
+    e = clf.explain("Studios and writers resume talks")
+    assert any(
+        line.startswith("amptp: from 'studios' (labor context: 'talks'") for line in e.lines
+    ), e.lines
+    e = clf.explain("Hollywood labor this week", "The AMPTP asked SAG-AFTRA to meet Thursday.")
+    assert any("in the summary (its sentence reports an event)" in line for line in e.lines)
+
+
+def test_explain_agrees_with_classify(clf: Classifier) -> None:
+    for title, summary in [
+        ("WGA and AMPTP reach tentative deal; strike to end Wednesday", ""),
+        ("Inside the room", "WGA and AMPTP negotiators returned to the table Friday."),
+        ("Box office: sequel leads the weekend", ""),
+        ("Actors' strike: what performers can promote", ""),
+    ]:
+        assert clf.explain(title, summary).tags == clf.classify_uncached(title, summary)
 
 
 def test_version_is_stable(clf: Classifier) -> None:
@@ -242,3 +269,255 @@ def test_validation_errors_name_file_rule_problem(tmp_path: Path, body: str, nee
 def test_missing_rules_file(tmp_path: Path) -> None:
     with pytest.raises(RulesError, match="cannot read"):
         load_classifier([tmp_path / "absent.toml"])
+
+
+# ---- taxonomy --------------------------------------------------------------------------
+
+
+def test_ids_come_from_the_taxonomy() -> None:
+    from strikewatch import classify, taxonomy
+
+    assert classify.GUILDS is taxonomy.GUILDS
+    assert classify.EVENTS is taxonomy.EVENTS
+    for alias, guild in taxonomy.GUILD_ALIASES.items():
+        assert resolve_guild(alias) == guild
+        assert resolve_guild(alias.upper().replace("-", " ")) == guild
+
+
+# ---- more wording (styles the labeled set has little of) ----------------------------------
+
+
+@pytest.mark.parametrize(
+    ("title", "guilds", "events"),
+    [
+        ("Video game voice actors go on strike over AI", ("sag-aftra",), ("strike-started",)),
+        ("Actors strike over", ("sag-aftra",), ("strike-ended",)),
+        ("UPDATE: DGA Ratifies New Contract With 87% Approval", ("dga",), ("ratified",)),
+        ("EXCLUSIVE: AMPTP Asks WGA To Return To Table Next Week", ("amptp", "wga"),
+         ("meeting-requested",)),
+        ("Negotiations between IATSE and AMPTP to begin May 17", ("amptp", "iatse"),
+         ("talks-started",)),
+        ("Sarandos, Zaslav meet with SAG-AFTRA leadership", ("amptp", "sag-aftra"),
+         ("talks-resumed",)),
+        ("Strike over: IATSE members back on sets Monday", ("iatse",), ("strike-ended",)),
+        ("WGA negotiators head into final week of talks with AMPTP", ("amptp", "wga"), ()),
+        ("SAG-AFTRA, AMPTP agree to extend contract talks to July 12", ("amptp", "sag-aftra"),
+         ()),
+        ("Actors' strike: what performers can and cannot promote", ("sag-aftra",), ()),
+        ("Bob Iger extends Disney contract through 2026", (), ()),
+    ],
+)
+def test_more_wording(
+    clf: Classifier, title: str, guilds: tuple[str, ...], events: tuple[str, ...]
+) -> None:
+    assert tags(clf, title) == Tags(guilds, events), clf.explain(title).lines
+
+
+def test_summary_names_the_other_side_of_a_negotiation(clf: Classifier) -> None:
+    t = tags(
+        clf,
+        "SAG-AFTRA talks collapse as contract extension runs out",
+        "The union said the AMPTP refused to meet its core proposals.",
+    )
+    assert t == Tags(("amptp", "sag-aftra"), ("talks-stalled",))
+    # a strike authorization is the members' own vote: the AMPTP there is background
+    t = tags(
+        clf,
+        "SAG-AFTRA members approve strike authorization",
+        "Members voted on the eve of the union's talks with the AMPTP.",
+    )
+    assert t.guilds == ("sag-aftra",)
+
+
+# ---- compiled-rules cache ------------------------------------------------------------------
+
+
+def test_cache_is_written_and_reused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("STRIKEWATCH_CACHE_DIR", str(tmp_path / "cache"))
+    first = load_classifier()
+    files = list((tmp_path / "cache").glob("rules-*.bin"))
+    assert len(files) == 1
+    second = load_classifier()
+    title = "WGA, AMPTP reach tentative deal"
+    assert first.version == second.version
+    assert first.classify(title) == second.classify(title) == Tags(("amptp", "wga"), ("deal",))
+
+
+@pytest.mark.parametrize("damage", [b"", b"garbage", b"0" * 64 + b"\nnot marshal"])
+def test_corrupt_cache_is_ignored(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, damage: bytes
+) -> None:
+    monkeypatch.setenv("STRIKEWATCH_CACHE_DIR", str(tmp_path))
+    load_classifier()
+    (cached,) = tmp_path.glob("rules-*.bin")
+    cached.write_bytes(damage)
+    clf = load_classifier()
+    assert clf.classify("SAG-AFTRA goes on strike").events == ("strike-started",)
+    assert cached.read_bytes() != damage  # rewritten
+
+
+def test_unwritable_or_disabled_cache_is_ignored(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    monkeypatch.setenv("STRIKEWATCH_CACHE_DIR", str(blocker / "cache"))
+    assert load_classifier().classify("SAG-AFTRA goes on strike").guilds == ("sag-aftra",)
+    monkeypatch.setenv("STRIKEWATCH_CACHE_DIR", "")
+    assert load_classifier().classify("SAG-AFTRA goes on strike").guilds == ("sag-aftra",)
+
+
+def test_user_rules_get_their_own_cache_entry(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("STRIKEWATCH_CACHE_DIR", str(tmp_path / "cache"))
+    rules = tmp_path / "mine.toml"
+    rules.write_text('[parties.wga]\naliases = ["penmonkeys"]\n', encoding="utf-8")
+    assert load_classifier([rules]).classify("Penmonkeys go on strike").guilds == ("wga",)
+    rules.write_text('[parties.dga]\naliases = ["penmonkeys"]\n', encoding="utf-8")
+    assert load_classifier([rules]).classify("Penmonkeys go on strike").guilds == ("dga",)
+    assert load_classifier().classify("Penmonkeys go on strike") == Tags()
+
+
+def test_unknown_setting_event_is_reported(tmp_path: Path) -> None:
+    rules = tmp_path / "x.toml"
+    rules.write_text('[settings]\ncounterpart_events = ["deals"]\n', encoding="utf-8")
+    with pytest.raises(RulesError, match=r"x\.toml: settings\.counterpart_events: unknown event 'deals'"):
+        load_classifier([rules])
+
+
+# ---- the command line ------------------------------------------------------------------
+
+
+def test_cli_classify(run) -> None:  # type: ignore[no-untyped-def]
+    result = run("classify", "WGA, AMPTP reach tentative deal")
+    assert result.exit_code == 0
+    assert result.output == "guilds: amptp, wga\nevents: deal\n"
+    result = run("classify", "Box office: sequel leads the weekend")
+    assert result.output == "guilds: (none)\nevents: (none)\n"
+    result = run("classify", "Inside the room", "--summary", "WGA and AMPTP negotiators returned to the table.")
+    assert "events: talks-resumed" in result.output
+
+
+def test_cli_classify_json(run) -> None:  # type: ignore[no-untyped-def]
+    result = run("classify", "--json", "SAG-AFTRA goes on strike")
+    assert result.exit_code == 0
+    assert json.loads(result.output) == {"guilds": ["sag-aftra"], "events": ["strike-started"]}
+
+
+def test_cli_classify_explain(run) -> None:  # type: ignore[no-untyped-def]
+    result = run("classify", "--explain", "WGA, AMPTP reach tentative deal")
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[0] == "guilds: amptp, wga"
+    assert lines[1] == "events: deal"
+    assert "  deal: matched 'reach tentative deal' (rule events.deal #1)" in lines
+    assert any(line.startswith("rules default-") for line in lines)
+
+    result = run("classify", "--explain", "Is a deal close for WGA and AMPTP?")
+    assert "events: (none)" in result.output
+    assert "deal: suppressed" in result.output and "modifiers.question" in result.output
+
+
+def test_cli_classify_explain_prints_text_literally(run) -> None:  # type: ignore[no-untyped-def]
+    title = "[bold red]WGA[/bold red] goes on strike \x1b[2J\x07"
+    result = run("classify", "--explain", title)
+    assert result.exit_code == 0
+    assert "\x1b" not in result.output and "\x07" not in result.output
+    assert "events: strike-started" in result.output
+    assert "read headline as: bold red wga bold red goes on strike" in result.output
+
+
+def test_cli_classify_explain_json(run) -> None:  # type: ignore[no-untyped-def]
+    result = run("classify", "--explain", "--json", "WGA goes on strike")
+    data = json.loads(result.output)
+    assert data["events"] == ["strike-started"]
+    assert any(step["rule"].startswith("events.strike-started") for step in data["steps"])
+    assert data["rules_version"].startswith("default-")
+
+
+def test_cli_classify_jsonl(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    lines = [
+        json.dumps({"id": 1, "title": "WGA goes on strike", "url": "https://x.example/1"}),
+        json.dumps({"title": "Box office: sequel leads", "extra": {"nested": [1, 2.50]}}),
+        json.dumps({"id": 3, "title": "Talks resume", "summary": "SAG-AFTRA and the AMPTP met."}),
+        json.dumps({"id": 4, "title": "Old tags", "guilds": ["wga"], "events": ["deal"]}),
+    ]
+    result = run("classify", "--jsonl", input="\n".join(lines) + "\n")
+    assert result.exit_code == 0, result.output
+    out = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [o.get("id") for o in out] == [1, None, 3, 4]
+    assert out[0] == {
+        "id": 1,
+        "title": "WGA goes on strike",
+        "url": "https://x.example/1",
+        "guilds": ["wga"],
+        "events": ["strike-started"],
+    }
+    assert out[1]["extra"] == {"nested": [1, 2.50]} and out[1]["guilds"] == []
+    assert out[2]["guilds"] == ["amptp", "sag-aftra"] and out[2]["events"] == ["talks-resumed"]
+    assert out[3]["guilds"] == [] and out[3]["events"] == []  # stale tags replaced
+
+    path = tmp_path / "in.jsonl"
+    path.write_text(lines[0] + "\n", encoding="utf-8")
+    result = run("classify", "--jsonl", str(path))
+    assert json.loads(result.stdout)["events"] == ["strike-started"]
+
+
+def test_cli_classify_jsonl_reports_bad_lines(run) -> None:  # type: ignore[no-untyped-def]
+    text = "\n".join(
+        [
+            json.dumps({"title": "WGA goes on strike"}),
+            "{not json",
+            json.dumps(["a list"]),
+            json.dumps({"summary": "no title"}),
+            "",
+            json.dumps({"title": "SAG-AFTRA goes on strike"}),
+        ]
+    )
+    result = run("classify", "--jsonl", input=text + "\n")
+    assert result.exit_code == 1
+    good = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [g["title"] for g in good] == ["WGA goes on strike", "SAG-AFTRA goes on strike"]
+    assert "error: line 2: not valid JSON" in result.stderr
+    assert "error: line 3: not a JSON object" in result.stderr
+    assert "error: line 4: missing 'title'" in result.stderr
+
+
+def test_cli_reclassify_after_user_rules(run, tmp_path: Path, db_path: Path) -> None:  # type: ignore[no-untyped-def]
+    import sqlite3
+
+    archive = tmp_path / "archive.jsonl"
+    archive.write_text(
+        json.dumps(
+            {
+                "title": "Penmonkeys walk off the job at midnight",
+                "link": "https://x.example/penmonkeys",
+                "published": "2023-05-02T00:01:00+00:00",
+                "source": "x",
+            }
+        )
+        + "\n",
+        encoding="utf-8",
+    )
+    assert run("import", str(archive)).exit_code == 0
+
+    def stored() -> tuple[str, str, str]:
+        with sqlite3.connect(db_path) as conn:
+            return conn.execute("SELECT guilds, events, rules_version FROM items").fetchone()
+
+    guilds, events, before = stored()
+    assert json.loads(guilds) == [] and json.loads(events) == []
+    assert before.startswith("default-")
+
+    rules = tmp_path / "mine.toml"
+    rules.write_text('[parties.wga]\naliases = ["penmonkeys"]\n', encoding="utf-8")
+    result = run("reclassify", "--rules", str(rules))
+    assert result.exit_code == 0, result.output
+    assert "1 changed" in result.output
+    guilds, events, after = stored()
+    assert json.loads(guilds) == ["wga"] and json.loads(events) == ["strike-started"]
+    assert after.startswith("custom-") and after != before
+
+    result = run("classify", "--rules", str(rules), "Penmonkeys walk off the job at midnight")
+    assert "guilds: wga" in result.output
