@@ -13,7 +13,7 @@ import click
 
 from strikewatch import __version__
 from strikewatch.errors import PollLocked, StrikewatchError, UsageError
-from strikewatch.paths import default_db_path
+from strikewatch.paths import data_path, default_db_path, user_rules_path
 from strikewatch.taxonomy import EVENT_ALIASES, EVENTS, GUILD_ALIASES, GUILDS
 
 if TYPE_CHECKING:
@@ -239,7 +239,10 @@ def rules_option(function):
     "rules",
     multiple=True,
     type=click.Path(dir_okay=False),
-    help=f"A rules file extending the defaults (repeatable; also ${RULES_ENV_VAR}).",
+    help=(
+        f"A rules file extending the defaults (repeatable; also ${RULES_ENV_VAR}; "
+        "rules.toml in your user config folder is always loaded when it exists)."
+    ),
 )
 @click.pass_context
 def cli(ctx: click.Context, db_path: Path | None, rules: tuple[str, ...]) -> None:
@@ -249,15 +252,31 @@ def cli(ctx: click.Context, db_path: Path | None, rules: tuple[str, ...]) -> Non
 
         strikewatch import --sample && strikewatch timeline --guild wga
     """
+    user_rules = user_rules_path()
+    configured = [str(user_rules)] if user_rules.is_file() else []
     env_rules = [part for part in os.environ.get(RULES_ENV_VAR, "").split(os.pathsep) if part]
-    ctx.obj = App(db_path=db_path or default_db_path(), rules=[*env_rules, *rules])
+    ctx.obj = App(db_path=db_path or default_db_path(), rules=[*configured, *env_rules, *rules])
 
 
 @cli.command()
+@click.option(
+    "--rules",
+    "show_rules",
+    is_flag=True,
+    help="Print the rules files in use instead, in the order they are loaded.",
+)
 @click.pass_obj
-def path(app: App) -> None:
-    """Print the path of the database in use."""
-    click.echo(str(app.db_path))
+def path(app: App, show_rules: bool) -> None:
+    """Print the path of the database in use (or, with --rules, of the rules files)."""
+    if not show_rules:
+        click.echo(str(app.db_path))
+        return
+    for bundled in sorted(data_path("rules").glob("*.toml")):
+        click.echo(str(bundled))
+    for extra in app.rules:
+        click.echo(str(Path(extra).expanduser().resolve()))
+    if not user_rules_path().is_file():
+        click.echo(f"# no {user_rules_path()} (create it to extend the rules everywhere)", err=True)
 
 
 # feeds ------------------------------------------------------------------------------

@@ -37,6 +37,23 @@ def data_path(*parts: str) -> Path:
     return Path(__file__).resolve().parent.parent.joinpath("data", *parts)
 
 
+def user_config_dir() -> Path:
+    """The platform's per-user configuration directory."""
+    if sys.platform == "win32":
+        base = os.environ.get("APPDATA") or str(Path.home() / "AppData" / "Roaming")
+        return Path(base) / APP_NAME
+    if sys.platform == "darwin":
+        return Path.home() / "Library" / "Application Support" / APP_NAME
+    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    return Path(base) / APP_NAME
+
+
+def user_rules_path() -> Path:
+    """The user's own rules, loaded after the defaults by every command when the file exists,
+    so a cron poll and `classify` agree without repeating --rules."""
+    return user_config_dir() / "rules.toml"
+
+
 def user_cache_dir() -> Path:
     """The platform's per-user cache directory (safe to delete: only speeds up start-up)."""
     if sys.platform == "win32":

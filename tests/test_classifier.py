@@ -521,3 +521,40 @@ def test_cli_reclassify_after_user_rules(run, tmp_path: Path, db_path: Path) -> 
 
     result = run("classify", "--rules", str(rules), "Penmonkeys walk off the job at midnight")
     assert "guilds: wga" in result.output
+
+
+def test_rules_in_the_user_config_folder_apply_to_every_command(  # type: ignore[no-untyped-def]
+    run, isolated_config: Path, tmp_path: Path
+) -> None:
+    headline = "Penmonkeys walk off the job at midnight"
+    assert "guilds: (none)" in run("classify", headline).output
+    listed = run("path", "--rules")
+    assert listed.exit_code == 0
+    assert [Path(line).name for line in listed.stdout.splitlines()] == [
+        "events.toml",
+        "lists.toml",
+        "modifiers.toml",
+        "parties.toml",
+    ]
+    assert "rules.toml" in listed.stderr  # says where the user's own file would go
+
+    isolated_config.mkdir(parents=True)
+    (isolated_config / "rules.toml").write_text(
+        '[parties.wga]\naliases = ["penmonkeys"]\n', encoding="utf-8"
+    )
+    assert "guilds: wga" in run("classify", headline).output
+    assert run("path", "--rules").stdout.splitlines()[-1] == str(isolated_config / "rules.toml")
+
+    archive = tmp_path / "archive.jsonl"
+    archive.write_text(
+        json.dumps({"title": headline, "link": "https://x.example/p", "published": "2023-05-02"})
+        + "\n",
+        encoding="utf-8",
+    )
+    assert run("import", str(archive)).exit_code == 0
+    assert [entry["guilds"] for entry in json.loads(run("timeline", "--json").stdout)] == [["wga"]]
+
+    (isolated_config / "rules.toml").write_text("[parties.wga\n", encoding="utf-8")
+    broken = run("classify", headline)
+    assert broken.exit_code != 0
+    assert "rules.toml" in broken.output and "Traceback" not in broken.output

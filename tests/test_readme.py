@@ -66,3 +66,16 @@ def test_quick_start_and_test_lines_are_what_ci_runs():
     )
     assert tests_line.endswith("python -m pytest")
     assert "'.[test]'" in CI and "python -m pytest" in CI
+
+
+def test_rules_example_loads_and_extends_the_defaults(tmp_path):
+    from strikewatch.classify import load_classifier
+
+    section = README.split("\n## Rules\n", 1)[1].split("\n## ", 1)[0]
+    example = re.search(r"```toml\n(.+?)```", section, re.S).group(1)
+    rules = tmp_path / "rules.toml"
+    rules.write_text(example, encoding="utf-8")
+    headline = "Scribes union talks with studios run aground"
+    tags = load_classifier([rules]).classify(headline)
+    assert tags.guilds == ("amptp", "wga") and tags.events == ("talks-stalled",)
+    assert load_classifier().classify(headline).events == ()
