@@ -14,6 +14,8 @@ Two bounds hold whatever the server does:
 from __future__ import annotations
 
 import contextlib
+import heapq
+import itertools
 import socket
 import threading
 import time
@@ -90,9 +92,7 @@ def host_key(location: str) -> str:
 
 def new_session() -> requests.Session:
     """A session with our User-Agent and the deadline watchdog on every connection."""
-    import requests
-
-    session = requests.Session()
+    session = _session_class()()
     session.headers["User-Agent"] = USER_AGENT
     session.headers["Accept"] = (
         "application/atom+xml, application/rss+xml, application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5"
@@ -155,19 +155,18 @@ class Deadline:
     def __init__(self, seconds: float):
         self.seconds = seconds
         self.expired = False
+        self.finished = False
         self._lock = threading.Lock()
         self._sockets: list[socket.socket] = []
-        self._timer = threading.Timer(seconds, self._expire)
-        self._timer.daemon = True
 
     def __enter__(self) -> Deadline:
         self._previous = getattr(Deadline._current, "value", None)
         Deadline._current.value = self
-        self._timer.start()
+        _WATCHDOG.watch(self, time.monotonic() + self.seconds)
         return self
 
     def __exit__(self, *exc_info: object) -> None:
-        self._timer.cancel()
+        self.finished = True
         Deadline._current.value = self._previous
         with self._lock:
             self._sockets.clear()
@@ -194,12 +193,90 @@ class Deadline:
             _shut(sock)
 
 
+class _Watchdog:
+    """One thread that expires every Deadline in time order (a timer thread per download cost
+    a sixth of an unchanged re-poll). Finished deadlines are dropped when they come up."""
+
+    def __init__(self) -> None:
+        self._due: list[tuple[float, int, Deadline]] = []
+        self._condition = threading.Condition()
+        self._added = itertools.count()
+        self._thread: threading.Thread | None = None
+
+    def watch(self, deadline: Deadline, when: float) -> None:
+        with self._condition:
+            heapq.heappush(self._due, (when, next(self._added), deadline))
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(
+                    target=self._run, name="strikewatch-deadlines", daemon=True
+                )
+                self._thread.start()
+            elif self._due[0][2] is deadline:
+                self._condition.notify()  # sooner than what the thread is sleeping towards
+
+    def _run(self) -> None:
+        while True:
+            with self._condition:
+                while not self._due:
+                    self._condition.wait()
+                when, _, deadline = self._due[0]
+                if deadline.finished:
+                    heapq.heappop(self._due)
+                    continue
+                pause = when - time.monotonic()
+                if pause > 0:
+                    self._condition.wait(pause)
+                    continue
+                heapq.heappop(self._due)
+            deadline._expire()
+
+
+_WATCHDOG = _Watchdog()
+
+
 def _shut(sock: socket.socket) -> None:
     with contextlib.suppress(OSError):
         sock.shutdown(socket.SHUT_RDWR)
 
 
 _ADAPTER_CLASS: Any = None
+
+
+_SESSION_CLASS: Any = None
+
+
+def _session_class() -> Any:
+    """requests.Session that reads the proxy settings of the environment once per host.
+
+    requests re-reads every environment variable (proxies, no_proxy) for every request: in an
+    unchanged re-poll of 100 feeds that was a quarter of the time. The answer depends only on the
+    scheme and host, and the environment does not change during a poll.
+    """
+    global _SESSION_CLASS
+    if _SESSION_CLASS is not None:
+        return _SESSION_CLASS
+    import requests
+
+    class FeedSession(requests.Session):
+        def __init__(self) -> None:
+            super().__init__()
+            self._environment: dict[tuple[Any, ...], dict[str, Any]] = {}
+
+        def merge_environment_settings(
+            self, url: Any, proxies: Any, stream: Any, verify: Any, cert: Any
+        ) -> dict[str, Any]:
+            if not self.trust_env or proxies:
+                return super().merge_environment_settings(url, proxies, stream, verify, cert)
+            parts = urlsplit(url)
+            key = (parts.scheme, parts.netloc, stream, verify, cert)
+            settings = self._environment.get(key)
+            if settings is None:
+                settings = super().merge_environment_settings(url, {}, stream, verify, cert)
+                self._environment[key] = settings
+            return {**settings, "proxies": dict(settings["proxies"])}
+
+    _SESSION_CLASS = FeedSession
+    return FeedSession
 
 
 def _deadline_adapter_class() -> Any:
@@ -344,6 +421,7 @@ def _exchange(
                 current = target
                 continue
             if status == 304:
+                _keep_alive(response, deadline)
                 return FetchResult(
                     status=304,
                     body=None,
@@ -359,6 +437,7 @@ def _exchange(
             _raise_for_status(response)
             progress.phase = "body still arriving"
             body = _read_body(response, max_bytes, deadline, timeout, progress)
+            _keep_alive(response, deadline)
             return FetchResult(
                 status=status,
                 body=body,
@@ -369,6 +448,20 @@ def _exchange(
                 moved_to=moved_to,
             )
     raise FetchError(f"too many redirects (more than {MAX_REDIRECTS})")
+
+
+def _keep_alive(response: requests.Response, deadline: Deadline) -> None:
+    """Give a fully read connection back to the pool for the host's next feed.
+
+    requests closes the connection of a streamed response it did not read itself, so every
+    feed of a host would pay for a new connection (and, over https, a new TLS handshake).
+    """
+    if deadline.expired:
+        return
+    raw = response.raw
+    with contextlib.suppress(Exception):
+        raw.drain_conn()  # nothing left but what http.client still holds for a 304
+        raw.release_conn()
 
 
 def _reason(response: requests.Response) -> str:

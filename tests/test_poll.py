@@ -352,3 +352,51 @@ def test_parsing_in_worker_processes_stores_the_same_items(httpserver, tmp_path)
         store.close()
     assert len(stored[0]) == count * len(DEADLINE + VARIETY)
     assert stored[0] == stored[1]
+
+
+def test_connections_are_kept_alive_across_feeds_of_a_host():
+    """A host's feeds share one connection (one TLS handshake in real life), whether the
+    answer was a full body or a 304."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from strikewatch.fetch import fetch, new_session
+
+    body = rss([Story("WGA goes on strike", "https://x.example/1", "2023-05-02T00:00:00+00:00")])
+    clients: list[tuple[str, int]] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_GET(self):
+            clients.append(self.client_address)
+            if self.headers.get("If-None-Match") == '"v1"':
+                self.send_response(304)
+                self.send_header("ETag", '"v1"')
+                self.end_headers()
+                return
+            self.send_response(200)
+            self.send_header("Content-Type", "application/rss+xml")
+            self.send_header("Content-Length", str(len(body)))
+            self.send_header("ETag", '"v1"')
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        base = f"http://127.0.0.1:{server.server_address[1]}"
+        session = new_session()
+        first = fetch(session, f"{base}/a.xml", timeout=5)
+        second = fetch(session, f"{base}/b.xml", timeout=5)
+        unchanged = fetch(session, f"{base}/a.xml", etag='"v1"', timeout=5)
+        again = fetch(session, f"{base}/b.xml", timeout=5)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert first.body == second.body == again.body == body
+    assert unchanged.status == 304 and unchanged.body is None
+    assert len(clients) == 4 and len(set(clients)) == 1
