@@ -8,8 +8,6 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import Future
-from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -19,12 +17,14 @@ from typing import TYPE_CHECKING, Any
 from strikewatch import fetch as fetching
 from strikewatch.errors import FeedError, ParseError, PollLocked, StoreError
 from strikewatch.normalize import to_utc_iso, utcnow
-from strikewatch.parse import ParsedFeed, parse_feed
 
 if TYPE_CHECKING:
+    from concurrent.futures import Future
+
     import requests
 
     from strikewatch.classify import Classifier
+    from strikewatch.parse import ParsedFeed
     from strikewatch.store import Store
 
 MAX_WORKERS = 8
@@ -282,6 +282,10 @@ class _Parsers:
         """Start parsing `result` in a worker; None means: parse it in place when recorded."""
         if not self.workers:
             return None
+        from concurrent.futures.process import BrokenProcessPool
+
+        from strikewatch.parse import parse_feed
+
         try:
             if self._pool is None:
                 self._pool = self._start()
@@ -294,6 +298,10 @@ class _Parsers:
 
     def result(self, parsing: Future[ParsedFeed], result: fetching.FetchResult) -> ParsedFeed:
         """The parsed feed; a worker that died is replaced by parsing here."""
+        from concurrent.futures.process import BrokenProcessPool
+
+        from strikewatch.parse import parse_feed
+
         try:
             return parsing.result()
         except BrokenProcessPool:
@@ -429,6 +437,8 @@ def _process(
     error = fetched.error
     result = fetched.result
     if error is None and result is not None and result.body is not None:
+        from strikewatch.parse import parse_feed  # not needed by an unchanged re-poll
+
         try:
             if parsing is not None and parsers is not None:
                 parsed = parsers.result(parsing, result)
