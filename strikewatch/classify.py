@@ -693,10 +693,20 @@ class Classifier:
             # The studios' side named by its own name counts when the item reports a
             # negotiation event of a guild: the summary says who sat across the table.
             carry = not parties and self._has_context("labor", t, boundary) is not None
-            across = (
-                not parties <= self._counterparts
-                and not events.isdisjoint(self._counterpart_events)
+            # A negotiation story: one of its events, or a headline about the bargaining
+            # itself ("talks", "contract", "offer"...) that reports no event of its own yet
+            # (a strike vote is the members' own act: no side across the table).
+            across = bool(parties) and (
+                not events.isdisjoint(self._counterpart_events)
+                or (
+                    not events
+                    and "negotiation" in self._contexts
+                    and self._has_context("negotiation", t, boundary) is not None
+                )
             )
+            # The other side: the studios when the headline names a guild, a guild when it
+            # names only the studios ("Studios walk away || ... talks with SAG-AFTRA").
+            studios_only = parties <= self._counterparts
             for m in t.mentions:
                 if m.start < boundary or m.party is None or not m.valid or m.party in parties:
                     continue
@@ -706,7 +716,11 @@ class Classifier:
                     why = "its sentence reports an event"
                 elif carry:
                     why = "the headline names no party; the summary says who"
-                elif across and not m.contextual and m.party in self._counterparts:
+                elif (
+                    across
+                    and not m.contextual
+                    and (m.party in self._counterparts) != studios_only
+                ):
                     why = "named as the other side of the table in a negotiation story"
                 else:
                     why = ""
