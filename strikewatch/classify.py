@@ -72,7 +72,7 @@ GUILD_NAMES: dict[str, str] = {
 }
 
 # Bump when the compiled form changes shape (the cache key also covers this file's text).
-_FORMAT = 4
+_FORMAT = 5
 
 
 def resolve_guild(name: str) -> str | None:
@@ -474,6 +474,10 @@ class Classifier:
         self._with_codes = frozenset(p["with_codes"])
         self._counterpart_events = frozenset(p["counterpart_events"])
         self._counterparts = frozenset(p["counterparts"])
+        # event -> the later events whose headline report makes it, in the summary, background
+        self._summary_background: dict[str, frozenset[str]] = {
+            eid: frozenset(laters) for eid, laters in p["summary_background"].items()
+        }
         self._cache: dict[tuple[str, str], Tags] = {}
         self._tags: dict[tuple[tuple[str, ...], tuple[str, ...]], Tags] = {}  # a few hundred
 
@@ -687,6 +691,9 @@ class Classifier:
         parties = set(head_parties)
         extra = body_parties - parties
         events, asserted = self._events(t, trace, bool(extra))
+        for eid, laters in self._summary_background.items():
+            if eid in events and not laters.isdisjoint(events):
+                self._drop_background(t, eid, laters, events, trace)
         if extra:
             # Summary names count where their sentence asserts an event, or when the headline
             # names no party but is about labor (then the summary says who).
@@ -882,6 +889,54 @@ class Classifier:
                         found.append((m.start(), m))
         return out, asserted
 
+    def _drop_background(
+        self, t: _Text, eid: str, laters: frozenset[str], events: set[str], trace: list[Step] | None
+    ) -> None:
+        """Drop `eid` when the summary alone reports it and the headline reports one of
+        `laters`: "Talks resume || ... two weeks after the studios broke off talks" is a
+        resumption; the breakdown is its background, not news of this report."""
+        if self._in_headline(t, eid):
+            return
+        for later in sorted(laters & events):
+            if self._in_headline(t, later):
+                events.discard(eid)
+                if trace is not None:
+                    why = f"the headline reports {later}; the summary's {eid} is its background"
+                    rule = "settings.summary_background"
+                    trace.append(Step(eid, "not counted", "", rule, why, "summary"))
+                return
+
+    def _in_headline(self, t: _Text, eid: str) -> bool:
+        """Whether a match of `eid` that no modifier suppresses starts in the headline."""
+        codes = t.codes
+        boundary = t.boundary
+        for rid in t.rules & self._event_ids:
+            geid, regex, lead, _ = self._groups[rid]
+            if geid != eid:
+                continue
+            rx = self._rx(regex)
+            found: list[tuple[int, re.Match[str]]] = []
+            if lead:
+                for mention in t.mentions:
+                    party = mention.party
+                    if party is None or mention.start >= boundary or (lead == "union" and party == "amptp"):
+                        continue
+                    m = rx.match(codes, mention.end)
+                    if m is not None:
+                        found.append((mention.start, m))
+            else:
+                m = rx.search(codes, 0, boundary)
+                while m is not None:
+                    found.append((m.start(), m))
+                    m = rx.search(codes, m.start() + 2, boundary)
+            for start, m in found:
+                reason = self._modified(t, eid, start, m.end(), False)
+                if reason is None and t.masks:
+                    reason = self._about_other(t, start, m.end())
+                if reason is None:
+                    return True
+        return False
+
     def _which(
         self, members: Sequence[tuple[int, str, str]], codes: str, start: int, end: int
     ) -> tuple[int, str]:
@@ -970,7 +1025,9 @@ class Classifier:
             elif where == "sentence":
                 return "in the same sentence as"
             elif where == "earlier_in_sentence":
-                if c_end <= start:
+                # Starts earlier; it may run into the match ("BACK IN TALKS with studios
+                # following impasse": the match starts at "talks").
+                if c_start < start:
                     return "earlier in the sentence than"
             elif c_start >= end:  # later_in_sentence
                 return "later in the sentence than"
