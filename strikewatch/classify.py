@@ -719,7 +719,7 @@ class Classifier:
                     continue
                 sentence = t.sentence(m.start)
                 words = t.span(m.start, m.end)
-                if sentence in asserted:
+                if self._in_asserting_clause(t, m, asserted.get(sentence, ())):
                     why = "its sentence reports an event"
                 elif carry:
                     why = "the headline names no party; the summary says who"
@@ -824,11 +824,11 @@ class Classifier:
 
     def _events(
         self, t: _Text, trace: list[Step] | None, want_sentences: bool
-    ) -> tuple[set[str], set[tuple[int, int]]]:
+    ) -> tuple[set[str], dict[tuple[int, int], list[tuple[int, int]]]]:
         """Events the item asserts (the headline's, and the summary's sentences'), and the
-        summary sentences that assert one (when `want_sentences`)."""
+        summary sentences that assert one with the spans of those matches (when `want_sentences`)."""
         out: set[str] = set()
-        asserted: set[tuple[int, int]] = set()
+        asserted: dict[tuple[int, int], list[tuple[int, int]]] = {}
         codes = t.codes
         boundary = t.boundary
         groups = self._groups
@@ -878,7 +878,7 @@ class Classifier:
                     if reason is None:
                         out.add(eid)
                         if in_summary:
-                            asserted.add(t.sentence(start))
+                            asserted.setdefault(t.sentence(start), []).append((start, end))
                         if not exhaustive:
                             break
                 if not lead and k == len(found):
@@ -888,6 +888,25 @@ class Classifier:
                     if m is not None:
                         found.append((m.start(), m))
         return out, asserted
+
+    def _in_asserting_clause(
+        self, t: _Text, m: _Mention, spans: Sequence[tuple[int, int]]
+    ) -> bool:
+        """Whether the summary name `m` is in the clause of one of the event matches `spans`
+        of its sentence: "... began bargaining Monday, with THE ACTORS' STRIKE in its third
+        week" names the actors only in a side clause of the directors' news."""
+        clause = self._rx(self._clause)
+        codes = t.codes
+        for start, end in spans:
+            if m.end <= start:
+                if clause.search(codes, m.end, start) is None:
+                    return True
+            elif m.start >= end:
+                if clause.search(codes, end, m.start) is None:
+                    return True
+            else:
+                return True
+        return False
 
     def _drop_background(
         self, t: _Text, eid: str, laters: frozenset[str], events: set[str], trace: list[Step] | None
