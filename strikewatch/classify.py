@@ -72,7 +72,7 @@ GUILD_NAMES: dict[str, str] = {
 }
 
 # Bump when the compiled form changes shape (the cache key also covers this file's text).
-_FORMAT = 4
+_FORMAT = 5
 
 
 def resolve_guild(name: str) -> str | None:
@@ -474,6 +474,10 @@ class Classifier:
         self._with_codes = frozenset(p["with_codes"])
         self._counterpart_events = frozenset(p["counterpart_events"])
         self._counterparts = frozenset(p["counterparts"])
+        # event -> the later events whose headline report makes it, in the summary, background
+        self._summary_background: dict[str, frozenset[str]] = {
+            eid: frozenset(laters) for eid, laters in p["summary_background"].items()
+        }
         self._cache: dict[tuple[str, str], Tags] = {}
         self._tags: dict[tuple[tuple[str, ...], tuple[str, ...]], Tags] = {}  # a few hundred
 
@@ -687,26 +691,43 @@ class Classifier:
         parties = set(head_parties)
         extra = body_parties - parties
         events, asserted = self._events(t, trace, bool(extra))
+        for eid, laters in self._summary_background.items():
+            if eid in events and not laters.isdisjoint(events):
+                self._drop_background(t, eid, laters, events, trace)
         if extra:
             # Summary names count where their sentence asserts an event, or when the headline
             # names no party but is about labor (then the summary says who).
             # The studios' side named by its own name counts when the item reports a
             # negotiation event of a guild: the summary says who sat across the table.
             carry = not parties and self._has_context("labor", t, boundary) is not None
-            across = (
-                not parties <= self._counterparts
-                and not events.isdisjoint(self._counterpart_events)
+            # A negotiation story: one of its events, or a headline about the bargaining
+            # itself ("talks", "contract", "offer"...) that reports no event of its own yet
+            # (a strike vote is the members' own act: no side across the table).
+            across = bool(parties) and (
+                not events.isdisjoint(self._counterpart_events)
+                or (
+                    not events
+                    and "negotiation" in self._contexts
+                    and self._has_context("negotiation", t, boundary) is not None
+                )
             )
+            # The other side: the studios when the headline names a guild, a guild when it
+            # names only the studios ("Studios walk away || ... talks with SAG-AFTRA").
+            studios_only = parties <= self._counterparts
             for m in t.mentions:
                 if m.start < boundary or m.party is None or not m.valid or m.party in parties:
                     continue
                 sentence = t.sentence(m.start)
                 words = t.span(m.start, m.end)
-                if sentence in asserted:
+                if self._in_asserting_clause(t, m, asserted.get(sentence, ())):
                     why = "its sentence reports an event"
                 elif carry:
                     why = "the headline names no party; the summary says who"
-                elif across and not m.contextual and m.party in self._counterparts:
+                elif (
+                    across
+                    and not m.contextual
+                    and (m.party in self._counterparts) != studios_only
+                ):
                     why = "named as the other side of the table in a negotiation story"
                 else:
                     why = ""
@@ -803,11 +824,11 @@ class Classifier:
 
     def _events(
         self, t: _Text, trace: list[Step] | None, want_sentences: bool
-    ) -> tuple[set[str], set[tuple[int, int]]]:
+    ) -> tuple[set[str], dict[tuple[int, int], list[tuple[int, int]]]]:
         """Events the item asserts (the headline's, and the summary's sentences'), and the
-        summary sentences that assert one (when `want_sentences`)."""
+        summary sentences that assert one with the spans of those matches (when `want_sentences`)."""
         out: set[str] = set()
-        asserted: set[tuple[int, int]] = set()
+        asserted: dict[tuple[int, int], list[tuple[int, int]]] = {}
         codes = t.codes
         boundary = t.boundary
         groups = self._groups
@@ -857,7 +878,7 @@ class Classifier:
                     if reason is None:
                         out.add(eid)
                         if in_summary:
-                            asserted.add(t.sentence(start))
+                            asserted.setdefault(t.sentence(start), []).append((start, end))
                         if not exhaustive:
                             break
                 if not lead and k == len(found):
@@ -867,6 +888,73 @@ class Classifier:
                     if m is not None:
                         found.append((m.start(), m))
         return out, asserted
+
+    def _in_asserting_clause(
+        self, t: _Text, m: _Mention, spans: Sequence[tuple[int, int]]
+    ) -> bool:
+        """Whether the summary name `m` is in the clause of one of the event matches `spans`
+        of its sentence: "... began bargaining Monday, with THE ACTORS' STRIKE in its third
+        week" names the actors only in a side clause of the directors' news."""
+        clause = self._rx(self._clause)
+        codes = t.codes
+        for start, end in spans:
+            if m.end <= start:
+                if clause.search(codes, m.end, start) is None:
+                    return True
+            elif m.start >= end:
+                if clause.search(codes, end, m.start) is None:
+                    return True
+            else:
+                return True
+        return False
+
+    def _drop_background(
+        self, t: _Text, eid: str, laters: frozenset[str], events: set[str], trace: list[Step] | None
+    ) -> None:
+        """Drop `eid` when the summary alone reports it and the headline reports one of
+        `laters`: "Talks resume || ... two weeks after the studios broke off talks" is a
+        resumption; the breakdown is its background, not news of this report."""
+        if self._in_headline(t, eid):
+            return
+        for later in sorted(laters & events):
+            if self._in_headline(t, later):
+                events.discard(eid)
+                if trace is not None:
+                    why = f"the headline reports {later}; the summary's {eid} is its background"
+                    rule = "settings.summary_background"
+                    trace.append(Step(eid, "not counted", "", rule, why, "summary"))
+                return
+
+    def _in_headline(self, t: _Text, eid: str) -> bool:
+        """Whether a match of `eid` that no modifier suppresses starts in the headline."""
+        codes = t.codes
+        boundary = t.boundary
+        for rid in t.rules & self._event_ids:
+            geid, regex, lead, _ = self._groups[rid]
+            if geid != eid:
+                continue
+            rx = self._rx(regex)
+            found: list[tuple[int, re.Match[str]]] = []
+            if lead:
+                for mention in t.mentions:
+                    party = mention.party
+                    if party is None or mention.start >= boundary or (lead == "union" and party == "amptp"):
+                        continue
+                    m = rx.match(codes, mention.end)
+                    if m is not None:
+                        found.append((mention.start, m))
+            else:
+                m = rx.search(codes, 0, boundary)
+                while m is not None:
+                    found.append((m.start(), m))
+                    m = rx.search(codes, m.start() + 2, boundary)
+            for start, m in found:
+                reason = self._modified(t, eid, start, m.end(), False)
+                if reason is None and t.masks:
+                    reason = self._about_other(t, start, m.end())
+                if reason is None:
+                    return True
+        return False
 
     def _which(
         self, members: Sequence[tuple[int, str, str]], codes: str, start: int, end: int
@@ -956,7 +1044,9 @@ class Classifier:
             elif where == "sentence":
                 return "in the same sentence as"
             elif where == "earlier_in_sentence":
-                if c_end <= start:
+                # Starts earlier; it may run into the match ("BACK IN TALKS with studios
+                # following impasse": the match starts at "talks").
+                if c_start < start:
                     return "earlier in the sentence than"
             elif c_start >= end:  # later_in_sentence
                 return "later in the sentence than"

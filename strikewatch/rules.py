@@ -180,10 +180,23 @@ def _merge_file(rules: _Rules, doc: dict[str, Any], fname: str) -> list[tuple[st
             for eid in value:
                 if eid not in EVENTS:
                     raise origin.error(f"unknown event '{eid}' (expected one of: {', '.join(EVENTS)})")
+        elif key == "summary_background":
+            table = _table(value, origin)
+            value = dict(rules.settings.get(key, {}))
+            for eid, laters in table.items():
+                if eid not in EVENTS:
+                    raise origin.error(f"unknown event '{eid}' (expected one of: {', '.join(EVENTS)})")
+                laters = _strings(laters, origin, eid)
+                for later in laters:
+                    if later not in EVENTS:
+                        raise origin.error(
+                            f"unknown event '{later}' (expected one of: {', '.join(EVENTS)})"
+                        )
+                value[eid] = [*value.get(eid, []), *laters]
         else:
             raise origin.error(
                 "unknown setting (expected: gap, clause_words, passing, with_words, "
-                "counterpart_events)"
+                "counterpart_events, summary_background)"
             )
         rules.settings[key] = value
 
@@ -1250,6 +1263,9 @@ def _compile(rules: _Rules, version: str) -> dict[str, Any]:
         "clause": clause,
         "with_codes": sorted(comp.first_codes(settings["with"])),
         "counterpart_events": list(rules.settings.get("counterpart_events", [])),
+        "summary_background": {
+            eid: list(laters) for eid, laters in rules.settings.get("summary_background", {}).items()
+        },
         "counterparts": sorted(pid for pid, p in rules.parties.items() if "guild" in p.context),
     }
 
