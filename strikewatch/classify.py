@@ -422,7 +422,7 @@ class Classifier:
     version: str
 
     def __init__(self, program: dict[str, Any]) -> None:
-        p = program
+        p = self._program = program
         self.version = p["version"]
         self._lexicon = _Lexicon(p)
         self._sources: dict[str, str] = {}
@@ -480,6 +480,10 @@ class Classifier:
         }
         self._cache: dict[tuple[str, str], Tags] = {}
         self._tags: dict[tuple[tuple[str, ...], tuple[str, ...]], Tags] = {}  # a few hundred
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Sent to a worker process as its compiled program, not as its caches."""
+        return (Classifier, (self._program,))
 
     # ---------------------------------------------------------------- regexes, lazily
     def _lazy(self, name: str, source: str) -> str:

@@ -476,7 +476,7 @@ def import_(app: App, files: tuple[Path, ...], sample: bool, quiet: bool) -> Non
     Archive lines are JSON objects with title and link (required), published, summary and
     source. Bad lines are reported by number; the good ones are still imported.
     """
-    from strikewatch.ingest import import_file, sample_archive_path
+    from strikewatch.ingest import TAG_WORKERS, import_file, sample_archive_path
     from strikewatch.render import ProgressReporter
 
     paths = list(files)
@@ -490,7 +490,9 @@ def import_(app: App, files: tuple[Path, ...], sample: bool, quiet: bool) -> Non
     with ProgressReporter("Importing", total=None, enabled=not quiet) as progress:
         for path in paths:
             try:
-                report = import_file(store, path, classifier, on_items=progress.advance)
+                report = import_file(
+                    store, path, classifier, on_items=progress.advance, tag_workers=TAG_WORKERS
+                )
             except StrikewatchError as error:
                 click.echo(f"error: {error}", err=True)
                 failed = True

@@ -252,10 +252,11 @@ def looks_like_jsonl(head: bytes) -> bool:
 
 
 def parse_archive_lines(
-    lines: Iterable[bytes | str], default_source: str
+    lines: Iterable[bytes | str], default_source: str, first_line: int = 1
 ) -> Iterator[Item | ArchiveLineError]:
-    """Read a JSON-lines archive: one item per object, each bad line reported by number."""
-    for number, line in enumerate(lines, start=1):
+    """Read a JSON-lines archive: one item per object, each bad line reported by number
+    (`first_line` is the number of the first of `lines`, for an archive read in pieces)."""
+    for number, line in enumerate(lines, start=first_line):
         if isinstance(line, bytes):
             try:
                 line = line.decode("utf-8")

@@ -146,9 +146,11 @@ class Store:
             raise
 
     def prepare_for_bulk_writes(self) -> None:
-        """Room for the indexes a large import updates; a poll keeps SQLite's small default so
-        its memory stays flat however many feeds it stores."""
+        """Room for the indexes a large import updates, and checkpoints every 100 MB of WAL
+        rather than every 4 MB (a third of an import's commit time went to checkpoints); a poll
+        keeps SQLite's small defaults so its memory and WAL stay small."""
         self.conn.execute("PRAGMA cache_size = -65536")
+        self.conn.execute("PRAGMA wal_autocheckpoint = 25000")
 
     def close(self) -> None:
         self.conn.close()

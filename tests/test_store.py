@@ -190,3 +190,71 @@ def test_feeds_add_twice_and_names(tmp_path):
 )
 def test_derive_feed_name(url, name):
     assert derive_feed_name(url) == name
+
+
+def test_import_with_worker_processes_stores_exactly_what_a_serial_import_does(
+    tmp_path, monkeypatch
+):
+    """A large archive is parsed and tagged in a worker process while the main one stores:
+    same items, tags, stories and bad-line numbers as doing it all in one process."""
+    import json
+
+    from strikewatch import ingest
+    from strikewatch.classify import load_classifier
+
+    headlines = [
+        "WGA and AMPTP reach tentative agreement",
+        "SAG-AFTRA goes on strike at midnight",
+        "Box office: animated sequel leads the weekend",
+        "DGA opens contract talks with the studios",
+        "No deal yet as actors' talks stretch into a third day",
+    ]
+    lines = []
+    for number in range(1, 61):
+        if number % 17 == 0:
+            lines.append("{not json")
+        elif number % 23 == 0:
+            lines.append(json.dumps({"title": "", "link": f"https://x.example/{number}"}))
+        else:
+            lines.append(
+                json.dumps(
+                    {
+                        "title": headlines[number % len(headlines)],
+                        "link": f"https://x.example/{number}",
+                        "published": f"2023-0{1 + number % 9}-1{number % 10}T12:00:00+00:00",
+                        "summary": "Negotiators met for several hours.",
+                        "source": ["deadline", "variety", "thr"][number % 3],
+                    }
+                )
+            )
+    archive = tmp_path / "archive.jsonl"
+    archive.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    monkeypatch.setattr(ingest, "BATCH_SIZE", 7)
+    monkeypatch.setattr(ingest, "PARALLEL_TAGGING_MIN_BYTES", 1)
+    classifier = load_classifier()
+    started = []
+    start = ingest._ArchiveWorkers._start
+    monkeypatch.setattr(
+        ingest._ArchiveWorkers, "_start", lambda self: started.append(1) or start(self)
+    )
+
+    def imported(name: str, workers: int):
+        with Store.open(tmp_path / name) as store:
+            report = ingest.import_file(store, archive, classifier, tag_workers=workers)
+            rows = store.conn.execute(
+                "SELECT id, story_id, title, link, published, source, guilds, events,"
+                " rules_version FROM items ORDER BY id"
+            ).fetchall()
+            tags = store.conn.execute("SELECT * FROM tags ORDER BY item_id, kind, tag").fetchall()
+        errors = [(e.line_number, e.message) for e in report.line_errors]
+        return [tuple(r) for r in rows], [tuple(t) for t in tags], errors, len(report.new_ids)
+
+    serial = imported("serial.db", 0)
+    assert not started
+    parallel = imported("parallel.db", 1)
+    assert started  # the worker process really did the parsing and tagging
+    assert parallel == serial
+    rows, tags, errors, new = parallel
+    assert new == 60 - 3 - 2 and len(rows) == new
+    assert [number for number, _ in errors] == [17, 23, 34, 46, 51]
+    assert any(json.loads(row[7]) == ["deal"] for row in rows) and tags
