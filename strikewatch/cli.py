@@ -705,10 +705,10 @@ def classify(
     if jsonl is not None:
         if text is not None:
             raise UsageError("give TEXT or --jsonl, not both")
-        from strikewatch.batch import classify_jsonl
+        from strikewatch.batch import WORKERS, classify_jsonl
 
         stream = click.open_file(jsonl, "r", encoding="utf-8", errors="strict")  # "-": stdin
-        errors = classify_jsonl(classifier, stream, sys.stdout)
+        errors = classify_jsonl(classifier, stream, sys.stdout, workers=WORKERS)
         for line_number, message in errors:
             click.echo(f"error: line {line_number}: {message}", err=True)
         if errors:

@@ -558,3 +558,50 @@ def test_rules_in_the_user_config_folder_apply_to_every_command(  # type: ignore
     broken = run("classify", headline)
     assert broken.exit_code != 0
     assert "rules.toml" in broken.output and "Traceback" not in broken.output
+
+
+def test_jsonl_in_worker_processes_matches_one_process(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """A long input is tagged by worker processes chunk by chunk: same output, same order, same
+    bad-line numbers as one process."""
+    import io
+
+    from strikewatch import batch
+
+    classifier = load_classifier()
+    titles = [
+        "WGA and AMPTP reach tentative agreement",
+        "Box office: animated sequel leads the weekend",
+        "SAG-AFTRA members vote to authorize strike",
+        "No deal yet as writers' talks resume",
+    ]
+    lines = []
+    for number in range(1, 48):
+        if number % 11 == 0:
+            lines.append("[1, 2]\n")
+        elif number % 13 == 0:
+            lines.append("{oops\n")
+        else:
+            lines.append(json.dumps({"n": number, "title": titles[number % 4]}) + "\n")
+    monkeypatch.setattr(batch, "CHUNK_LINES", 5)
+    monkeypatch.setattr(batch, "PARALLEL_MIN_CHUNKS", 2)
+    started = []
+    real_pool = __import__("concurrent.futures").futures.ProcessPoolExecutor
+
+    def counting_pool(*args, **kwargs):  # type: ignore[no-untyped-def]
+        started.append(1)
+        return real_pool(*args, **kwargs)
+
+    monkeypatch.setattr("concurrent.futures.ProcessPoolExecutor", counting_pool)
+    serial, parallel = io.StringIO(), io.StringIO()
+    serial_errors = batch.classify_jsonl(classifier, lines, serial, workers=0)
+    assert not started
+    parallel_errors = batch.classify_jsonl(classifier, lines, parallel, workers=2)
+    assert started
+    assert parallel.getvalue() == serial.getvalue()
+    assert parallel_errors == serial_errors
+    assert [number for number, _ in serial_errors] == [11, 13, 22, 26, 33, 39, 44]
+    out = [json.loads(line) for line in parallel.getvalue().splitlines()]
+    assert [record["n"] for record in out] == [
+        n for n in range(1, 48) if n % 11 and n % 13
+    ]
+    assert out[1]["n"] == 2 and out[1]["events"] == ["strike-authorized"]
