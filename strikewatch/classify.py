@@ -461,12 +461,15 @@ class Classifier:
         self._cue_markers = {k: tuple(tuple(x) for x in v) for k, v in p["cue_markers"].items()}
         self._plain_cues = {k: tuple(tuple(x) for x in v) for k, v in p["plain_cues"].items()}
         self._modifiers = [
-            _Mod(i, mid, why, where, window) for i, (mid, why, where, window) in enumerate(p["modifiers"])
+            _Mod(i, mid, why, where, window)
+            for i, (mid, why, where, window) in enumerate(p["modifiers"])
         ]
         # (event, headline/summary) -> (its question modifier or None, its modifiers' numbers)
         self._mods_for: dict[tuple[str, str], tuple[_Mod | None, frozenset[int]]] = {}
         for key, indexes in p["mods_for"].items():
-            question = next((self._modifiers[i] for i in indexes if self._modifiers[i].question), None)
+            question = next(
+                (self._modifiers[i] for i in indexes if self._modifiers[i].question), None
+            )
             eid, kind = key.split("|")
             self._mods_for[(eid, kind)] = (question, frozenset(indexes))
         self._passing = self._lazy("passing", p["passing"])
@@ -734,9 +737,7 @@ class Classifier:
                 elif carry:
                     why = "the headline names no party; the summary says who"
                 elif (
-                    across
-                    and not m.contextual
-                    and (m.party in self._counterparts) != studios_only
+                    across and not m.contextual and (m.party in self._counterparts) != studios_only
                 ):
                     why = "named as the other side of the table in a negotiation story"
                 else:
@@ -899,9 +900,7 @@ class Classifier:
                         found.append((m.start(), m))
         return out, asserted
 
-    def _in_asserting_clause(
-        self, t: _Text, m: _Mention, spans: Sequence[tuple[int, int]]
-    ) -> bool:
+    def _in_asserting_clause(self, t: _Text, m: _Mention, spans: Sequence[tuple[int, int]]) -> bool:
         """Whether the summary name `m` is in the clause of one of the event matches `spans`
         of its sentence: "... began bargaining Monday, with THE ACTORS' STRIKE in its third
         week" names the actors only in a side clause of the directors' news."""
@@ -948,7 +947,11 @@ class Classifier:
             if lead:
                 for mention in t.mentions:
                     party = mention.party
-                    if party is None or mention.start >= boundary or (lead == "union" and party == "amptp"):
+                    if (
+                        party is None
+                        or mention.start >= boundary
+                        or (lead == "union" and party == "amptp")
+                    ):
                         continue
                     m = rx.match(codes, mention.end)
                     if m is not None:
@@ -1043,7 +1046,11 @@ class Classifier:
                     c_end >= start or self._near(codes, c_end, start, mod.window)
                 ):
                     return "before"
-                if where == "around" and c_start >= end and self._near(codes, end, c_start, mod.window):
+                if (
+                    where == "around"
+                    and c_start >= end
+                    and self._near(codes, end, c_start, mod.window)
+                ):
                     return "after"
             elif where == "after":
                 if c_start >= end and self._near(codes, end, c_start, mod.window):
@@ -1201,7 +1208,9 @@ def load_classifier(extra_rules: Sequence[str | Path] = ()) -> Classifier:
 
     from strikewatch.rules import compile_rule_files
 
-    program = compile_rule_files([(label, raw) for (_, label), raw in zip(files, raws, strict=True)], version)
+    program = compile_rule_files(
+        [(label, raw) for (_, label), raw in zip(files, raws, strict=True)], version
+    )
     program["key"] = key
     classifier = Classifier(program)
     if cache_path is not None and folder is not None:

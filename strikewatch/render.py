@@ -457,6 +457,8 @@ def print_status(statuses: Sequence[dict[str, Any]], stream: IO[str] | None = No
                 f"As of the end of {as_of} (UTC); weeks run Monday to Sunday. {legend}", style="dim"
             )
         )
+
+
 STEP_STYLES = {
     "matched": "green",
     "counted": "green",
@@ -499,7 +501,9 @@ def print_explanation(explanation: Any, stream: IO[str] | None = None) -> None:
         style = STEP_STYLES.get(step.status, "")
         subject = safe(step.subject)
         if subject and text.startswith(subject + ":"):
-            line.append(subject, style=GUILD_STYLES.get(subject) or EVENT_STYLES.get(subject, "bold"))
+            line.append(
+                subject, style=GUILD_STYLES.get(subject) or EVENT_STYLES.get(subject, "bold")
+            )
             text = text[len(subject) :]
         line.append(text, style=style)
         console.print(line, soft_wrap=True)

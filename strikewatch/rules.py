@@ -66,8 +66,6 @@ _DEFAULT_GAP = 3
 _SCANNER_FIRST_WORDS = 8
 
 
-
-
 @dataclass
 class _Origin:
     """Where a rule came from, for error messages: 'file: rule: problem'."""
@@ -179,13 +177,17 @@ def _merge_file(rules: _Rules, doc: dict[str, Any], fname: str) -> list[tuple[st
             value = _strings(value, origin, key)
             for eid in value:
                 if eid not in EVENTS:
-                    raise origin.error(f"unknown event '{eid}' (expected one of: {', '.join(EVENTS)})")
+                    raise origin.error(
+                        f"unknown event '{eid}' (expected one of: {', '.join(EVENTS)})"
+                    )
         elif key == "summary_background":
             table = _table(value, origin)
             value = dict(rules.settings.get(key, {}))
             for eid, laters in table.items():
                 if eid not in EVENTS:
-                    raise origin.error(f"unknown event '{eid}' (expected one of: {', '.join(EVENTS)})")
+                    raise origin.error(
+                        f"unknown event '{eid}' (expected one of: {', '.join(EVENTS)})"
+                    )
                 laters = _strings(laters, origin, eid)
                 for later in laters:
                     if later not in EVENTS:
@@ -395,7 +397,6 @@ def _apply_disable(rules: _Rules, requests: list[tuple[str, Any, _Origin]]) -> N
                     rules.lists[name] = [p for p in rules.lists[name] if p.text != w.lower()]
                     if len(rules.lists[name]) == before:
                         raise sub.error(f"'{w}' is not in the list")
-
 
 
 # Compiling: phrases and patterns -> regexes over codes
@@ -983,7 +984,8 @@ def _compile(rules: _Rules, version: str) -> dict[str, Any]:
         mask_specs.append((rules.others, "others", "an organisation we do not track", True))
     masks = [[comp.phrase_or_pattern(p) for p in spec[0]] for spec in mask_specs]
     contexts = {
-        name: [comp.phrase_or_pattern(p) for p in phrases] for name, phrases in rules.context.items()
+        name: [comp.phrase_or_pattern(p) for p in phrases]
+        for name, phrases in rules.context.items()
     }
     events = [
         (eid, pi, p.text, comp.pattern(p.text, p.origin))
@@ -1055,7 +1057,10 @@ def _compile(rules: _Rules, version: str) -> dict[str, Any]:
     for eid, pi, text, pattern in events:
         steps = pattern.steps[1:] if pattern.lead else pattern.steps
         groups.setdefault((eid, comp.anchor(steps), pattern.lead), []).append((pi, text, steps))
-    gated = [(pattern, rule, why, org, comp.anchor(pattern.steps)) for pattern, rule, why, org in gated_specs]
+    gated = [
+        (pattern, rule, why, org, comp.anchor(pattern.steps))
+        for pattern, rule, why, org in gated_specs
+    ]
     anchors: set[str] = set()
     for _, anchor, _ in groups:
         anchors |= anchor
@@ -1264,7 +1269,8 @@ def _compile(rules: _Rules, version: str) -> dict[str, Any]:
         "with_codes": sorted(comp.first_codes(settings["with"])),
         "counterpart_events": list(rules.settings.get("counterpart_events", [])),
         "summary_background": {
-            eid: list(laters) for eid, laters in rules.settings.get("summary_background", {}).items()
+            eid: list(laters)
+            for eid, laters in rules.settings.get("summary_background", {}).items()
         },
         "counterparts": sorted(pid for pid, p in rules.parties.items() if "guild" in p.context),
     }

@@ -167,7 +167,9 @@ def test_explain_names_rule_words_and_modifier(clf: Classifier) -> None:
     d = e.to_dict()
     assert d["guilds"] == ["amptp", "wga"] and d["events"] == []
     assert d["rules_version"] == clf.version
-    assert all({"subject", "status", "words", "rule", "why", "where", "text"} <= set(s) for s in d["steps"])
+    assert all(
+        {"subject", "status", "words", "rule", "why", "where", "text"} <= set(s) for s in d["steps"]
+    )
     json.dumps(d)
 
     e = clf.explain("WGA, AMPTP reach tentative deal")
@@ -293,16 +295,24 @@ def test_ids_come_from_the_taxonomy() -> None:
         ("Video game voice actors go on strike over AI", ("sag-aftra",), ("strike-started",)),
         ("Actors strike over", ("sag-aftra",), ("strike-ended",)),
         ("UPDATE: DGA Ratifies New Contract With 87% Approval", ("dga",), ("ratified",)),
-        ("EXCLUSIVE: AMPTP Asks WGA To Return To Table Next Week", ("amptp", "wga"),
-         ("meeting-requested",)),
-        ("Negotiations between IATSE and AMPTP to begin May 17", ("amptp", "iatse"),
-         ("talks-started",)),
-        ("Sarandos, Zaslav meet with SAG-AFTRA leadership", ("amptp", "sag-aftra"),
-         ("talks-resumed",)),
+        (
+            "EXCLUSIVE: AMPTP Asks WGA To Return To Table Next Week",
+            ("amptp", "wga"),
+            ("meeting-requested",),
+        ),
+        (
+            "Negotiations between IATSE and AMPTP to begin May 17",
+            ("amptp", "iatse"),
+            ("talks-started",),
+        ),
+        (
+            "Sarandos, Zaslav meet with SAG-AFTRA leadership",
+            ("amptp", "sag-aftra"),
+            ("talks-resumed",),
+        ),
         ("Strike over: IATSE members back on sets Monday", ("iatse",), ("strike-ended",)),
         ("WGA negotiators head into final week of talks with AMPTP", ("amptp", "wga"), ()),
-        ("SAG-AFTRA, AMPTP agree to extend contract talks to July 12", ("amptp", "sag-aftra"),
-         ()),
+        ("SAG-AFTRA, AMPTP agree to extend contract talks to July 12", ("amptp", "sag-aftra"), ()),
         ("Actors' strike: what performers can and cannot promote", ("sag-aftra",), ()),
         ("Bob Iger extends Disney contract through 2026", (), ()),
     ],
@@ -382,7 +392,9 @@ def test_user_rules_get_their_own_cache_entry(
 def test_unknown_setting_event_is_reported(tmp_path: Path) -> None:
     rules = tmp_path / "x.toml"
     rules.write_text('[settings]\ncounterpart_events = ["deals"]\n', encoding="utf-8")
-    with pytest.raises(RulesError, match=r"x\.toml: settings\.counterpart_events: unknown event 'deals'"):
+    with pytest.raises(
+        RulesError, match=r"x\.toml: settings\.counterpart_events: unknown event 'deals'"
+    ):
         load_classifier([rules])
 
 
@@ -395,7 +407,12 @@ def test_cli_classify(run) -> None:  # type: ignore[no-untyped-def]
     assert result.output == "guilds: amptp, wga\nevents: deal\n"
     result = run("classify", "Box office: sequel leads the weekend")
     assert result.output == "guilds: (none)\nevents: (none)\n"
-    result = run("classify", "Inside the room", "--summary", "WGA and AMPTP negotiators returned to the table.")
+    result = run(
+        "classify",
+        "Inside the room",
+        "--summary",
+        "WGA and AMPTP negotiators returned to the table.",
+    )
     assert "events: talks-resumed" in result.output
 
 
@@ -601,7 +618,5 @@ def test_jsonl_in_worker_processes_matches_one_process(monkeypatch) -> None:  # 
     assert parallel_errors == serial_errors
     assert [number for number, _ in serial_errors] == [11, 13, 22, 26, 33, 39, 44]
     out = [json.loads(line) for line in parallel.getvalue().splitlines()]
-    assert [record["n"] for record in out] == [
-        n for n in range(1, 48) if n % 11 and n % 13
-    ]
+    assert [record["n"] for record in out] == [n for n in range(1, 48) if n % 11 and n % 13]
     assert out[1]["n"] == 2 and out[1]["events"] == ["strike-authorized"]
