@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 from collections import deque
 from collections.abc import Iterable, Iterator
 from typing import IO, TYPE_CHECKING, Any
@@ -134,28 +133,12 @@ def _in_workers(
 ) -> Iterator[tuple[str, list[tuple[int, str]]]]:
     """Chunks tagged by worker processes, a few ahead, yielded in input order. Should the
     workers fail to start or die, the chunks they did not finish are tagged here."""
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
-    from concurrent.futures.process import BrokenProcessPool
+    from strikewatch.workers import pool_errors, start_pool
 
-    pool: Any = None
-    try:
-        # This process has no threads and no database open, so on Linux workers can be forked:
-        # they start at once with the rules already compiled. Elsewhere, a clean start.
-        methods = multiprocessing.get_all_start_methods()
-        if sys.platform.startswith("linux") and "fork" in methods:
-            context = multiprocessing.get_context("fork")
-            classifier.warm_up()
-        else:
-            context = multiprocessing.get_context("spawn")
-        pool = ProcessPoolExecutor(
-            max_workers=workers,
-            mp_context=context,
-            initializer=_start_worker,
-            initargs=(classifier,),
-        )
-    except (OSError, RuntimeError, ValueError, ImportError):
-        pool = None
+    # No threads and no database here: Linux workers are forked with the rules compiled.
+    classifier.warm_up()
+    pool = start_pool(workers, initializer=_start_worker, initargs=(classifier,), may_fork=True)
+    broken = pool_errors()
     waiting: deque[tuple[tuple[int, list[str]], Any]] = deque()
 
     def submit(chunk: tuple[int, list[str]]) -> None:
@@ -164,7 +147,7 @@ def _in_workers(
         if pool is not None:
             try:
                 future = pool.submit(_tag_chunk_in_worker, *chunk)
-            except (OSError, RuntimeError, BrokenProcessPool):
+            except broken:
                 pool.shutdown(wait=False, cancel_futures=True)
                 pool = None
         waiting.append((chunk, future))
@@ -175,7 +158,7 @@ def _in_workers(
         if future is not None:
             try:
                 return future.result()
-            except (OSError, RuntimeError, BrokenProcessPool):
+            except broken:
                 if pool is not None:
                     pool.shutdown(wait=False, cancel_futures=True)
                     pool = None

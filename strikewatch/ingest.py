@@ -168,38 +168,31 @@ class _ArchiveWorkers:
         self._pool: Any = None
         self._tags: dict[int, dict[tuple[str, str], Tags]] = {}
 
-    def _start(self) -> Any:
-        import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor
-
-        # Never fork: the database is open. A forkserver (or spawn) starts clean workers.
-        methods = multiprocessing.get_all_start_methods()
-        context = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
-        if "forkserver" in methods:
-            context.set_forkserver_preload(["strikewatch.ingest"])
-        return ProcessPoolExecutor(
-            max_workers=self.workers,
-            mp_context=context,
-            initializer=_start_worker,
-            initargs=(self.classifier,),
-        )
-
     def _submit(self, lines: list[bytes], first_line: int) -> Future[Any] | None:
-        from concurrent.futures.process import BrokenProcessPool
+        from strikewatch.workers import pool_errors, start_pool
 
         if not self.workers:
             return None
         try:
             if self._pool is None:
-                self._pool = self._start()
+                # The database is open: never fork.
+                self._pool = start_pool(
+                    self.workers,
+                    initializer=_start_worker,
+                    initargs=(self.classifier,),
+                    preload=["strikewatch.ingest"],
+                )
+            if self._pool is None:
+                self.workers = 0
+                return None
             return self._pool.submit(_parse_and_tag, lines, first_line, self.default_source)
-        except (OSError, RuntimeError, ValueError, ImportError, BrokenProcessPool):
+        except pool_errors():
             self.close()
             return None
 
     def batches(self, location: Path, report: ImportReport) -> Iterator[list[Item]]:
         """The archive's items in batches, in file order; bad lines go to `report`."""
-        from concurrent.futures.process import BrokenProcessPool
+        from strikewatch.workers import pool_errors
 
         try:
             handle = open(location, "rb")  # noqa: SIM115 - closed below, once drained
@@ -212,9 +205,9 @@ class _ArchiveWorkers:
                 waiting.append((lines, first_line, self._submit(lines, first_line)))
                 first_line += len(lines)
                 if len(waiting) > self.workers:  # keep every worker busy before storing
-                    yield self._collect(*waiting.popleft(), report, BrokenProcessPool)
+                    yield self._collect(*waiting.popleft(), report, pool_errors())
             while waiting:
-                yield self._collect(*waiting.popleft(), report, BrokenProcessPool)
+                yield self._collect(*waiting.popleft(), report, pool_errors())
 
     def _collect(
         self,
@@ -222,13 +215,13 @@ class _ArchiveWorkers:
         first_line: int,
         working: Future[Any] | None,
         report: ImportReport,
-        broken: type[Exception],
+        broken: tuple[type[BaseException], ...],
     ) -> list[Item]:
         entries: list[Item | ArchiveLineError] | None = None
         if working is not None:
             try:
                 entries, tags = working.result()
-            except (broken, OSError, RuntimeError):
+            except broken:
                 self.close()
         if entries is None:
             entries = list(parse_archive_lines(lines, self.default_source, first_line))

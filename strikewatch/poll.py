@@ -266,45 +266,35 @@ class _Parsers:
         self.backlog = 2 * self.workers + 2  # downloads held while waiting for a parse
         self._pool: Any = None
 
-    def _start(self) -> Any:
-        import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor
-
-        # Never fork this process: download threads are running and the database is open.
-        # A forkserver (or, where there is none, spawn) starts workers from a clean process.
-        methods = multiprocessing.get_all_start_methods()
-        context = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
-        if "forkserver" in methods:
-            context.set_forkserver_preload(["strikewatch.parse"])
-        return ProcessPoolExecutor(max_workers=self.workers, mp_context=context)
-
     def submit(self, result: fetching.FetchResult) -> Future[ParsedFeed] | None:
         """Start parsing `result` in a worker; None means: parse it in place when recorded."""
         if not self.workers:
             return None
-        from concurrent.futures.process import BrokenProcessPool
-
         from strikewatch.parse import parse_feed
+        from strikewatch.workers import pool_errors, start_pool
 
         try:
             if self._pool is None:
-                self._pool = self._start()
+                # Download threads are running and the database is open: never fork.
+                self._pool = start_pool(self.workers, preload=["strikewatch.parse"])
+            if self._pool is None:
+                self.workers = 0
+                return None
             return self._pool.submit(
                 parse_feed, result.body, base_url=result.url, content_type=result.content_type
             )
-        except (OSError, RuntimeError, ValueError, ImportError, BrokenProcessPool):
+        except pool_errors():
             self.close()
             return None
 
     def result(self, parsing: Future[ParsedFeed], result: fetching.FetchResult) -> ParsedFeed:
         """The parsed feed; a worker that died is replaced by parsing here."""
-        from concurrent.futures.process import BrokenProcessPool
-
         from strikewatch.parse import parse_feed
+        from strikewatch.workers import pool_errors
 
         try:
             return parsing.result()
-        except BrokenProcessPool:
+        except pool_errors():
             self.close()
             assert result.body is not None
             return parse_feed(result.body, base_url=result.url, content_type=result.content_type)

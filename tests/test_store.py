@@ -232,10 +232,12 @@ def test_import_with_worker_processes_stores_exactly_what_a_serial_import_does(
     monkeypatch.setattr(ingest, "BATCH_SIZE", 7)
     monkeypatch.setattr(ingest, "PARALLEL_TAGGING_MIN_BYTES", 1)
     classifier = load_classifier()
+    from strikewatch import workers
+
     started = []
-    start = ingest._ArchiveWorkers._start
+    start_pool = workers.start_pool
     monkeypatch.setattr(
-        ingest._ArchiveWorkers, "_start", lambda self: started.append(1) or start(self)
+        workers, "start_pool", lambda *a, **k: started.append(1) or start_pool(*a, **k)
     )
 
     def imported(name: str, workers: int):
