@@ -11,11 +11,12 @@ from typing import IO, TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from strikewatch.classify import Classifier, Tags
 
-CHUNK_LINES = 1000
+CHUNK_LINES = 500
 # Inputs of at least this many chunks are tagged by worker processes (one per core) while this
 # process reads and writes; below it, starting them costs more than they save.
-PARALLEL_MIN_CHUNKS = 4
-WORKERS = (os.cpu_count() or 1) if (os.cpu_count() or 1) > 1 else 0
+PARALLEL_MIN_CHUNKS = 8
+_CORES = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+WORKERS = min(_CORES or 1, 8) if (_CORES or 1) > 1 else 0
 
 
 def classify_jsonl(
@@ -133,12 +134,12 @@ def _in_workers(
 ) -> Iterator[tuple[str, list[tuple[int, str]]]]:
     """Chunks tagged by worker processes, a few ahead, yielded in input order. Should the
     workers fail to start or die, the chunks they did not finish are tagged here."""
-    from strikewatch.workers import pool_errors, start_pool
+    from strikewatch.workers import lost_work_errors, pool_errors, start_pool
 
     # No threads and no database here: Linux workers are forked with the rules compiled.
     classifier.warm_up()
     pool = start_pool(workers, initializer=_start_worker, initargs=(classifier,), may_fork=True)
-    broken = pool_errors()
+    broken, lost = pool_errors(), lost_work_errors()
     waiting: deque[tuple[tuple[int, list[str]], Any]] = deque()
 
     def submit(chunk: tuple[int, list[str]]) -> None:
@@ -158,7 +159,7 @@ def _in_workers(
         if future is not None:
             try:
                 return future.result()
-            except broken:
+            except lost:
                 if pool is not None:
                     pool.shutdown(wait=False, cancel_futures=True)
                     pool = None

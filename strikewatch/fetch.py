@@ -171,6 +171,15 @@ class Deadline:
         with self._lock:
             self._sockets.clear()
 
+    def disown_sockets(self) -> bool:
+        """Forget the sockets watched so far, unless they were already shut: True when the
+        connection they belong to may be reused by another download."""
+        with self._lock:
+            if self.expired:
+                return False
+            self._sockets.clear()
+            return True
+
     @classmethod
     def active(cls) -> Deadline | None:
         return getattr(cls._current, "value", None)
@@ -456,12 +465,14 @@ def _keep_alive(response: requests.Response, deadline: Deadline) -> None:
     requests closes the connection of a streamed response it did not read itself, so every
     feed of a host would pay for a new connection (and, over https, a new TLS handshake).
     """
-    if deadline.expired:
-        return
     raw = response.raw
+    if getattr(raw, "chunked", False) and response.status_code == 304:
+        return  # http.client would wait for chunks a 304 never sends: let it be closed
     with contextlib.suppress(Exception):
         raw.drain_conn()  # nothing left but what http.client still holds for a 304
-        raw.release_conn()
+        # Only a connection this deadline will never shut may serve another feed.
+        if deadline.disown_sockets():
+            raw.release_conn()
 
 
 def _reason(response: requests.Response) -> str:

@@ -80,7 +80,8 @@ def import_file(
     head = read_file_start(path, 4096)
     default_source = location.stem or "import"
     workers: _ArchiveWorkers | None = None
-    if looks_like_jsonl(head):
+    bulk = looks_like_jsonl(head)
+    if bulk:
         store.prepare_for_bulk_writes()
         if tag_workers > 0 and _size(location) >= PARALLEL_TAGGING_MIN_BYTES:
             workers = _ArchiveWorkers(classifier, tag_workers, default_source)
@@ -113,6 +114,8 @@ def import_file(
         # Once per file rather than per batch: an archive in no particular order would
         # otherwise make every batch regroup most of the store.
         store.assign_stories()
+        if bulk:
+            store.finish_bulk_writes()
     return report
 
 
@@ -192,7 +195,7 @@ class _ArchiveWorkers:
 
     def batches(self, location: Path, report: ImportReport) -> Iterator[list[Item]]:
         """The archive's items in batches, in file order; bad lines go to `report`."""
-        from strikewatch.workers import pool_errors
+        from strikewatch.workers import lost_work_errors
 
         try:
             handle = open(location, "rb")  # noqa: SIM115 - closed below, once drained
@@ -205,9 +208,9 @@ class _ArchiveWorkers:
                 waiting.append((lines, first_line, self._submit(lines, first_line)))
                 first_line += len(lines)
                 if len(waiting) > self.workers:  # keep every worker busy before storing
-                    yield self._collect(*waiting.popleft(), report, pool_errors())
+                    yield self._collect(*waiting.popleft(), report, lost_work_errors())
             while waiting:
-                yield self._collect(*waiting.popleft(), report, pool_errors())
+                yield self._collect(*waiting.popleft(), report, lost_work_errors())
 
     def _collect(
         self,

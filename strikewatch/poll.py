@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import queue
 import threading
@@ -290,11 +291,11 @@ class _Parsers:
     def result(self, parsing: Future[ParsedFeed], result: fetching.FetchResult) -> ParsedFeed:
         """The parsed feed; a worker that died is replaced by parsing here."""
         from strikewatch.parse import parse_feed
-        from strikewatch.workers import pool_errors
+        from strikewatch.workers import lost_work_errors
 
         try:
             return parsing.result()
-        except pool_errors():
+        except lost_work_errors():
             self.close()
             assert result.body is not None
             return parse_feed(result.body, base_url=result.url, content_type=result.content_type)
@@ -351,11 +352,17 @@ def poll_feeds(
     # Downloads are parsed (in worker processes when there are enough of them) while the next
     # ones arrive; each feed is recorded in arrival order once its parse is done.
     waiting: deque[tuple[_Fetched, Future[ParsedFeed] | None]] = deque()
-    # Feeds that brought nothing to parse (304 Not Modified, errors) are recorded together at
-    # the end: each database call gives up the GIL and waits for it behind busy download
-    # threads, which made recording 100 unchanged feeds one by one cost a third of a re-poll.
-    # A poll killed before then only forgets that they were checked.
-    bodiless: list[_Fetched] = []
+    # Unchanged feeds (a plain 304) are recorded together once the downloads are done: each
+    # database call gives up the GIL and waits for it behind busy download threads, which made
+    # recording 100 unchanged feeds one by one cost a third of a re-poll. A poll killed before
+    # then only forgets that they were checked. Anything that changes a feed's state (an
+    # error, a Retry-After, a 410, a move) is recorded at once.
+    unchanged: list[_Fetched] = []
+
+    def record_unchanged() -> None:
+        with store.transaction():
+            while unchanged:
+                record(unchanged.pop(0))
 
     def record(fetched: _Fetched, parsing: Future[ParsedFeed] | None = None) -> None:
         outcome = _process(store, fetched, classifier, now_iso, parsing=parsing, parsers=parsers)
@@ -387,17 +394,21 @@ def poll_feeds(
                     continue
                 answered += 1
             result = fetched.result
-            if fetched.error is not None or result is None or result.body is None:
-                bodiless.append(fetched)
-                continue
-            waiting.append((fetched, parsers.submit(result)))
+            if fetched.error is None and result is not None and result.body is not None:
+                waiting.append((fetched, parsers.submit(result)))
+            elif fetched.error is None and result is not None and not result.moved_to:
+                unchanged.append(fetched)
+            else:
+                waiting.append((fetched, None))
             record_ready()
         record_ready(all_of_them=True)
+    except BaseException:
+        with contextlib.suppress(Exception):  # the error on its way out is the one to report
+            record_unchanged()
+        raise
     finally:
         parsers.close()
-    with store.transaction():
-        for fetched in bodiless:
-            record(fetched)
+    record_unchanged()
     hosts = {fetching.host_key(fetched.feed["url"]) for fetched in unreachable}
     report.offline = answered == 0 and len(hosts) >= 2
     for fetched in unreachable:

@@ -6,6 +6,7 @@ through sqlite-utils' Migrations (strikewatch/migrations.py), imported only when
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sqlite3
@@ -151,6 +152,16 @@ class Store:
         keeps SQLite's small defaults so its memory and WAL stay small."""
         self.conn.execute("PRAGMA cache_size = -65536")
         self.conn.execute("PRAGMA wal_autocheckpoint = 25000")
+
+    def finish_bulk_writes(self) -> None:
+        """Back to the defaults, and the WAL folded into the database and truncated, so a large
+        import does not leave a 100 MB WAL behind while another connection keeps it open."""
+        self.conn.execute("PRAGMA wal_autocheckpoint = 1000")
+        self.conn.execute("PRAGMA cache_size = -2000")
+        if not self.conn.in_transaction:
+            # Best effort: a reader in the middle of the WAL only delays the truncation.
+            with contextlib.suppress(sqlite3.Error):
+                self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
 
     def close(self) -> None:
         self.conn.close()

@@ -44,8 +44,18 @@ def start_pool(
 
 
 def pool_errors() -> tuple[type[BaseException], ...]:
-    """What a pool raises when its workers cannot start or have died: the work is then done in
-    the calling process instead."""
+    """What submitting to a pool raises when its workers cannot start or have died: the work
+    is then done in the calling process instead."""
     from concurrent.futures.process import BrokenProcessPool
 
     return (OSError, RuntimeError, ValueError, ImportError, BrokenProcessPool)
+
+
+def lost_work_errors() -> tuple[type[BaseException], ...]:
+    """What a result raises when the pool lost the work (a worker died, or the pool was shut
+    down with the work still queued): it is then done in the calling process. Anything else
+    a result raises is the work's own error, and is the caller's to handle."""
+    from concurrent.futures import CancelledError
+    from concurrent.futures.process import BrokenProcessPool
+
+    return (BrokenProcessPool, CancelledError)

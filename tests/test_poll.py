@@ -400,3 +400,130 @@ def test_connections_are_kept_alive_across_feeds_of_a_host():
     assert first.body == second.body == again.body == body
     assert unchanged.status == 304 and unchanged.body is None
     assert len(clients) == 4 and len(set(clients)) == 1
+
+
+def test_a_304_announcing_chunks_does_not_wait_for_them():
+    """http.client reads no body for a 304 even with Transfer-Encoding: chunked; draining it
+    for keep-alive would wait out the whole deadline."""
+    import socket
+    import threading
+    import time
+
+    from strikewatch.fetch import fetch, new_session
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    held: list[socket.socket] = []
+
+    def serve():
+        conn, _ = listener.accept()
+        held.append(conn)  # kept open, as a keep-alive server does
+        request = b""
+        while b"\r\n\r\n" not in request:
+            request += conn.recv(4096)
+        conn.sendall(
+            b'HTTP/1.1 304 Not Modified\r\nETag: "v1"\r\nTransfer-Encoding: chunked\r\n\r\n'
+        )
+
+    threading.Thread(target=serve, daemon=True).start()
+    try:
+        started = time.monotonic()
+        result = fetch(
+            new_session(),
+            f"http://127.0.0.1:{listener.getsockname()[1]}/feed",
+            etag='"v1"',
+            timeout=5,
+        )
+        assert result.status == 304
+        assert time.monotonic() - started < 2
+    finally:
+        for conn in held:
+            conn.close()
+        listener.close()
+
+
+def test_a_deadline_gives_up_its_sockets_only_before_it_expires():
+    import socket
+    import time
+
+    from strikewatch.fetch import Deadline
+
+    with Deadline(5) as deadline:
+        a, b = socket.socketpair()
+        deadline.watch(a)
+        assert deadline.disown_sockets()  # reusable: a later expiry no longer touches it
+    a.sendall(b"x")
+    assert b.recv(1) == b"x"
+    with Deadline(0.05) as late:
+        late.watch(b)
+        time.sleep(0.3)
+        assert late.expired and not late.disown_sockets()
+    a.close()
+    b.close()
+
+
+def test_state_changes_are_recorded_even_when_the_poll_fails_later(tmp_path, monkeypatch):
+    """A 410 and a 429 are written as they arrive, not with the unchanged feeds at the end,
+    so a poll that dies storing another feed keeps them."""
+    import threading
+    import time
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from strikewatch.classify import load_classifier
+    from strikewatch.errors import StoreError
+    from strikewatch.poll import poll_feeds
+    from strikewatch.store import Store
+
+    body = rss([Story("WGA goes on strike", "https://x.example/1", "2023-05-02T00:00:00+00:00")])
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_GET(self):
+            if self.path == "/gone":
+                self.send_response(410)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
+            if self.path == "/busy":
+                self.send_response(429)
+                self.send_header("Retry-After", "3600")
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
+            time.sleep(0.3)  # the feed with a body arrives last
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{server.server_address[1]}"
+    try:
+        with Store.open(tmp_path / "t.db") as store:
+            for name in ("gone", "busy", "ok"):
+                store.add_feed(f"{base}/{name}", name=name)
+
+            def locked(*args, **kwargs):
+                raise StoreError("database is locked")
+
+            monkeypatch.setattr(store, "save_items", locked)
+            with pytest.raises(StoreError):
+                poll_feeds(
+                    store,
+                    store.feeds(active_only=True),
+                    session=None,
+                    classifier=load_classifier(),
+                    per_host=3,
+                )
+            state = {feed["name"]: feed for feed in store.feeds()}
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert state["gone"]["active"] == 0 and state["gone"]["last_status"] == 410
+    assert state["busy"]["last_status"] == 429 and state["busy"]["next_poll"]

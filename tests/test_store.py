@@ -260,3 +260,39 @@ def test_import_with_worker_processes_stores_exactly_what_a_serial_import_does(
     assert new == 60 - 3 - 2 and len(rows) == new
     assert [number for number, _ in errors] == [17, 23, 34, 46, 51]
     assert any(json.loads(row[7]) == ["deal"] for row in rows) and tags
+
+
+def test_an_import_leaves_no_large_wal_behind_while_another_connection_is_open(tmp_path):
+    """Imports checkpoint rarely for speed; at the end the WAL is folded in and truncated, even
+    with another connection (a reader, a cron poll) keeping the file open."""
+    import json
+
+    from strikewatch import ingest
+    from strikewatch.classify import load_classifier
+
+    archive = tmp_path / "archive.jsonl"
+    archive.write_text(
+        "".join(
+            json.dumps(
+                {
+                    "title": f"WGA talks, day {n}: negotiators meet again",
+                    "link": f"https://x.example/{n}",
+                    "published": "2023-05-01T12:00:00+00:00",
+                    "summary": "Negotiators met for several hours. " * 20,
+                }
+            )
+            + "\n"
+            for n in range(3000)
+        ),
+        encoding="utf-8",
+    )
+    db = tmp_path / "s.db"
+    with Store.open(db) as store:
+        other = sqlite3.connect(db)
+        other.execute("SELECT count(*) FROM items").fetchone()
+        ingest.import_file(store, archive, load_classifier())
+        assert store.conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 1000
+        wal = Path(str(db) + "-wal")
+        assert not wal.exists() or wal.stat().st_size == 0
+        assert other.execute("SELECT count(*) FROM items").fetchone()[0] == 3000
+        other.close()
