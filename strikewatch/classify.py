@@ -302,6 +302,14 @@ class _Lexicon:
         self.acronyms: dict[str, str] = program["acronyms"]
         self.max_prefix = max((len(p) for p in self.prefixes), default=0)
         self.codes: dict[str, str] = {_SEPARATOR_CHUNK: _SEPARATOR}
+        # Chunk -> the gated rules its anchor words open (see Classifier._run): a code is
+        # two characters and a chunk's codes start at an even offset of the text, so the
+        # anchors of a text are those of its chunks.
+        self.rules: dict[str, tuple[int, ...]] = {_SEPARATOR_CHUNK: ()}
+        self._anchor: re.Pattern[str] | None = None
+        code_rules: dict[str, list[int]] = program["code_rules"]
+        self._code_rules = {code: tuple(rules) for code, rules in code_rules.items()}
+        self._anchor_source: str = program["anchor_class"]
 
     def code(self, word: str) -> str:
         punct = _PUNCT_CODE.get(word)
@@ -319,16 +327,26 @@ class _Lexicon:
 
     def learn(self, chunks: Iterable[str]) -> None:
         codes = self.codes
+        rules = self.rules
         if len(codes) >= self.LIMIT:
             codes.clear()
             codes[_SEPARATOR_CHUNK] = _SEPARATOR
+            rules.clear()
+            rules[_SEPARATOR_CHUNK] = ()
+        anchor = self._anchor
+        if anchor is None:
+            anchor = self._anchor = re.compile(self._anchor_source)
+        code_rules = self._code_rules
         for chunk in chunks:
             if chunk in codes:
                 continue
             if chunk.isalpha() and chunk not in self.acronyms:
-                codes[chunk] = self.code(chunk.lower())  # most chunks: one plain word
+                code = self.code(chunk.lower())  # most chunks: one plain word
             else:
-                codes[chunk] = "".join(self.code(w) for w in self.words_of(chunk))
+                code = "".join(self.code(w) for w in self.words_of(chunk))
+            codes[chunk] = code
+            found = anchor.findall(code)
+            rules[chunk] = tuple(chain.from_iterable(map(code_rules.__getitem__, found)))
 
     def words_of(self, chunk: str) -> list[str]:
         """The canonical words of a chunk ("(UPDATE)", "ends.", "SAG-AFTRA's", "Oct.")."""
@@ -428,10 +446,6 @@ class Classifier:
         self._sources: dict[str, str] = {}
         self._regexes: dict[str, re.Pattern[str]] = {}
         self._party_starter = re.compile(p["party_starter"])
-        self._anchor = self._lazy("anchor", p["anchor_class"])
-        self._code_rules: dict[str, tuple[int, ...]] = {
-            code: tuple(rules) for code, rules in p["code_rules"].items()
-        }
         self._always: tuple[int, ...] = tuple(p["always"])
         self._scanner = self._lazy("scanner", p["scanner"])
         self._scanned = {k: tuple(v) for k, v in p["scanned"].items()}
@@ -482,6 +496,7 @@ class Classifier:
             eid: frozenset(laters) for eid, laters in p["summary_background"].items()
         }
         self._cache: dict[tuple[str, str], Tags] = {}
+        self._by_codes: dict[str, Tags] = {}  # the tags of a text's codes (see _run)
         self._tags: dict[tuple[tuple[str, ...], tuple[str, ...]], Tags] = {}  # a few hundred
 
     def warm_up(self) -> None:
@@ -489,6 +504,7 @@ class Classifier:
         each compile them again."""
         for name in list(self._sources):
             self._rx(name)
+        self._lexicon.learn(())  # and the anchors' class
 
     def __reduce__(self) -> tuple[Any, ...]:
         """Sent to a worker process as its compiled program, not as its caches."""
@@ -512,7 +528,7 @@ class Classifier:
         key = (title, summary or "")
         tags = self._cache.get(key)
         if tags is None:
-            tags = self._run(title, summary or "", None)
+            tags = self._run(title, summary or "", None, memo=True)
             if len(self._cache) >= 20_000:
                 self._cache.clear()
             self._cache[key] = tags
@@ -638,6 +654,7 @@ class Classifier:
         summary: str,
         trace: list[Step] | None,
         read: dict[str, str] | None = None,
+        memo: bool = False,
     ) -> Tags:
         # The item as one text: the headline, the separator, the summary.
         if _SEPARATOR_CHUNK in title or _SEPARATOR_CHUNK in summary:
@@ -656,6 +673,29 @@ class Classifier:
         party = self._party_starter.search(codes)
         if party is None and trace is None:
             return _EMPTY  # the common case in the trade press: no tracked party is named
+        if memo:
+            # Everything from here on depends on the codes alone: texts that differ only in
+            # words and numbers no rule mentions ("day 12" / "day 97") are tagged alike.
+            tags = self._by_codes.get(codes)
+            if tags is None:
+                tags = self._decide(codes, chunks, party, raw, summary, None, None)
+                if len(self._by_codes) >= 20_000:
+                    self._by_codes.clear()
+                self._by_codes[codes] = tags
+            return tags
+        return self._decide(codes, chunks, party, raw, summary, trace, read)
+
+    def _decide(
+        self,
+        codes: str,
+        chunks: list[str],
+        party: re.Match[str] | None,
+        raw: str,
+        summary: str,
+        trace: list[Step] | None,
+        read: dict[str, str] | None,
+    ) -> Tags:
+        lex = self._lexicon
         t = _Text(codes)
         if trace is not None:
             t.words = self._words(raw)
@@ -663,8 +703,7 @@ class Classifier:
             # The gated rules worth trying: those whose anchor word occurs.
             rules = t.rules
             rules.update(self._always)
-            found = self._rx(self._anchor).findall(codes)
-            rules.update(chain.from_iterable(map(self._code_rules.__getitem__, found)))
+            rules.update(chain.from_iterable(map(lex.rules.__getitem__, chunks)))
             self._prepare(t, trace)
         if read is not None and t.words is not None:
             cut = t.boundary >> 1
