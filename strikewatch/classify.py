@@ -241,6 +241,8 @@ _IS_CONTRACTIONS = frozenset(
 )
 _CONTRACTIONS = {"re": "are", "ll": "will", "ve": "have", "d": "would", "m": "am"}
 _NUMERIC_RE = re.compile(r"^\d[\d.,:]*$")
+# What in a regex source could see past a slice of the text: a lookbehind, \A \b \B \Z, ^.
+_ANCHORED = re.compile(r"\(\?<[=!]|\\[AbBZ]|(?<![\[\\])\^")
 
 
 def _words_of(token: str, acronyms: dict[str, str] | None = None) -> list[str]:
@@ -472,6 +474,10 @@ class Classifier:
         }
         self._event_names: dict[str, str] = p["event_names"]
         self._cues = self._lazy("cues", p["cues"])
+        # Cues per sentence, by the sentence's codes (see _sentence_cues); only for a cue
+        # regex that cannot tell a sentence cut out of its text from one inside it.
+        self._cue_memo: dict[str, list[tuple[int, int, tuple[tuple[int, int], ...]]]] = {}
+        self._cue_memo_ok = _ANCHORED.search(p["cues"]) is None
         self._cue_markers = {k: tuple(tuple(x) for x in v) for k, v in p["cue_markers"].items()}
         self._plain_cues = {k: tuple(tuple(x) for x in v) for k, v in p["plain_cues"].items()}
         self._modifiers = [
@@ -1038,22 +1044,13 @@ class Classifier:
             return f"the sentence ends with '?': {question.why}", question.rule
         cues = t.cues.get(s_start)
         if cues is None:
-            # The cues of the sentence, left to right, the longest at each place (a cue
-            # inside a longer one, "again" in "will meet again", is found at its own place).
-            markers = self._cue_markers
-            plain = self._plain_cues
-            search = self._rx(self._cues).search
-            cues = t.cues[s_start] = []
-            m = search(codes, s_start, s_end)
-            while m is not None:
-                at = m.start()
-                marks = plain[m.group()] if m.lastgroup is None else markers[m.lastgroup]
-                cues.append((at, m.end(), marks))
-                m = search(codes, at + 2, s_end)
+            cues = t.cues[s_start] = self._sentence_cues(codes[s_start:s_end])
         explaining = t.words is not None
         hits: list[tuple[int, str, str]] = []  # (modifier number, reason, rule)
         modifiers = self._modifiers
         for c_start, c_stop, marks in cues:
+            c_start += s_start
+            c_stop += s_start
             for mi, words in marks:
                 if mi not in mine:
                     continue
@@ -1070,6 +1067,32 @@ class Classifier:
             return None
         _, why, rule = min(hits)  # the first modifier in rule order
         return why, rule
+
+    def _sentence_cues(self, sentence: str) -> list[tuple[int, int, tuple[tuple[int, int], ...]]]:
+        """The cues of a sentence (its codes), left to right, the longest at each place (a cue
+        inside a longer one, "again" in "will meet again", is found at its own place); at
+        offsets in the sentence. The cue regex looks neither behind nor at the start, so a
+        sentence reads the same alone as in its text: the same sentence in many items (a
+        wire summary, headlines that differ in names and numbers) is read once."""
+        memo = self._cue_memo
+        cues = memo.get(sentence)
+        if cues is not None:
+            return cues
+        markers = self._cue_markers
+        plain = self._plain_cues
+        search = self._rx(self._cues).search
+        cues = []
+        m = search(sentence)
+        while m is not None:
+            at = m.start()
+            marks = plain[m.group()] if m.lastgroup is None else markers[m.lastgroup]
+            cues.append((at, m.end(), marks))
+            m = search(sentence, at + 2)
+        if self._cue_memo_ok:
+            if len(memo) >= 50_000:
+                memo.clear()
+            memo[sentence] = cues
+        return cues
 
     def _where(
         self, mod: _Mod, codes: str, c_start: int, c_end: int, start: int, end: int, s_start: int
