@@ -513,6 +513,7 @@ class _Compiler:
         self._classes: dict[Atom, frozenset[str]] = {}
         self._sorted_words: list[str] | None = None
         self.pool_highs: list[int] = []  # how many high characters each pool of words has
+        self.end_re = _END_RE  # what "$" renders to (see compile_rules)
 
     # ---- codes
     def register(self, atom: Atom) -> None:
@@ -780,7 +781,7 @@ class _Compiler:
             if kind == _GAP:
                 out.append(f"{_GAP_RE}{{0,{arg}}}?")
             elif kind == _END:
-                out.append(_END_RE)
+                out.append(self.end_re)
             else:
                 piece = self.render_phrases(arg)
                 out.append(_optional(piece) if optional else piece)
@@ -1098,6 +1099,11 @@ def _compile(rules: _Rules, version: str) -> dict[str, Any]:
 
     def codes_of(keys: Iterable[str]) -> list[str]:
         return [comp.prefixes[k[:-1]] if k.endswith("*") else comp.words[k] for k in keys]
+
+    # "$" ends a clause at its punctuation and also just before a clause word ("writers strike
+    # AFTER talks collapse", "thesps walk out AS ..."), which starts a clause of its own.
+    if settings["clause"]:
+        comp.end_re = _END_RE[:-1] + "|" + comp.render_phrases(settings["clause"]) + ")"
 
     # ---- the scanner: party names and the masks that start with an uncommon word, in one
     # regex that starts with a class of the starters' high characters, so the engine skips
