@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import sqlite3
 
@@ -9,6 +10,32 @@ import pytest
 from werkzeug import Request, Response
 
 from tests.feeds import Story, atom, rss
+
+
+@contextlib.contextmanager
+def keep_alive_server(respond):
+    """A loopback HTTP/1.1 server that keeps connections open (pytest-httpserver's does not);
+    `respond(handler)` answers each GET. Yields the base URL."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_GET(self):
+            respond(self)
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
 
 DEADLINE = [
     Story(
@@ -357,46 +384,31 @@ def test_parsing_in_worker_processes_stores_the_same_items(httpserver, tmp_path)
 def test_connections_are_kept_alive_across_feeds_of_a_host():
     """A host's feeds share one connection (one TLS handshake in real life), whether the
     answer was a full body or a 304."""
-    import threading
-    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
     from strikewatch.fetch import fetch, new_session
 
     body = rss([Story("WGA goes on strike", "https://x.example/1", "2023-05-02T00:00:00+00:00")])
     clients: list[tuple[str, int]] = []
 
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
+    def respond(handler):
+        clients.append(handler.client_address)
+        if handler.headers.get("If-None-Match") == '"v1"':
+            handler.send_response(304)
+            handler.send_header("ETag", '"v1"')
+            handler.end_headers()
+            return
+        handler.send_response(200)
+        handler.send_header("Content-Type", "application/rss+xml")
+        handler.send_header("Content-Length", str(len(body)))
+        handler.send_header("ETag", '"v1"')
+        handler.end_headers()
+        handler.wfile.write(body)
 
-        def do_GET(self):
-            clients.append(self.client_address)
-            if self.headers.get("If-None-Match") == '"v1"':
-                self.send_response(304)
-                self.send_header("ETag", '"v1"')
-                self.end_headers()
-                return
-            self.send_response(200)
-            self.send_header("Content-Type", "application/rss+xml")
-            self.send_header("Content-Length", str(len(body)))
-            self.send_header("ETag", '"v1"')
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args):
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        base = f"http://127.0.0.1:{server.server_address[1]}"
+    with keep_alive_server(respond) as base:
         session = new_session()
         first = fetch(session, f"{base}/a.xml", timeout=5)
         second = fetch(session, f"{base}/b.xml", timeout=5)
         unchanged = fetch(session, f"{base}/a.xml", etag='"v1"', timeout=5)
         again = fetch(session, f"{base}/b.xml", timeout=5)
-    finally:
-        server.shutdown()
-        server.server_close()
     assert first.body == second.body == again.body == body
     assert unchanged.status == 304 and unchanged.body is None
     assert len(clients) == 4 and len(set(clients)) == 1
@@ -466,9 +478,7 @@ def test_a_deadline_gives_up_its_sockets_only_before_it_expires():
 def test_state_changes_are_recorded_even_when_the_poll_fails_later(tmp_path, monkeypatch):
     """A 410 and a 429 are written as they arrive, not with the unchanged feeds at the end,
     so a poll that dies storing another feed keeps them."""
-    import threading
     import time
-    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
     from strikewatch.classify import load_classifier
     from strikewatch.errors import StoreError
@@ -477,53 +487,36 @@ def test_state_changes_are_recorded_even_when_the_poll_fails_later(tmp_path, mon
 
     body = rss([Story("WGA goes on strike", "https://x.example/1", "2023-05-02T00:00:00+00:00")])
 
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
+    def respond(handler):
+        if handler.path in ("/gone", "/busy"):
+            handler.send_response(410 if handler.path == "/gone" else 429)
+            if handler.path == "/busy":
+                handler.send_header("Retry-After", "3600")
+            handler.send_header("Content-Length", "0")
+            handler.end_headers()
+            return
+        time.sleep(0.3)  # the feed with a body arrives last
+        handler.send_response(200)
+        handler.send_header("Content-Length", str(len(body)))
+        handler.end_headers()
+        handler.wfile.write(body)
 
-        def do_GET(self):
-            if self.path == "/gone":
-                self.send_response(410)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-                return
-            if self.path == "/busy":
-                self.send_response(429)
-                self.send_header("Retry-After", "3600")
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-                return
-            time.sleep(0.3)  # the feed with a body arrives last
-            self.send_response(200)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
+    with keep_alive_server(respond) as base, Store.open(tmp_path / "t.db") as store:
+        for name in ("gone", "busy", "ok"):
+            store.add_feed(f"{base}/{name}", name=name)
 
-        def log_message(self, *args):
-            pass
+        def locked(*args, **kwargs):
+            raise StoreError("database is locked")
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    base = f"http://127.0.0.1:{server.server_address[1]}"
-    try:
-        with Store.open(tmp_path / "t.db") as store:
-            for name in ("gone", "busy", "ok"):
-                store.add_feed(f"{base}/{name}", name=name)
-
-            def locked(*args, **kwargs):
-                raise StoreError("database is locked")
-
-            monkeypatch.setattr(store, "save_items", locked)
-            with pytest.raises(StoreError):
-                poll_feeds(
-                    store,
-                    store.feeds(active_only=True),
-                    session=None,
-                    classifier=load_classifier(),
-                    per_host=3,
-                )
-            state = {feed["name"]: feed for feed in store.feeds()}
-    finally:
-        server.shutdown()
-        server.server_close()
+        monkeypatch.setattr(store, "save_items", locked)
+        with pytest.raises(StoreError):
+            poll_feeds(
+                store,
+                store.feeds(active_only=True),
+                session=None,
+                classifier=load_classifier(),
+                per_host=3,
+            )
+        state = {feed["name"]: feed for feed in store.feeds()}
     assert state["gone"]["active"] == 0 and state["gone"]["last_status"] == 410
     assert state["busy"]["last_status"] == 429 and state["busy"]["next_poll"]
