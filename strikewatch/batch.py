@@ -3,20 +3,26 @@
 from __future__ import annotations
 
 import json
-import os
 from collections import deque
 from collections.abc import Iterable, Iterator
-from typing import IO, TYPE_CHECKING, Any
+from itertools import chain
+from typing import IO, TYPE_CHECKING
+
+from strikewatch.workers import LazyPool, numbered_chunks, usable_cores, use_classifier
 
 if TYPE_CHECKING:
+    from concurrent.futures import Future
+
     from strikewatch.classify import Classifier, Tags
+
+# A chunk's output text and its bad lines as (number, why).
+Tagged = tuple[str, list[tuple[int, str]]]
 
 CHUNK_LINES = 500
 # Inputs of at least this many chunks are tagged by worker processes (one per core) while this
 # process reads and writes; below it, starting them costs more than they save.
 PARALLEL_MIN_CHUNKS = 8
-_CORES = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-WORKERS = min(_CORES or 1, 8) if (_CORES or 1) > 1 else 0
+WORKERS = 0 if usable_cores() < 2 else min(usable_cores(), 8)
 
 
 def classify_jsonl(
@@ -33,7 +39,7 @@ def classify_jsonl(
     must guard its entry point with `if __name__ == "__main__":`, as multiprocessing requires.
     """
     errors: list[tuple[int, str]] = []
-    chunks = _chunks(lines)
+    chunks = numbered_chunks(lines, CHUNK_LINES)
     early: list[tuple[int, list[str]]] = []
     if workers > 0:
         # Only an input that is long (and arrives quickly, as a file does) is worth workers.
@@ -53,23 +59,7 @@ def classify_jsonl(
     return errors
 
 
-def _chunks(lines: Iterable[str]) -> Iterator[tuple[int, list[str]]]:
-    chunk: list[str] = []
-    first = 1
-    for number, line in enumerate(lines, start=1):
-        if not chunk:
-            first = number
-        chunk.append(line)
-        if len(chunk) >= CHUNK_LINES:
-            yield first, chunk
-            chunk = []
-    if chunk:
-        yield first, chunk
-
-
-def _tag_chunk(
-    classifier: Classifier, first: int, lines: list[str]
-) -> tuple[str, list[tuple[int, str]]]:
+def _tag_chunk(classifier: Classifier, first: int, lines: list[str]) -> Tagged:
     """Consecutive lines, numbered from `first`: their output text and their bad lines."""
     errors: list[tuple[int, str]] = []
     written: list[str] = []
@@ -113,17 +103,10 @@ def _tag_chunk(
     return ("\n".join(written) + "\n" if written else ""), errors
 
 
-_worker_classifier: Classifier | None = None
+def _tag_chunk_in_worker(first: int, lines: list[str]) -> Tagged:
+    from strikewatch.workers import worker_classifier
 
-
-def _start_worker(classifier: Classifier) -> None:
-    global _worker_classifier
-    _worker_classifier = classifier
-
-
-def _tag_chunk_in_worker(first: int, lines: list[str]) -> tuple[str, list[tuple[int, str]]]:
-    assert _worker_classifier is not None
-    return _tag_chunk(_worker_classifier, first, lines)
+    return _tag_chunk(worker_classifier(), first, lines)
 
 
 def _in_workers(
@@ -131,49 +114,20 @@ def _in_workers(
     early: list[tuple[int, list[str]]],
     rest: Iterator[tuple[int, list[str]]],
     workers: int,
-) -> Iterator[tuple[str, list[tuple[int, str]]]]:
+) -> Iterator[Tagged]:
     """Chunks tagged by worker processes, a few ahead, yielded in input order. Should the
     workers fail to start or die, the chunks they did not finish are tagged here."""
-    from strikewatch.workers import lost_work_errors, pool_errors, start_pool
-
     # No threads and no database here: Linux workers are forked with the rules compiled.
     classifier.warm_up()
-    pool = start_pool(workers, initializer=_start_worker, initargs=(classifier,), may_fork=True)
-    broken, lost = pool_errors(), lost_work_errors()
-    waiting: deque[tuple[tuple[int, list[str]], Any]] = deque()
-
-    def submit(chunk: tuple[int, list[str]]) -> None:
-        nonlocal pool
-        future = None
-        if pool is not None:
-            try:
-                future = pool.submit(_tag_chunk_in_worker, *chunk)
-            except broken:
-                pool.shutdown(wait=False, cancel_futures=True)
-                pool = None
-        waiting.append((chunk, future))
-
-    def collect() -> tuple[str, list[tuple[int, str]]]:
-        nonlocal pool
-        chunk, future = waiting.popleft()
-        if future is not None:
-            try:
-                return future.result()
-            except lost:
-                if pool is not None:
-                    pool.shutdown(wait=False, cancel_futures=True)
-                    pool = None
-        return _tag_chunk(classifier, *chunk)
-
+    pool = LazyPool(workers, initializer=use_classifier, initargs=(classifier,), may_fork=True)
+    waiting: deque[tuple[tuple[int, list[str]], Future[Tagged] | None]] = deque()
     try:
-        for chunk in early:
-            submit(chunk)
-        for chunk in rest:
-            submit(chunk)
+        for chunk in chain(early, rest):
+            waiting.append((chunk, pool.submit(_tag_chunk_in_worker, *chunk)))
             if len(waiting) > 2 * workers:
-                yield collect()
-        while waiting:
-            yield collect()
+                chunk, future = waiting.popleft()
+                yield pool.result(future, _tag_chunk, classifier, *chunk)
+        for chunk, future in waiting:
+            yield pool.result(future, _tag_chunk, classifier, *chunk)
     finally:
-        if pool is not None:
-            pool.shutdown(wait=True, cancel_futures=True)
+        pool.close()

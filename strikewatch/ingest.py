@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -19,6 +18,7 @@ from strikewatch.parse import (
     parse_feed,
 )
 from strikewatch.paths import data_path
+from strikewatch.workers import usable_cores
 
 if TYPE_CHECKING:
     from concurrent.futures import Future
@@ -30,7 +30,7 @@ BATCH_SIZE = 5000
 # An archive at least this large is tagged in a worker process while this one stores: below
 # it, starting the worker costs more than it saves.
 PARALLEL_TAGGING_MIN_BYTES = 2_000_000
-TAG_WORKERS = 1 if (os.cpu_count() or 1) > 1 else 0
+TAG_WORKERS = 1 if usable_cores() > 1 else 0
 SAMPLE_ARCHIVE = ("sample", "hollywood-labor-2023.jsonl")
 
 
@@ -79,15 +79,12 @@ def import_file(
     report = ImportReport(path=str(path))
     head = read_file_start(path, 4096)
     default_source = location.stem or "import"
-    workers: _ArchiveWorkers | None = None
-    bulk = looks_like_jsonl(head)
-    if bulk:
+    archive: _Archive | None = None
+    if looks_like_jsonl(head):
         store.prepare_for_bulk_writes()
-        if tag_workers > 0 and _size(location) >= PARALLEL_TAGGING_MIN_BYTES:
-            workers = _ArchiveWorkers(classifier, tag_workers, default_source)
-            batches = workers.batches(location, report)
-        else:
-            batches = _archive_batches(location, default_source, report)
+        large = _size(location) >= PARALLEL_TAGGING_MIN_BYTES
+        archive = _Archive(classifier, tag_workers if large else 0, default_source)
+        batches = archive.batches(location, report)
     else:
         try:
             parsed = parse_feed(read_local(str(location), max_bytes=DEFAULT_MAX_BYTES).body or b"")
@@ -100,7 +97,7 @@ def import_file(
             saved = store.save_items(
                 batch,
                 source=default_source,
-                classifier=workers.classifier_for(batch) if workers is not None else classifier,
+                classifier=archive.classifier_for(batch) if archive is not None else classifier,
                 group_stories=False,
             )
             report.new_ids.extend(saved.new_ids)
@@ -109,12 +106,12 @@ def import_file(
             if on_items is not None:
                 on_items(len(batch))
     finally:
-        if workers is not None:
-            workers.close()
+        if archive is not None:
+            archive.close()
         # Once per file rather than per batch: an archive in no particular order would
         # otherwise make every batch regroup most of the store.
         store.assign_stories()
-        if bulk:
+        if archive is not None:
             store.finish_bulk_writes()
     return report
 
@@ -126,20 +123,13 @@ def _size(location: Path) -> int:
         return 0
 
 
-_worker_classifier: Classifier | None = None
-
-
-def _start_worker(classifier: Classifier) -> None:
-    global _worker_classifier
-    _worker_classifier = classifier
-
-
 def _parse_and_tag(
     lines: list[bytes], first_line: int, default_source: str
 ) -> tuple[list[Item | ArchiveLineError], list[Tags]]:
     """A worker's share of an import: a piece of the archive parsed, and its items tagged."""
-    assert _worker_classifier is not None
-    classify = _worker_classifier.classify
+    from strikewatch.workers import worker_classifier
+
+    classify = worker_classifier().classify
     entries = list(parse_archive_lines(lines, default_source, first_line))
     tags = [classify(e.title, e.summary) for e in entries if isinstance(e, Item)]
     return entries, tags
@@ -159,76 +149,48 @@ class _Pretagged:
         return tags if tags is not None else self._classifier.classify(title, summary)
 
 
-class _ArchiveWorkers:
-    """Worker processes parse and tag the next pieces of an archive while this process stores
-    the current one: parsing and tagging are over half of an import, so two cores do it in
-    about half the time. If the workers cannot start or die, pieces are done in place."""
+class _Archive:
+    """A JSON-lines archive read in pieces. With workers, processes parse and tag the next
+    pieces while this process stores the current one (parsing and tagging are over half of an
+    import, so two cores do it in about half the time); without, or if they cannot start or
+    die, pieces are parsed here and tagged as they are stored."""
 
     def __init__(self, classifier: Classifier, workers: int, default_source: str):
+        from strikewatch.workers import LazyPool, use_classifier
+
         self.classifier = classifier
-        self.workers = workers
         self.default_source = default_source
-        self._pool: Any = None
+        # The database is open: the pool never forks.
+        self._pool = LazyPool(
+            workers,
+            initializer=use_classifier,
+            initargs=(classifier,),
+            preload=["strikewatch.ingest"],
+        )
         self._tags: dict[int, dict[tuple[str, str], Tags]] = {}
-
-    def _submit(self, lines: list[bytes], first_line: int) -> Future[Any] | None:
-        from strikewatch.workers import pool_errors, start_pool
-
-        if not self.workers:
-            return None
-        try:
-            if self._pool is None:
-                # The database is open: never fork.
-                self._pool = start_pool(
-                    self.workers,
-                    initializer=_start_worker,
-                    initargs=(self.classifier,),
-                    preload=["strikewatch.ingest"],
-                )
-            if self._pool is None:
-                self.workers = 0
-                return None
-            return self._pool.submit(_parse_and_tag, lines, first_line, self.default_source)
-        except pool_errors():
-            self.close()
-            return None
 
     def batches(self, location: Path, report: ImportReport) -> Iterator[list[Item]]:
         """The archive's items in batches, in file order; bad lines go to `report`."""
-        from strikewatch.workers import lost_work_errors
+        from strikewatch.workers import numbered_chunks
 
         try:
             handle = open(location, "rb")  # noqa: SIM115 - closed below, once drained
         except OSError as error:
             raise ImportFileError(f"{location}: cannot read: {error.strerror or error}") from None
-        waiting: deque[tuple[list[bytes], int, Future[Any] | None]] = deque()
+        waiting: deque[tuple[int, list[bytes], Future[Any] | None]] = deque()
         with handle:
-            first_line = 1
-            for lines in _pieces(handle, BATCH_SIZE):
-                waiting.append((lines, first_line, self._submit(lines, first_line)))
-                first_line += len(lines)
-                if len(waiting) > self.workers:  # keep every worker busy before storing
-                    yield self._collect(*waiting.popleft(), report, lost_work_errors())
+            for first_line, lines in numbered_chunks(handle, BATCH_SIZE):
+                work = self._pool.submit(_parse_and_tag, lines, first_line, self.default_source)
+                waiting.append((first_line, lines, work))
+                if len(waiting) > self._pool.workers:  # keep every worker busy before storing
+                    yield self._collect(*waiting.popleft(), report)
             while waiting:
-                yield self._collect(*waiting.popleft(), report, lost_work_errors())
+                yield self._collect(*waiting.popleft(), report)
 
     def _collect(
-        self,
-        lines: list[bytes],
-        first_line: int,
-        working: Future[Any] | None,
-        report: ImportReport,
-        broken: tuple[type[BaseException], ...],
+        self, first_line: int, lines: list[bytes], work: Future[Any] | None, report: ImportReport
     ) -> list[Item]:
-        entries: list[Item | ArchiveLineError] | None = None
-        if working is not None:
-            try:
-                entries, tags = working.result()
-            except broken:
-                self.close()
-        if entries is None:
-            entries = list(parse_archive_lines(lines, self.default_source, first_line))
-            tags = []
+        entries, tags = self._pool.result(work, self._parse_here, lines, first_line)
         batch = [entry for entry in entries if isinstance(entry, Item)]
         report.line_errors.extend(e for e in entries if isinstance(e, ArchiveLineError))
         if tags:
@@ -237,43 +199,15 @@ class _ArchiveWorkers:
             }
         return batch
 
+    def _parse_here(
+        self, lines: list[bytes], first_line: int
+    ) -> tuple[list[Item | ArchiveLineError], list[Tags]]:
+        """A piece parsed in this process; its items are tagged when stored."""
+        return list(parse_archive_lines(lines, self.default_source, first_line)), []
+
     def classifier_for(self, batch: list[Item]) -> Any:
         tags = self._tags.pop(id(batch), None)
         return _Pretagged(self.classifier, tags) if tags else self.classifier
 
     def close(self) -> None:
-        pool, self._pool, self.workers = self._pool, None, 0
-        if pool is not None:
-            pool.shutdown(wait=True, cancel_futures=True)
-
-
-def _pieces(handle: Any, size: int) -> Iterator[list[bytes]]:
-    piece: list[bytes] = []
-    for line in handle:
-        piece.append(line)
-        if len(piece) >= size:
-            yield piece
-            piece = []
-    if piece:
-        yield piece
-
-
-def _archive_batches(
-    location: Path, default_source: str, report: ImportReport
-) -> Iterator[list[Item]]:
-    try:
-        handle = open(location, "rb")  # noqa: SIM115 - closed below, after the generator is drained
-    except OSError as error:
-        raise ImportFileError(f"{location}: cannot read: {error.strerror or error}") from None
-    with handle:
-        batch: list[Item] = []
-        for entry in parse_archive_lines(handle, default_source):
-            if isinstance(entry, ArchiveLineError):
-                report.line_errors.append(entry)
-                continue
-            batch.append(entry)
-            if len(batch) >= BATCH_SIZE:
-                yield batch
-                batch = []
-        if batch:
-            yield batch
+        self._pool.close()

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from strikewatch import fetch as fetching
 from strikewatch.errors import FeedError, ParseError, PollLocked, StoreError
 from strikewatch.normalize import to_utc_iso, utcnow
+from strikewatch.workers import LazyPool, usable_cores
 
 if TYPE_CHECKING:
     from concurrent.futures import Future
@@ -252,58 +253,39 @@ def fetch_all(
             tasks.put(None)
 
 
-PARSE_WORKERS = min(2, os.cpu_count() or 1)
+PARSE_WORKERS = min(2, usable_cores())
 # Below this many feeds, starting worker processes costs more than parsing in place saves.
 PARALLEL_PARSE_MIN_FEEDS = 8
 
 
-class _Parsers:
+class _Parsers(LazyPool):
     """Parses feed bodies in worker processes, so a large poll uses more than one core
     (feedparser is pure Python: threads would all wait on one). With no workers asked for, or
     should the workers fail to start or die, bodies are parsed in place, in this process."""
 
     def __init__(self, workers: int):
-        self.workers = workers if workers > 1 else 0
+        # Download threads are running and the database is open: never fork.
+        super().__init__(workers if workers > 1 else 0, preload=["strikewatch.parse"])
         self.backlog = 2 * self.workers + 2  # downloads held while waiting for a parse
-        self._pool: Any = None
 
-    def submit(self, result: fetching.FetchResult) -> Future[ParsedFeed] | None:
+    def start(self, result: fetching.FetchResult) -> Future[ParsedFeed] | None:
         """Start parsing `result` in a worker; None means: parse it in place when recorded."""
-        if not self.workers:
-            return None
         from strikewatch.parse import parse_feed
-        from strikewatch.workers import pool_errors, start_pool
 
-        try:
-            if self._pool is None:
-                # Download threads are running and the database is open: never fork.
-                self._pool = start_pool(self.workers, preload=["strikewatch.parse"])
-            if self._pool is None:
-                self.workers = 0
-                return None
-            return self._pool.submit(
-                parse_feed, result.body, base_url=result.url, content_type=result.content_type
-            )
-        except pool_errors():
-            self.close()
-            return None
+        return self.submit(
+            parse_feed, result.body, base_url=result.url, content_type=result.content_type
+        )
 
-    def result(self, parsing: Future[ParsedFeed], result: fetching.FetchResult) -> ParsedFeed:
-        """The parsed feed; a worker that died is replaced by parsing here."""
+    def parsed(
+        self, parsing: Future[ParsedFeed] | None, result: fetching.FetchResult
+    ) -> ParsedFeed:
+        """The parsed feed, from its worker or parsed here."""
         from strikewatch.parse import parse_feed
-        from strikewatch.workers import lost_work_errors
 
-        try:
-            return parsing.result()
-        except lost_work_errors():
-            self.close()
-            assert result.body is not None
-            return parse_feed(result.body, base_url=result.url, content_type=result.content_type)
-
-    def close(self) -> None:
-        pool, self._pool, self.workers = self._pool, None, 0
-        if pool is not None:
-            pool.shutdown(wait=True, cancel_futures=True)
+        assert result.body is not None
+        return self.result(
+            parsing, parse_feed, result.body, base_url=result.url, content_type=result.content_type
+        )
 
 
 def poll_feeds(
@@ -357,15 +339,19 @@ def poll_feeds(
     # recording 100 unchanged feeds one by one cost a third of a re-poll. A poll killed before
     # then only forgets that they were checked. Anything that changes a feed's state (an
     # error, a Retry-After, a 410, a move) is recorded at once.
-    unchanged: list[_Fetched] = []
+    unchanged: deque[_Fetched] = deque()
 
     def record_unchanged() -> None:
         with store.transaction():
             while unchanged:
-                record(unchanged.pop(0))
+                record(unchanged.popleft())
 
-    def record(fetched: _Fetched, parsing: Future[ParsedFeed] | None = None) -> None:
-        outcome = _process(store, fetched, classifier, now_iso, parsing=parsing, parsers=parsers)
+    def record(
+        fetched: _Fetched, parsing: Future[ParsedFeed] | None = None, backoff: bool = True
+    ) -> None:
+        outcome = _process(
+            store, fetched, classifier, now_iso, parsers, parsing=parsing, backoff=backoff
+        )
         report.outcomes.append(outcome)
         if on_feed_done is not None:
             on_feed_done(outcome)
@@ -395,7 +381,7 @@ def poll_feeds(
                 answered += 1
             result = fetched.result
             if fetched.error is None and result is not None and result.body is not None:
-                waiting.append((fetched, parsers.submit(result)))
+                waiting.append((fetched, parsers.start(result)))
             elif fetched.error is None and result is not None and not result.moved_to:
                 unchanged.append(fetched)
             else:
@@ -412,10 +398,7 @@ def poll_feeds(
     hosts = {fetching.host_key(fetched.feed["url"]) for fetched in unreachable}
     report.offline = answered == 0 and len(hosts) >= 2
     for fetched in unreachable:
-        outcome = _process(store, fetched, classifier, now_iso, backoff=not report.offline)
-        report.outcomes.append(outcome)
-        if on_feed_done is not None:
-            on_feed_done(outcome)
+        record(fetched, backoff=not report.offline)
     if report.new_ids or any(outcome.updated_ids for outcome in report.outcomes):
         # Each feed's items were committed as they came; a poll killed before this point
         # leaves them pending, and the next poll or import groups them.
@@ -428,9 +411,9 @@ def _process(
     fetched: _Fetched,
     classifier: Classifier,
     started_iso: str,
+    parsers: _Parsers,
     backoff: bool = True,
     parsing: Future[ParsedFeed] | None = None,
-    parsers: _Parsers | None = None,
 ) -> FeedOutcome:
     """Parse (if there is a body; `parsing` when a worker already started on it) and record one
     feed: items, health and log in one transaction."""
@@ -438,15 +421,8 @@ def _process(
     error = fetched.error
     result = fetched.result
     if error is None and result is not None and result.body is not None:
-        from strikewatch.parse import parse_feed  # not needed by an unchanged re-poll
-
         try:
-            if parsing is not None and parsers is not None:
-                parsed = parsers.result(parsing, result)
-            else:
-                parsed = parse_feed(
-                    result.body, base_url=result.url, content_type=result.content_type
-                )
+            parsed = parsers.parsed(parsing, result)
         except FeedError as parse_error:
             error, result = parse_error, None
         except Exception as parse_error:  # hostile input can surprise any parser

@@ -3,10 +3,25 @@ parsing a large poll's feeds, tagging a large archive or a long `classify --json
 
 from __future__ import annotations
 
-import multiprocessing
+import os
 import sys
-from collections.abc import Callable, Sequence
-from typing import Any
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
+
+if TYPE_CHECKING:
+    from concurrent.futures import Future
+
+    from strikewatch.classify import Classifier
+
+T = TypeVar("T")
+Line = TypeVar("Line", str, bytes)
+
+
+def usable_cores() -> int:
+    """The cores this process may run on (a container's or taskset's share, where known)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0)) or 1
+    return os.cpu_count() or 1
 
 
 def start_pool(
@@ -24,6 +39,7 @@ def start_pool(
     `may_fork` (no threads, no database), Linux workers are forked and start at once with
     everything the parent has loaded.
     """
+    import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
     methods = multiprocessing.get_all_start_methods()
@@ -59,3 +75,87 @@ def lost_work_errors() -> tuple[type[BaseException], ...]:
     from concurrent.futures.process import BrokenProcessPool
 
     return (BrokenProcessPool, CancelledError)
+
+
+class LazyPool:
+    """Worker processes started with the first piece of work. Work the pool cannot take, or
+    loses, is done in the calling process instead, so no caller depends on the pool working:
+    `submit` returns None for work to do in place, and `result` does it."""
+
+    def __init__(
+        self,
+        workers: int,
+        *,
+        initializer: Callable[..., None] | None = None,
+        initargs: tuple[Any, ...] = (),
+        preload: Sequence[str] = (),
+        may_fork: bool = False,
+    ):
+        self.workers = max(0, workers)
+        self._start = {
+            "initializer": initializer,
+            "initargs": initargs,
+            "preload": preload,
+            "may_fork": may_fork,
+        }
+        self._pool: Any = None
+
+    def submit(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> Future[T] | None:
+        if not self.workers:
+            return None
+        try:
+            if self._pool is None:
+                self._pool = start_pool(self.workers, **self._start)
+                if self._pool is None:
+                    self.workers = 0
+                    return None
+            return self._pool.submit(fn, *args, **kwargs)
+        except pool_errors():
+            self.close()
+            return None
+
+    def result(
+        self, future: Future[T] | None, fn: Callable[..., T], /, *args: Any, **kwargs: Any
+    ) -> T:
+        """The work's result: from its worker, or `fn(*args, **kwargs)` here when it was not
+        submitted or the pool lost it (its own errors are raised either way)."""
+        if future is not None:
+            try:
+                return future.result()
+            except lost_work_errors():
+                self.close()
+        return fn(*args, **kwargs)
+
+    def close(self) -> None:
+        pool, self._pool, self.workers = self._pool, None, 0
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+
+def numbered_chunks(lines: Iterable[Line], size: int) -> Iterator[tuple[int, list[Line]]]:
+    """Consecutive lines in lists of `size`, each with the number of its first line."""
+    chunk: list[Line] = []
+    first = 1
+    for number, line in enumerate(lines, start=1):
+        if not chunk:
+            first = number
+        chunk.append(line)
+        if len(chunk) >= size:
+            yield first, chunk
+            chunk = []
+    if chunk:
+        yield first, chunk
+
+
+_classifier: Classifier | None = None
+
+
+def use_classifier(classifier: Classifier) -> None:
+    """A pool initializer: the rules this worker tags with (sent once, not with each task)."""
+    global _classifier
+    _classifier = classifier
+
+
+def worker_classifier() -> Classifier:
+    assert _classifier is not None, "use_classifier was not the pool's initializer"
+    return _classifier
