@@ -10,15 +10,35 @@ APP_NAME = "strikewatch"
 DB_ENV_VAR = "STRIKEWATCH_DB"
 
 
-def user_data_dir() -> Path:
-    """The platform's per-user data directory, without importing platformdirs (start-up cost)."""
+def _user_dir(windows: tuple[str, str], macos: str, xdg: tuple[str, str]) -> Path:
+    """A per-user folder of this platform, without importing platformdirs (start-up cost):
+    `windows` and `xdg` are (environment variable, default under the home folder)."""
+    home = Path.home()
     if sys.platform == "win32":
-        base = os.environ.get("LOCALAPPDATA") or str(Path.home() / "AppData" / "Local")
-        return Path(base) / APP_NAME
+        return Path(os.environ.get(windows[0]) or home / windows[1]) / APP_NAME
     if sys.platform == "darwin":
-        return Path.home() / "Library" / "Application Support" / APP_NAME
-    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
-    return Path(base) / APP_NAME
+        return home / "Library" / macos / APP_NAME
+    return Path(os.environ.get(xdg[0]) or home / xdg[1]) / APP_NAME
+
+
+def user_data_dir() -> Path:
+    """The platform's per-user data directory."""
+    return _user_dir(
+        ("LOCALAPPDATA", "AppData/Local"), "Application Support", ("XDG_DATA_HOME", ".local/share")
+    )
+
+
+def user_config_dir() -> Path:
+    """The platform's per-user configuration directory."""
+    return _user_dir(
+        ("APPDATA", "AppData/Roaming"), "Application Support", ("XDG_CONFIG_HOME", ".config")
+    )
+
+
+def user_cache_dir() -> Path:
+    """The platform's per-user cache directory (safe to delete: only speeds up start-up)."""
+    folder = _user_dir(("LOCALAPPDATA", "AppData/Local"), "Caches", ("XDG_CACHE_HOME", ".cache"))
+    return folder / "Cache" if sys.platform == "win32" else folder  # beside the app's data there
 
 
 def default_db_path() -> Path:
@@ -37,29 +57,7 @@ def data_path(*parts: str) -> Path:
     return Path(__file__).resolve().parent.parent.joinpath("data", *parts)
 
 
-def user_config_dir() -> Path:
-    """The platform's per-user configuration directory."""
-    if sys.platform == "win32":
-        base = os.environ.get("APPDATA") or str(Path.home() / "AppData" / "Roaming")
-        return Path(base) / APP_NAME
-    if sys.platform == "darwin":
-        return Path.home() / "Library" / "Application Support" / APP_NAME
-    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
-    return Path(base) / APP_NAME
-
-
 def user_rules_path() -> Path:
     """The user's own rules, loaded after the defaults by every command when the file exists,
     so a cron poll and `classify` agree without repeating --rules."""
     return user_config_dir() / "rules.toml"
-
-
-def user_cache_dir() -> Path:
-    """The platform's per-user cache directory (safe to delete: only speeds up start-up)."""
-    if sys.platform == "win32":
-        base = os.environ.get("LOCALAPPDATA") or str(Path.home() / "AppData" / "Local")
-        return Path(base) / APP_NAME / "Cache"
-    if sys.platform == "darwin":
-        return Path.home() / "Library" / "Caches" / APP_NAME
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / APP_NAME
