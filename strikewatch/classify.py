@@ -47,7 +47,7 @@ from pathlib import Path
 from typing import Any
 
 from strikewatch.errors import RulesError
-from strikewatch.paths import data_path, user_cache_dir
+from strikewatch.paths import bundled_rule_files, data_path, user_cache_dir
 from strikewatch.taxonomy import EVENTS, GUILD_ALIASES, GUILDS
 
 __all__ = [
@@ -1169,10 +1169,9 @@ CACHE_ENV_VAR = "STRIKEWATCH_CACHE_DIR"
 
 
 def _default_rule_files() -> list[Path]:
-    folder = data_path("rules")
-    files = sorted(folder.glob("*.toml"))
+    files = bundled_rule_files()
     if not files:
-        raise RulesError(f"{folder}: no rule files (*.toml) found")
+        raise RulesError(f"{data_path('rules')}: no rule files (*.toml) found")
     return files
 
 

@@ -13,7 +13,7 @@ import click
 
 from strikewatch import __version__
 from strikewatch.errors import PollLocked, StrikewatchError, UsageError
-from strikewatch.paths import data_path, default_db_path, user_rules_path
+from strikewatch.paths import bundled_rule_files, default_db_path, user_rules_path
 from strikewatch.taxonomy import EVENT_ALIASES, EVENTS, GUILD_ALIASES, GUILDS
 
 if TYPE_CHECKING:
@@ -271,12 +271,13 @@ def path(app: App, show_rules: bool) -> None:
     if not show_rules:
         click.echo(str(app.db_path))
         return
-    for bundled in sorted(data_path("rules").glob("*.toml")):
+    for bundled in bundled_rule_files():
         click.echo(str(bundled))
     for extra in app.rules:
         click.echo(str(Path(extra).expanduser().resolve()))
-    if not user_rules_path().is_file():
-        click.echo(f"# no {user_rules_path()} (create it to extend the rules everywhere)", err=True)
+    user_rules = user_rules_path()
+    if not user_rules.is_file():
+        click.echo(f"# no {user_rules} (create it to extend the rules everywhere)", err=True)
 
 
 # feeds ------------------------------------------------------------------------------

@@ -57,6 +57,11 @@ def data_path(*parts: str) -> Path:
     return Path(__file__).resolve().parent.parent.joinpath("data", *parts)
 
 
+def bundled_rule_files() -> list[Path]:
+    """The default rules (data/rules/*.toml), in the order they are loaded."""
+    return sorted(data_path("rules").glob("*.toml"))
+
+
 def user_rules_path() -> Path:
     """The user's own rules, loaded after the defaults by every command when the file exists,
     so a cron poll and `classify` agree without repeating --rules."""
