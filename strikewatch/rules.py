@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 import tomllib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -150,6 +150,24 @@ def _table(value: Any, origin: _Origin) -> dict[str, Any]:
     return value
 
 
+def _id_blocks(
+    doc: dict[str, Any], fname: str, section: str, label: str, keys: Sequence[str]
+) -> Iterator[tuple[str, dict[str, Any]]]:
+    """The [[section]] blocks of a rules file, each checked (a table, known keys, a valid id)
+    and given with its id."""
+    blocks = doc.get(section, [])
+    if not isinstance(blocks, list):
+        raise RulesError(f"{fname}: {section}: write each one as a [[{section}]] block")
+    for i, body in enumerate(blocks, 1):
+        origin = _Origin(fname, f"{label} {i}")
+        body = _table(body, origin)
+        _unknown_keys(body, keys, origin)
+        block_id = body.get("id")
+        if not isinstance(block_id, str) or not _RULE_ID_RE.match(block_id):
+            raise origin.error("needs an id of lowercase letters, digits, - or _")
+        yield block_id, body
+
+
 def _unknown_keys(table: dict[str, Any], allowed: Iterable[str], origin: _Origin) -> None:
     allowed = tuple(allowed)
     for key in table:
@@ -256,16 +274,9 @@ def _merge_file(rules: _Rules, doc: dict[str, Any], fname: str) -> list[tuple[st
             _Phrase(w.lower(), origin) for w in _strings(others["names"], origin, "names")
         )
 
-    friends = doc.get("false_friends", [])
-    if not isinstance(friends, list):
-        raise RulesError(f"{fname}: false_friends: write each one as a [[false_friends]] block")
-    for i, body in enumerate(friends, 1):
-        origin = _Origin(fname, f"false friend {i}")
-        body = _table(body, origin)
-        _unknown_keys(body, ("id", "why", "phrases"), origin)
-        fid = body.get("id")
-        if not isinstance(fid, str) or not _RULE_ID_RE.match(fid):
-            raise origin.error("needs an id of lowercase letters, digits, - or _")
+    for fid, body in _id_blocks(
+        doc, fname, "false_friends", "false friend", ("id", "why", "phrases")
+    ):
         origin = _Origin(fname, f"false friend '{fid}'")
         if "phrases" not in body:
             raise origin.error("needs phrases = [...]")
@@ -293,16 +304,7 @@ def _merge_file(rules: _Rules, doc: dict[str, Any], fname: str) -> list[tuple[st
             n = len(patterns) + 1
             patterns.append(_Phrase(text.lower(), _Origin(fname, f"event '{eid}' pattern {n}")))
 
-    mods = doc.get("modifiers", [])
-    if not isinstance(mods, list):
-        raise RulesError(f"{fname}: modifiers: write each one as a [[modifiers]] block")
-    for i, body in enumerate(mods, 1):
-        origin = _Origin(fname, f"modifier {i}")
-        body = _table(body, origin)
-        _unknown_keys(body, _MODIFIER_KEYS, origin)
-        mid = body.get("id")
-        if not isinstance(mid, str) or not _RULE_ID_RE.match(mid):
-            raise origin.error("needs an id of lowercase letters, digits, - or _")
+    for mid, body in _id_blocks(doc, fname, "modifiers", "modifier", _MODIFIER_KEYS):
         origin = _Origin(fname, f"modifier '{mid}'")
         words = [
             _Phrase(w.lower(), origin) for w in _strings(body.get("words", []), origin, "words")
