@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
 from datetime import UTC, datetime, time, timedelta
 
 from strikewatch.errors import UsageError
@@ -47,19 +46,3 @@ def date_bound(value: str | None, *, end_of_day: bool = False) -> str | None:
     if value is None:
         return None
     return to_utc_iso(parse_date(value, end_of_day=end_of_day))
-
-
-def resolve_ids(
-    values: Iterable[str], known: Iterable[str], aliases: dict[str, str], what: str
-) -> list[str]:
-    """Map user spellings to ids, or fail listing what is accepted."""
-    known = list(known)
-    resolved: list[str] = []
-    for value in values:
-        key = value.strip().lower()
-        ident = key if key in known else aliases.get(key)
-        if ident is None:
-            raise UsageError(f"unknown {what} {value!r}; choose from: {', '.join(known)}")
-        if ident not in resolved:
-            resolved.append(ident)
-    return resolved

@@ -1284,10 +1284,6 @@ def _compile(rules: _Rules, version: str) -> dict[str, Any]:
     }
 
 
-def _pairs(codes: str) -> list[str]:
-    return [codes[i : i + 2] for i in range(0, len(codes), 2)]
-
-
 def compile_rule_files(files: Sequence[tuple[str, bytes]], version: str) -> dict[str, Any]:
     """The program for these rule files ((label, content) in order: defaults, then users')."""
     rules = _Rules()
