@@ -193,7 +193,7 @@ def test_derive_feed_name(url, name):
 
 
 def test_import_with_worker_processes_stores_exactly_what_a_serial_import_does(
-    tmp_path, monkeypatch
+    tmp_path, monkeypatch, pool_starts
 ):
     """A large archive is parsed and tagged in a worker process while the main one stores:
     same items, tags, stories and bad-line numbers as doing it all in one process."""
@@ -232,13 +232,6 @@ def test_import_with_worker_processes_stores_exactly_what_a_serial_import_does(
     monkeypatch.setattr(ingest, "BATCH_SIZE", 7)
     monkeypatch.setattr(ingest, "PARALLEL_TAGGING_MIN_BYTES", 1)
     classifier = load_classifier()
-    from strikewatch import workers
-
-    started = []
-    start_pool = workers.start_pool
-    monkeypatch.setattr(
-        workers, "start_pool", lambda *a, **k: started.append(1) or start_pool(*a, **k)
-    )
 
     def imported(name: str, workers: int):
         with Store.open(tmp_path / name) as store:
@@ -252,9 +245,9 @@ def test_import_with_worker_processes_stores_exactly_what_a_serial_import_does(
         return [tuple(r) for r in rows], [tuple(t) for t in tags], errors, len(report.new_ids)
 
     serial = imported("serial.db", 0)
-    assert not started
+    assert not pool_starts
     parallel = imported("parallel.db", 1)
-    assert started  # the worker process really did the parsing and tagging
+    assert pool_starts  # the worker process really did the parsing and tagging
     assert parallel == serial
     rows, tags, errors, new = parallel
     assert new == 60 - 3 - 2 and len(rows) == new
