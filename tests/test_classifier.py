@@ -612,3 +612,32 @@ def test_jsonl_in_worker_processes_matches_one_process(monkeypatch, pool_starts)
     out = [json.loads(line) for line in parallel.getvalue().splitlines()]
     assert [record["n"] for record in out] == [n for n in range(1, 48) if n % 11 and n % 13]
     assert out[1]["n"] == 2 and out[1]["events"] == ["strike-authorized"]
+
+
+def test_user_rules_can_disable_patterns_aliases_and_list_words(tmp_path: Path) -> None:
+    rules = tmp_path / "off.toml"
+    rules.write_text(
+        '[disable]\npatterns = ["{reach} ...4 {deal}"]\naliases = ["Producers"]\n'
+        'words = { deal = ["accord"] }\n',
+        encoding="utf-8",
+    )
+    default, custom = load_classifier(), load_classifier([rules])
+    assert default.classify("WGA and producers reach tentative accord").guilds == ("amptp", "wga")
+    assert custom.classify("WGA and producers reach tentative accord").guilds == ("wga",)
+    assert default.classify("WGA and AMPTP reach accord").events == ("deal",)
+    assert custom.classify("WGA and AMPTP reach accord").events == ()
+    for body, message in [
+        (
+            '[disable]\npatterns = ["Nope"]\n',
+            "disable patterns: no event pattern 'nope' to disable",
+        ),
+        ('[disable]\naliases = ["Nope"]\n', "disable aliases: no party alias 'nope' to disable"),
+        (
+            '[disable]\nwords = { deal = ["nope"] }\n',
+            "disable words 'deal': 'nope' is not in the list",
+        ),
+    ]:
+        rules.write_text(body, encoding="utf-8")
+        with pytest.raises(RulesError) as raised:
+            load_classifier([rules])
+        assert str(raised.value) == f"{rules}: {message}"
