@@ -370,35 +370,36 @@ def _apply_disable(rules: _Rules, requests: list[tuple[str, Any, _Origin]]) -> N
                     raise origin.error(f"no false friend '{fid}' to disable")
         elif key == "patterns":
             for text in value:
-                text = text.lower()
-                hit = False
-                for patterns in rules.events.values():
-                    before = len(patterns)
-                    patterns[:] = [p for p in patterns if p.text != text]
-                    hit = hit or len(patterns) != before
-                if not hit:
-                    raise origin.error(f"no event pattern '{text}' to disable")
+                if not _drop_phrases(rules.events.values(), text):
+                    raise origin.error(f"no event pattern '{text.lower()}' to disable")
         elif key == "aliases":
+            groups = [
+                group
+                for party in rules.parties.values()
+                for group in (party.aliases, party.contextual, party.acronyms)
+            ]
             for text in value:
-                text = text.lower()
-                hit = False
-                for party in rules.parties.values():
-                    for group in (party.aliases, party.contextual, party.acronyms):
-                        before = len(group)
-                        group[:] = [p for p in group if p.text.lower() != text]
-                        hit = hit or len(group) != before
-                if not hit:
-                    raise origin.error(f"no party alias '{text}' to disable")
+                if not _drop_phrases(groups, text):
+                    raise origin.error(f"no party alias '{text.lower()}' to disable")
         elif key == "words":
             for name, words in value.items():
                 sub = _Origin(origin.file, f"disable words '{name}'")
                 if name not in rules.lists:
                     raise sub.error(f"no word list '{{{name}}}'")
                 for w in _strings(words, sub, "words"):
-                    before = len(rules.lists[name])
-                    rules.lists[name] = [p for p in rules.lists[name] if p.text != w.lower()]
-                    if len(rules.lists[name]) == before:
+                    if not _drop_phrases([rules.lists[name]], w):
                         raise sub.error(f"'{w}' is not in the list")
+
+
+def _drop_phrases(groups: Iterable[list[_Phrase]], text: str) -> bool:
+    """Remove the phrases written `text` (in any case) from each group; True if any was."""
+    text = text.lower()
+    dropped = False
+    for group in groups:
+        kept = [phrase for phrase in group if phrase.text.lower() != text]
+        dropped = dropped or len(kept) != len(group)
+        group[:] = kept
+    return dropped
 
 
 # Compiling: phrases and patterns -> regexes over codes
