@@ -446,6 +446,7 @@ class Classifier:
         self.version = p["version"]
         self._lexicon = _Lexicon(p)
         self._sources: dict[str, str] = {}
+        self._explain_only: set[str] = set()  # regexes only `explain` uses
         self._regexes: dict[str, re.Pattern[str]] = {}
         self._party_starter = re.compile(p["party_starter"])
         self._always: tuple[int, ...] = tuple(p["always"])
@@ -457,7 +458,10 @@ class Classifier:
                 eid,
                 self._lazy(f"event{i}", src),
                 lead,
-                [(n, text, self._lazy(f"event{i}.{n}", one)) for n, text, one in members],
+                [
+                    (n, text, self._lazy(f"event{i}.{n}", one, explain_only=True))
+                    for n, text, one in members
+                ],
             )
             for i, (eid, src, lead, members) in enumerate(p["events"])
         ]
@@ -506,10 +510,11 @@ class Classifier:
         self._tags: dict[tuple[tuple[str, ...], tuple[str, ...]], Tags] = {}  # a few hundred
 
     def warm_up(self) -> None:
-        """Compile every regex now (a quarter of a second), before forking workers that would
-        each compile them again."""
-        for name in list(self._sources):
-            self._rx(name)
+        """Compile every regex tagging may need now (a sixth of a second), before forking
+        workers that would each compile them again."""
+        for name in self._sources:
+            if name not in self._explain_only:
+                self._rx(name)
         self._lexicon.learn(())  # and the anchors' class
 
     def __reduce__(self) -> tuple[Any, ...]:
@@ -517,9 +522,11 @@ class Classifier:
         return (Classifier, (self._program,))
 
     # ---------------------------------------------------------------- regexes, lazily
-    def _lazy(self, name: str, source: str) -> str:
+    def _lazy(self, name: str, source: str, explain_only: bool = False) -> str:
         """Register a regex by name; it is compiled the first time a text needs it."""
         self._sources[name] = source
+        if explain_only:
+            self._explain_only.add(name)
         return name
 
     def _rx(self, name: str) -> re.Pattern[str]:
