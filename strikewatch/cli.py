@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import sqlite3
 import sys
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -56,14 +55,14 @@ class StrikewatchGroup(click.Group):
             ) from None
 
 
-@dataclass
 class App:
     """What every command needs: where the database is, which rules apply."""
 
-    db_path: Path
-    rules: list[str] = field(default_factory=list)
-    _store: Store | None = None
-    _classifier: Classifier | None = None
+    def __init__(self, db_path: Path, rules: list[str] | None = None) -> None:
+        self.db_path = db_path
+        self.rules: list[str] = rules or []
+        self._store: Store | None = None
+        self._classifier: Classifier | None = None
 
     def store(self) -> Store:
         if self._store is None:

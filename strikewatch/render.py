@@ -11,8 +11,7 @@ import json
 import os
 import sys
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any, NamedTuple
 
 from strikewatch.sanitize import strip_controls
 
@@ -40,8 +39,7 @@ EVENT_STYLES = {
 }
 
 
-@dataclass(frozen=True)
-class Column:
+class Column(NamedTuple):
     """One column of a listing: the row key, its header, and how to show it in a table."""
 
     key: str
