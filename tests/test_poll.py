@@ -520,3 +520,56 @@ def test_state_changes_are_recorded_even_when_the_poll_fails_later(tmp_path, mon
         state = {feed["name"]: feed for feed in store.feeds()}
     assert state["gone"]["active"] == 0 and state["gone"]["last_status"] == 410
     assert state["busy"]["last_status"] == 429 and state["busy"]["next_poll"]
+
+
+def test_netrc_and_url_credentials_are_sent_and_netrc_is_read_once_per_host(tmp_path, monkeypatch):
+    """The session looks the netrc up once per host, not for every request as requests does,
+    and still sends what requests would: the netrc entry, else the URL's credentials."""
+    import base64
+
+    import requests.sessions
+    import requests.utils
+
+    from strikewatch.fetch import fetch, new_session
+
+    body = rss([Story("WGA goes on strike", "https://x.example/1", "2023-05-02T00:00:00+00:00")])
+    seen: list[str | None] = []
+
+    def respond(handler):
+        seen.append(handler.headers.get("Authorization"))
+        handler.send_response(200)
+        handler.send_header("Content-Type", "application/rss+xml")
+        handler.send_header("Content-Length", str(len(body)))
+        handler.end_headers()
+        handler.wfile.write(body)
+
+    netrc = tmp_path / "netrc"
+    netrc.write_text("machine 127.0.0.1 login reporter password picket-line\n")
+    netrc.chmod(0o600)
+    monkeypatch.setenv("NETRC", str(netrc))
+    lookups: list[str] = []
+    real_lookup = requests.utils.get_netrc_auth
+
+    def counting_lookup(url, raise_errors=False):
+        lookups.append(url)
+        return real_lookup(url, raise_errors)
+
+    monkeypatch.setattr(requests.utils, "get_netrc_auth", counting_lookup)
+    monkeypatch.setattr(requests.sessions, "get_netrc_auth", counting_lookup)
+
+    def basic(user: str, password: str) -> str:
+        return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
+
+    with keep_alive_server(respond) as base:
+        session = new_session()
+        for name in ("a", "b", "c"):
+            assert fetch(session, f"{base}/{name}.xml", timeout=5).body == body
+        assert seen == [basic("reporter", "picket-line")] * 3
+        assert len(lookups) == 1
+
+        netrc.write_text("machine elsewhere.example login x password y\n")
+        session = new_session()
+        with_user = base.replace("http://", "http://guild%20member:s3cret@")
+        fetch(session, f"{with_user}/d.xml", timeout=5)
+        fetch(session, f"{base}/e.xml", timeout=5)
+    assert seen[3:] == [basic("guild member", "s3cret"), None]
