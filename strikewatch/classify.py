@@ -38,9 +38,10 @@ the rest of start-up. A missing, corrupt or unwritable cache is simply ignored.
 
 from __future__ import annotations
 
+import functools
 import os
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from itertools import chain
 from pathlib import Path
@@ -1238,49 +1239,73 @@ def _write_cache(folder: Path, path: Path, program: dict[str, Any]) -> None:
 
 def load_classifier(extra_rules: Sequence[str | Path] = ()) -> Classifier:
     """The default rules from data/rules/, extended by each user file in order."""
-    import hashlib
-    import sys
+    return _RuleSet(extra_rules).load()
 
-    files: list[tuple[Path, str]] = [(p, f"rules/{p.name}") for p in _default_rule_files()]
-    files += [(Path(p), str(p)) for p in extra_rules]
-    raws: list[bytes] = []
-    digest = hashlib.sha256()
-    for path, label in files:
-        try:
-            raw = path.read_bytes()
-        except OSError as exc:
-            raise RulesError(f"{label}: cannot read rules file ({exc.strerror or exc})") from exc
-        raws.append(raw)
-        digest.update(path.name.encode() + b"\0" + raw + b"\0")
-    prefix = "custom" if extra_rules else "default"
-    version = f"{prefix}-{digest.hexdigest()[:12]}"
-    # The cache key also covers the source of the compiler and of this module, so a changed
-    # strikewatch never reads a program compiled by an older one.
-    here = Path(__file__).resolve().parent
-    for module in ("classify.py", "rules.py"):
-        try:
-            digest.update((here / module).read_bytes())
-        except OSError:
-            digest.update(str(_FORMAT).encode())
-    key = f"{_FORMAT}-{sys.version_info[0]}.{sys.version_info[1]}-{digest.hexdigest()}"
 
-    folder = _cache_folder()
-    cache_path = folder / f"rules-{key[:40]}.bin" if folder is not None else None
-    if cache_path is not None:
-        program = _read_cache(cache_path, key)
-        if program is not None:
+def classifier_loader(extra_rules: Sequence[str | Path] = ()) -> Callable[[], Classifier]:
+    """`load_classifier` for a command that may have nothing to tag (an unchanged poll): the
+    rules are read now, and compiled now unless a compiled copy is cached (so a mistake in them
+    is reported before any work starts, either way), but read from the cache only when the
+    loader is first called."""
+    rule_set = _RuleSet(extra_rules)
+    if rule_set.cache_path is None or not rule_set.cache_path.exists():
+        classifier = rule_set.load()
+        return lambda: classifier
+    return functools.cache(rule_set.load)
+
+
+class _RuleSet:
+    """The rule files in order, read, and where their compiled program is cached."""
+
+    def __init__(self, extra_rules: Sequence[str | Path]) -> None:
+        import hashlib
+        import sys
+
+        files: list[tuple[Path, str]] = [(p, f"rules/{p.name}") for p in _default_rule_files()]
+        files += [(Path(p), str(p)) for p in extra_rules]
+        raws: list[bytes] = []
+        digest = hashlib.sha256()
+        for path, label in files:
             try:
-                return Classifier(program)
-            except (KeyError, TypeError, ValueError, IndexError):
-                pass  # a cache from a different build: rebuild below
+                raw = path.read_bytes()
+            except OSError as exc:
+                raise RulesError(
+                    f"{label}: cannot read rules file ({exc.strerror or exc})"
+                ) from exc
+            raws.append(raw)
+            digest.update(path.name.encode() + b"\0" + raw + b"\0")
+        prefix = "custom" if extra_rules else "default"
+        self.version = f"{prefix}-{digest.hexdigest()[:12]}"
+        # The cache key also covers the source of the compiler and of this module, so a changed
+        # strikewatch never reads a program compiled by an older one.
+        here = Path(__file__).resolve().parent
+        for module in ("classify.py", "rules.py"):
+            try:
+                digest.update((here / module).read_bytes())
+            except OSError:
+                digest.update(str(_FORMAT).encode())
+        self.key = f"{_FORMAT}-{sys.version_info[0]}.{sys.version_info[1]}-{digest.hexdigest()}"
+        self.sources = [(label, raw) for (_, label), raw in zip(files, raws, strict=True)]
+        self.folder = _cache_folder()
+        self.cache_path = (
+            self.folder / f"rules-{self.key[:40]}.bin" if self.folder is not None else None
+        )
 
-    from strikewatch.rules import compile_rule_files
+    def load(self) -> Classifier:
+        """The cached program if it is there and sound, else the rules compiled (and cached)."""
+        if self.cache_path is not None:
+            program = _read_cache(self.cache_path, self.key)
+            if program is not None:
+                try:
+                    return Classifier(program)
+                except (KeyError, TypeError, ValueError, IndexError):
+                    pass  # a cache from a different build: rebuild below
 
-    program = compile_rule_files(
-        [(label, raw) for (_, label), raw in zip(files, raws, strict=True)], version
-    )
-    program["key"] = key
-    classifier = Classifier(program)
-    if cache_path is not None and folder is not None:
-        _write_cache(folder, cache_path, program)
-    return classifier
+        from strikewatch.rules import compile_rule_files
+
+        program = compile_rule_files(self.sources, self.version)
+        program["key"] = self.key
+        classifier = Classifier(program)
+        if self.cache_path is not None and self.folder is not None:
+            _write_cache(self.folder, self.cache_path, program)
+        return classifier

@@ -16,6 +16,8 @@ from strikewatch.paths import bundled_rule_files, default_db_path, user_rules_pa
 from strikewatch.taxonomy import EVENT_ALIASES, EVENTS, GUILD_ALIASES, GUILDS
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from strikewatch.classify import Classifier
     from strikewatch.store import Store
 
@@ -71,6 +73,15 @@ class App:
             self._store = Store.open(self.db_path)
             click.get_current_context().call_on_close(self._store.close)
         return self._store
+
+    def classifier_loader(self) -> Callable[[], Classifier]:
+        """The classifier, for a command that may have nothing to tag (see classifier_loader)."""
+        loaded = self._classifier
+        if loaded is not None:
+            return lambda: loaded
+        from strikewatch.classify import classifier_loader
+
+        return classifier_loader(self.rules)
 
     def classifier(self, extra_rules: tuple[str, ...] = ()) -> Classifier:
         if self._classifier is None or extra_rules:
@@ -420,7 +431,7 @@ def poll(app: App, locations: tuple[str, ...], timeout: float, quiet: bool) -> N
                         "No active feeds: `strikewatch feeds add URL` to subscribe.", err=True
                     )
                 return
-        classifier = app.classifier()
+        classifier = app.classifier_loader()
         with ProgressReporter("Polling", total=len(targets), enabled=not quiet) as progress:
             report = polling.poll_feeds(
                 store,

@@ -293,7 +293,7 @@ def poll_feeds(
     feeds: Sequence[dict[str, Any]],
     *,
     session: requests.Session | None,
-    classifier: Classifier,
+    classifier: Classifier | Callable[[], Classifier],
     timeout: float = fetching.DEFAULT_TIMEOUT,
     max_bytes: int = fetching.DEFAULT_MAX_BYTES,
     respect_schedule: bool = True,
@@ -307,7 +307,9 @@ def poll_feeds(
     Threads only download. With `parse_workers` > 1, a large poll's bodies are parsed by that
     many worker processes (the CLI asks for PARSE_WORKERS; a script that does must guard its
     entry point with `if __name__ == "__main__":`, as multiprocessing requires). Every database
-    write happens here, in the calling thread: the store has one writer.
+    write happens here, in the calling thread: the store has one writer. `classifier` may be a
+    loader (see `classifier_loader`), called when a feed first has items to tag: an unchanged
+    poll never loads the rules.
     """
     report = PollReport()
     now_iso = to_utc_iso(utcnow())
@@ -409,7 +411,7 @@ def poll_feeds(
 def _process(
     store: Store,
     fetched: _Fetched,
-    classifier: Classifier,
+    classifier: Classifier | Callable[[], Classifier],
     started_iso: str,
     parsers: _Parsers,
     backoff: bool = True,
@@ -453,7 +455,7 @@ def _record(
     result: fetching.FetchResult | None,
     parsed: ParsedFeed | None,
     error: FeedError | None,
-    classifier: Classifier,
+    classifier: Classifier | Callable[[], Classifier],
     backoff: bool = True,
 ) -> FeedOutcome:
     """Store the items and the feed's new health, whatever happened."""
@@ -517,7 +519,7 @@ def _record(
             parsed.items,
             source=feed["name"],
             feed_id=feed_id,
-            classifier=classifier,
+            classifier=classifier() if callable(classifier) else classifier,
             seen_at=now,
             group_stories=False,  # once for the whole poll, in poll_feeds
         )

@@ -210,6 +210,43 @@ def test_unchanged_repoll_is_conditional_and_adds_nothing(three_feeds, run, run_
     assert outcomes == ["ok"] * 3 + ["not-modified"] * 6
 
 
+def test_an_unchanged_repoll_never_loads_the_rules(three_feeds, run, tmp_path, monkeypatch):
+    """An unchanged re-poll has nothing to tag, and reading the compiled rules was a tenth of
+    its time; a poll with new items loads them once, not once per feed."""
+    from strikewatch import classify
+
+    loads: list[str] = []
+    real_load = classify._RuleSet.load
+
+    def counting_load(rule_set):
+        loads.append(rule_set.version)
+        return real_load(rule_set)
+
+    monkeypatch.setattr(classify._RuleSet, "load", counting_load)
+    monkeypatch.setenv("STRIKEWATCH_CACHE_DIR", str(tmp_path / "cache"))
+    assert run("poll").exit_code == 0
+    assert len(loads) == 1  # compiled before fetching (nothing cached yet), used for 3 feeds
+    assert run("poll").exit_code == 0
+    assert len(loads) == 1
+    new_story = Story(
+        "SAG-AFTRA and AMPTP reach tentative agreement",
+        "https://variety.example/sag-deal",
+        "2023-11-08T15:30:00-08:00",
+    )
+    three_feeds["variety"].set(rss([new_story, *VARIETY], title="Variety", wordpress=False))
+    assert "1 new item," in run("poll").stdout
+    assert len(loads) == 2  # read from the cache, only now
+
+
+def test_broken_user_rules_stop_a_poll_before_any_request(three_feeds, run, tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[[events.deal]]\npattern = \n", encoding="utf-8")
+    result = run("--rules", str(bad), "poll")
+    assert result.exit_code != 0
+    assert "bad.toml" in result.output and "Traceback" not in result.output
+    assert all(not feed.requests for feed in three_feeds.values())
+
+
 def test_changed_feed_adds_exactly_its_new_item(three_feeds, run, run_json):
     assert run("poll").exit_code == 0
     new_story = Story(
