@@ -305,14 +305,6 @@ class _Lexicon:
         self.acronyms: dict[str, str] = program["acronyms"]
         self.max_prefix = max((len(p) for p in self.prefixes), default=0)
         self.codes: dict[str, str] = {_SEPARATOR_CHUNK: _SEPARATOR}
-        # Chunk -> the gated rules its anchor words open (see Classifier._run): a code is
-        # two characters and a chunk's codes start at an even offset of the text, so the
-        # anchors of a text are those of its chunks.
-        self.rules: dict[str, tuple[int, ...]] = {_SEPARATOR_CHUNK: ()}
-        self._anchor: re.Pattern[str] | None = None
-        code_rules: dict[str, list[int]] = program["code_rules"]
-        self._code_rules = {code: tuple(rules) for code, rules in code_rules.items()}
-        self._anchor_source: str = program["anchor_class"]
 
     def code(self, word: str) -> str:
         punct = _PUNCT_CODE.get(word)
@@ -330,16 +322,9 @@ class _Lexicon:
 
     def learn(self, chunks: Iterable[str]) -> None:
         codes = self.codes
-        rules = self.rules
         if len(codes) >= self.LIMIT:
             codes.clear()
             codes[_SEPARATOR_CHUNK] = _SEPARATOR
-            rules.clear()
-            rules[_SEPARATOR_CHUNK] = ()
-        anchor = self._anchor
-        if anchor is None:
-            anchor = self._anchor = re.compile(self._anchor_source)
-        code_rules = self._code_rules
         for chunk in chunks:
             if chunk in codes:
                 continue
@@ -348,8 +333,6 @@ class _Lexicon:
             else:
                 code = "".join(self.code(w) for w in self.words_of(chunk))
             codes[chunk] = code
-            found = anchor.findall(code)
-            rules[chunk] = tuple(chain.from_iterable(map(code_rules.__getitem__, found)))
 
     def words_of(self, chunk: str) -> list[str]:
         """The canonical words of a chunk ("(UPDATE)", "ends.", "SAG-AFTRA's", "Oct.")."""
@@ -451,6 +434,10 @@ class Classifier:
         self._regexes: dict[str, re.Pattern[str]] = {}
         self._party_starter = re.compile(p["party_starter"])
         self._always: tuple[int, ...] = tuple(p["always"])
+        # Anchor code -> the gated rules it opens (see _decide). An anchor code starts with a
+        # high character, which no code has second, so the anchor regex finds whole codes only.
+        self._anchor = self._lazy("anchor", p["anchor_class"])
+        self._code_rules = {code: tuple(rules) for code, rules in p["code_rules"].items()}
         self._scanner = self._lazy("scanner", p["scanner"])
         self._scanned = {k: tuple(v) for k, v in p["scanned"].items()}
         # (event, regex name, lead, [(number, text, regex name of that pattern alone)])
@@ -516,7 +503,6 @@ class Classifier:
         for name in self._sources:
             if name not in self._explain_only:
                 self._rx(name)
-        self._lexicon.learn(())  # and the anchors' class
 
     def __reduce__(self) -> tuple[Any, ...]:
         """Sent to a worker process as its compiled program, not as its caches."""
@@ -709,7 +695,6 @@ class Classifier:
         trace: list[Step] | None,
         read: dict[str, str] | None,
     ) -> Tags:
-        lex = self._lexicon
         t = _Text(codes)
         if trace is not None:
             t.words = self._words(raw)
@@ -717,7 +702,8 @@ class Classifier:
             # The gated rules worth trying: those whose anchor word occurs.
             rules = t.rules
             rules.update(self._always)
-            rules.update(chain.from_iterable(map(lex.rules.__getitem__, chunks)))
+            found = self._rx(self._anchor).findall(codes)
+            rules.update(chain.from_iterable(map(self._code_rules.__getitem__, found)))
             self._prepare(t, trace)
         if read is not None and t.words is not None:
             cut = t.boundary >> 1
