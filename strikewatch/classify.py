@@ -38,10 +38,9 @@ the rest of start-up. A missing, corrupt or unwritable cache is simply ignored.
 
 from __future__ import annotations
 
-import functools
 import os
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from itertools import chain
 from pathlib import Path
@@ -1228,16 +1227,31 @@ def load_classifier(extra_rules: Sequence[str | Path] = ()) -> Classifier:
     return _RuleSet(extra_rules).load()
 
 
-def classifier_loader(extra_rules: Sequence[str | Path] = ()) -> Callable[[], Classifier]:
-    """`load_classifier` for a command that may have nothing to tag (an unchanged poll): the
-    rules are read now, and compiled now unless a compiled copy is cached (so a mistake in them
-    is reported before any work starts, either way), but read from the cache only when the
-    loader is first called."""
+def deferred_classifier(extra_rules: Sequence[str | Path] = ()) -> Classifier | DeferredClassifier:
+    """`load_classifier` for a command that may have nothing to tag (a poll whose feeds bring no
+    new or changed items): the rules are read now, and compiled now unless a compiled copy is
+    cached, so a mistake in them is reported before any work starts, either way; the cached
+    copy is read only when the first item is tagged."""
     rule_set = _RuleSet(extra_rules)
-    if rule_set.cache_path is None or not rule_set.cache_path.exists():
-        classifier = rule_set.load()
-        return lambda: classifier
-    return functools.cache(rule_set.load)
+    path = rule_set.cache_path
+    if path is None or not os.path.isfile(path):  # isfile: an unreadable cache is no cache
+        return rule_set.load()
+    return DeferredClassifier(rule_set)
+
+
+class DeferredClassifier:
+    """What storing items needs of a Classifier (`classify`, `version`), loading it on the
+    first `classify`."""
+
+    def __init__(self, rule_set: _RuleSet) -> None:
+        self.version = rule_set.version
+        self._rule_set = rule_set
+        self._loaded: Classifier | None = None
+
+    def classify(self, title: str, summary: str = "") -> Tags:
+        if self._loaded is None:
+            self._loaded = self._rule_set.load()
+        return self._loaded.classify(title, summary)
 
 
 class _RuleSet:

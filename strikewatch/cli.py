@@ -16,9 +16,7 @@ from strikewatch.paths import bundled_rule_files, default_db_path, user_rules_pa
 from strikewatch.taxonomy import EVENT_ALIASES, EVENTS, GUILD_ALIASES, GUILDS
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
-
-    from strikewatch.classify import Classifier
+    from strikewatch.classify import Classifier, DeferredClassifier
     from strikewatch.store import Store
 
 RULES_ENV_VAR = "STRIKEWATCH_RULES"
@@ -74,14 +72,13 @@ class App:
             click.get_current_context().call_on_close(self._store.close)
         return self._store
 
-    def classifier_loader(self) -> Callable[[], Classifier]:
-        """The classifier, for a command that may have nothing to tag (see classifier_loader)."""
-        loaded = self._classifier
-        if loaded is not None:
-            return lambda: loaded
-        from strikewatch.classify import classifier_loader
+    def deferred_classifier(self) -> Classifier | DeferredClassifier:
+        """The classifier, for a command that may have nothing to tag (see classify's)."""
+        if self._classifier is not None:
+            return self._classifier
+        from strikewatch.classify import deferred_classifier
 
-        return classifier_loader(self.rules)
+        return deferred_classifier(self.rules)
 
     def classifier(self, extra_rules: tuple[str, ...] = ()) -> Classifier:
         if self._classifier is None or extra_rules:
@@ -431,7 +428,7 @@ def poll(app: App, locations: tuple[str, ...], timeout: float, quiet: bool) -> N
                         "No active feeds: `strikewatch feeds add URL` to subscribe.", err=True
                     )
                 return
-        classifier = app.classifier_loader()
+        classifier = app.deferred_classifier()
         with ProgressReporter("Polling", total=len(targets), enabled=not quiet) as progress:
             report = polling.poll_feeds(
                 store,

@@ -271,19 +271,41 @@ def _session_class() -> Any:
             self._environment: dict[tuple[Any, ...], dict[str, Any]] = {}
             self._netrc: dict[str | None, tuple[str, str] | None] = {}
 
+        def _netrc_auth(self, url: str) -> tuple[str, str] | None:
+            host = urlsplit(url).hostname
+            if host not in self._netrc:
+                self._netrc[host] = requests.utils.get_netrc_auth(url)
+            return self._netrc[host]
+
         def prepare_request(self, request: requests.Request) -> requests.PreparedRequest:
-            if self.trust_env and not request.auth and not self.auth:
-                host = urlsplit(request.url).hostname
-                if host not in self._netrc:
-                    self._netrc[host] = requests.utils.get_netrc_auth(request.url)
-                # What requests would do: the netrc entry, else credentials in the URL, else
-                # none (a no-op, so that requests does not look the netrc up again).
-                auth = self._netrc[host]
-                if not auth:
-                    in_url = requests.utils.get_auth_from_url(request.url)
-                    auth = in_url if any(in_url) else _no_auth
-                request.auth = auth
-            return super().prepare_request(request)
+            if not self.trust_env or request.auth or self.auth:
+                return super().prepare_request(request)
+            # What requests would send: the netrc entry, else credentials in the URL, else
+            # none (a no-op, so that requests does not look the netrc up again).
+            try:
+                auth = self._netrc_auth(request.url)
+            except ValueError:  # not a URL: requests says what is wrong with it
+                return super().prepare_request(request)
+            if not auth:
+                in_url = requests.utils.get_auth_from_url(request.url)
+                auth = in_url if any(in_url) else _no_auth
+            original, request.auth = request.auth, auth
+            try:
+                return super().prepare_request(request)
+            finally:
+                request.auth = original
+
+        def rebuild_auth(
+            self, prepared_request: requests.PreparedRequest, response: requests.Response
+        ) -> None:
+            """requests' own, with the netrc look-up cached (it runs for every redirect)."""
+            headers = prepared_request.headers
+            url = prepared_request.url
+            if "Authorization" in headers and self.should_strip_auth(response.request.url, url):
+                del headers["Authorization"]
+            new_auth = self._netrc_auth(url) if self.trust_env else None
+            if new_auth is not None:
+                prepared_request.prepare_auth(new_auth)
 
         def merge_environment_settings(
             self, url: Any, proxies: Any, stream: Any, verify: Any, cert: Any

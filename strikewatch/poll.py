@@ -293,7 +293,7 @@ def poll_feeds(
     feeds: Sequence[dict[str, Any]],
     *,
     session: requests.Session | None,
-    classifier: Classifier | Callable[[], Classifier],
+    classifier: Classifier,
     timeout: float = fetching.DEFAULT_TIMEOUT,
     max_bytes: int = fetching.DEFAULT_MAX_BYTES,
     respect_schedule: bool = True,
@@ -307,9 +307,7 @@ def poll_feeds(
     Threads only download. With `parse_workers` > 1, a large poll's bodies are parsed by that
     many worker processes (the CLI asks for PARSE_WORKERS; a script that does must guard its
     entry point with `if __name__ == "__main__":`, as multiprocessing requires). Every database
-    write happens here, in the calling thread: the store has one writer. `classifier` may be a
-    loader (see `classifier_loader`), called when a feed first has items to tag: an unchanged
-    poll never loads the rules.
+    write happens here, in the calling thread: the store has one writer.
     """
     report = PollReport()
     now_iso = to_utc_iso(utcnow())
@@ -411,7 +409,7 @@ def poll_feeds(
 def _process(
     store: Store,
     fetched: _Fetched,
-    classifier: Classifier | Callable[[], Classifier],
+    classifier: Classifier,
     started_iso: str,
     parsers: _Parsers,
     backoff: bool = True,
@@ -455,7 +453,7 @@ def _record(
     result: fetching.FetchResult | None,
     parsed: ParsedFeed | None,
     error: FeedError | None,
-    classifier: Classifier | Callable[[], Classifier],
+    classifier: Classifier,
     backoff: bool = True,
 ) -> FeedOutcome:
     """Store the items and the feed's new health, whatever happened."""
@@ -519,7 +517,7 @@ def _record(
             parsed.items,
             source=feed["name"],
             feed_id=feed_id,
-            classifier=classifier() if callable(classifier) else classifier,
+            classifier=classifier,
             seen_at=now,
             group_stories=False,  # once for the whole poll, in poll_feeds
         )

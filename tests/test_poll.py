@@ -210,9 +210,10 @@ def test_unchanged_repoll_is_conditional_and_adds_nothing(three_feeds, run, run_
     assert outcomes == ["ok"] * 3 + ["not-modified"] * 6
 
 
-def test_an_unchanged_repoll_never_loads_the_rules(three_feeds, run, tmp_path, monkeypatch):
-    """An unchanged re-poll has nothing to tag, and reading the compiled rules was a tenth of
-    its time; a poll with new items loads them once, not once per feed."""
+def test_rules_are_loaded_only_when_an_item_needs_tags(three_feeds, run, tmp_path, monkeypatch):
+    """Reading the compiled rules was a tenth of an unchanged re-poll, which has nothing to
+    tag; nor has a feed that ignores the validators but brings nothing new. A poll with new
+    items loads them once, not once per feed."""
     from strikewatch import classify
 
     loads: list[str] = []
@@ -226,24 +227,59 @@ def test_an_unchanged_repoll_never_loads_the_rules(three_feeds, run, tmp_path, m
     monkeypatch.setenv("STRIKEWATCH_CACHE_DIR", str(tmp_path / "cache"))
     assert run("poll").exit_code == 0
     assert len(loads) == 1  # compiled before fetching (nothing cached yet), used for 3 feeds
-    assert run("poll").exit_code == 0
+    assert "3 unchanged (304)" in run("poll").stdout
+    three_feeds["deadline"].etag = '"validators ignored"'  # a 200 with the same items
+    result = run("poll")
+    assert "0 new items" in result.stdout and "2 unchanged (304)" in result.stdout
     assert len(loads) == 1
-    new_story = Story(
-        "SAG-AFTRA and AMPTP reach tentative agreement",
-        "https://variety.example/sag-deal",
-        "2023-11-08T15:30:00-08:00",
+
+    three_feeds["variety"].set(
+        rss(
+            [
+                Story(
+                    "SAG-AFTRA and AMPTP reach tentative agreement",
+                    "https://variety.example/sag-deal",
+                    "2023-11-08T15:30:00-08:00",
+                ),
+                *VARIETY,
+            ],
+            title="Variety",
+            wordpress=False,
+        )
     )
-    three_feeds["variety"].set(rss([new_story, *VARIETY], title="Variety", wordpress=False))
-    assert "1 new item," in run("poll").stdout
-    assert len(loads) == 2  # read from the cache, only now
+    three_feeds["guild"].set(
+        atom(
+            [
+                Story(
+                    "DGA members ratify new contract",
+                    "https://guild.example/news/dga-ratified",
+                    "2023-06-23T18:00:00+00:00",
+                ),
+                *GUILD,
+            ]
+        )
+    )
+    assert "2 new items" in run("poll").stdout
+    assert len(loads) == 2  # the cached copy, read for the first new item only
+
+
+def test_an_unusable_rules_cache_folder_does_not_stop_a_poll(
+    three_feeds, run, tmp_path, monkeypatch
+):
+    """A cache that cannot be read or written only costs compiling the rules each time."""
+    monkeypatch.setenv("STRIKEWATCH_CACHE_DIR", str(tmp_path / ("x" * 300)))  # name too long
+    for _ in range(2):
+        result = run("poll")
+        assert result.exit_code == 0, result.output
+    assert "3 unchanged (304)" in result.stdout
 
 
 def test_broken_user_rules_stop_a_poll_before_any_request(three_feeds, run, tmp_path):
     bad = tmp_path / "bad.toml"
     bad.write_text("[[events.deal]]\npattern = \n", encoding="utf-8")
     result = run("--rules", str(bad), "poll")
-    assert result.exit_code != 0
-    assert "bad.toml" in result.output and "Traceback" not in result.output
+    assert result.exit_code == 1
+    assert result.output.strip().splitlines()[-1].startswith(f"Error: {bad}: not valid TOML")
     assert all(not feed.requests for feed in three_feeds.values())
 
 
