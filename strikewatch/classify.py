@@ -453,6 +453,10 @@ class Classifier:
             for i, (eid, src, lead, members) in enumerate(p["events"])
         ]
         n_groups = len(self._groups)
+        # The same, by rule id, for the loop in _events (the compiled regexes filled in there).
+        self._group_eids = [group[0] for group in self._groups]
+        self._group_leads = [group[2] for group in self._groups]
+        self._group_rx: list[re.Pattern[str] | None] = [None] * n_groups
         self._gated_masks = {
             n_groups + i: (self._lazy(f"mask{i}", src), rule, why, org)
             for i, (src, rule, why, org) in enumerate(p["gated_masks"])
@@ -880,14 +884,17 @@ class Classifier:
         asserted: dict[tuple[int, int], list[tuple[int, int]]] = {}
         codes = t.codes
         boundary = t.boundary
-        groups = self._groups
+        eids, leads, group_rx = self._group_eids, self._group_leads, self._group_rx
         exhaustive = trace is not None or (want_sentences and boundary < len(codes))
         todo = t.rules & self._event_ids
         for rid in sorted(todo) if trace is not None else todo:
-            eid, regex, lead, members = groups[rid]
+            eid = eids[rid]
             if eid in out and not exhaustive:
                 continue
-            rx = self._regexes.get(regex) or self._rx(regex)
+            rx = group_rx[rid]
+            if rx is None:
+                rx = group_rx[rid] = self._rx(self._groups[rid][1])
+            lead = leads[rid]
             if lead:
                 found = []
                 for mention in t.mentions:
@@ -917,7 +924,7 @@ class Classifier:
                     if trace is not None:
                         words = t.span(start, end)
                         where = "summary" if in_summary else "headline"
-                        number, text = self._which(members, codes, start, end)
+                        number, text = self._which(self._groups[rid][3], codes, start, end)
                         if reason is None:
                             rule = f"events.{eid} #{number + 1}"
                             trace.append(Step(eid, "matched", words, rule, text, where))
