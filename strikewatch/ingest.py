@@ -18,7 +18,7 @@ from strikewatch.parse import (
     parse_feed,
 )
 from strikewatch.paths import data_path
-from strikewatch.workers import usable_cores
+from strikewatch.workers import LazyPool, numbered_chunks, usable_cores, use_classifier
 
 if TYPE_CHECKING:
     from concurrent.futures import Future
@@ -91,14 +91,11 @@ def import_file(
         except FeedError as error:
             raise ImportFileError(f"{path}: {error}") from None
         report.warning = parsed.warning
-        batches = iter([parsed.items])
+        batches = iter([(parsed.items, classifier)])
     try:
-        for batch in batches:
+        for batch, batch_classifier in batches:
             saved = store.save_items(
-                batch,
-                source=default_source,
-                classifier=archive.classifier_for(batch) if archive is not None else classifier,
-                group_stories=False,
+                batch, source=default_source, classifier=batch_classifier, group_stories=False
             )
             report.new_ids.extend(saved.new_ids)
             report.updated_ids.extend(saved.updated_ids)
@@ -156,8 +153,6 @@ class _Archive:
     die, pieces are parsed here and tagged as they are stored."""
 
     def __init__(self, classifier: Classifier, workers: int, default_source: str):
-        from strikewatch.workers import LazyPool, use_classifier
-
         self.classifier = classifier
         self.default_source = default_source
         # The database is open: the pool never forks.
@@ -167,12 +162,10 @@ class _Archive:
             initargs=(classifier,),
             preload=["strikewatch.ingest"],
         )
-        self._tags: dict[int, dict[tuple[str, str], Tags]] = {}
 
-    def batches(self, location: Path, report: ImportReport) -> Iterator[list[Item]]:
-        """The archive's items in batches, in file order; bad lines go to `report`."""
-        from strikewatch.workers import numbered_chunks
-
+    def batches(self, location: Path, report: ImportReport) -> Iterator[tuple[list[Item], Any]]:
+        """The archive's items in batches, in file order, each with the classifier to store it
+        with; bad lines go to `report`."""
         try:
             handle = open(location, "rb")  # noqa: SIM115 - closed below, once drained
         except OSError as error:
@@ -189,25 +182,22 @@ class _Archive:
 
     def _collect(
         self, first_line: int, lines: list[bytes], work: Future[Any] | None, report: ImportReport
-    ) -> list[Item]:
+    ) -> tuple[list[Item], Any]:
         entries, tags = self._pool.result(work, self._parse_here, lines, first_line)
         batch = [entry for entry in entries if isinstance(entry, Item)]
         report.line_errors.extend(e for e in entries if isinstance(e, ArchiveLineError))
-        if tags:
-            self._tags[id(batch)] = {
-                (item.title, item.summary or ""): tag for item, tag in zip(batch, tags, strict=True)
-            }
-        return batch
+        if not tags:
+            return batch, self.classifier
+        by_text = {
+            (item.title, item.summary or ""): tag for item, tag in zip(batch, tags, strict=True)
+        }
+        return batch, _Pretagged(self.classifier, by_text)
 
     def _parse_here(
         self, lines: list[bytes], first_line: int
     ) -> tuple[list[Item | ArchiveLineError], list[Tags]]:
         """A piece parsed in this process; its items are tagged when stored."""
         return list(parse_archive_lines(lines, self.default_source, first_line)), []
-
-    def classifier_for(self, batch: list[Item]) -> Any:
-        tags = self._tags.pop(id(batch), None)
-        return _Pretagged(self.classifier, tags) if tags else self.classifier
 
     def close(self) -> None:
         self._pool.close()
