@@ -12,9 +12,9 @@ regex engine, in C, not by Python stepping through words:
   into a regex over codes: a word list is a small character-class alternation, "..." is
   "up to 3 codes that do not end a sentence". The codes are Latin-1 characters, so these
   regexes compile fast and match in well under a microsecond.
-* A rule is only tried when the text contains its rarest required word: the lexicon gives
-  every chunk a bit mask of which rule requirements it meets, and OR-ing them says which
-  rules are worth trying. Most trade-press items name no tracked party and stop there.
+* A rule is only tried when the text contains its rarest required word: one regex scan of
+  the text's codes finds those words, and a table says which rules each one opens. Most
+  trade-press items name no tracked party and stop there.
 * One scanner finds party names and masks; modifiers (negation, question, speculation...)
   are looked at only around actual event matches.
 
@@ -365,10 +365,9 @@ class _Mention:
 class _Mod:
     """A compiled modifier: what `where` means for it, and why it suppresses."""
 
-    __slots__ = ("index", "question", "rule", "where", "why", "window")
+    __slots__ = ("question", "rule", "where", "why", "window")
 
-    def __init__(self, index: int, mid: str, why: str, where: list[str], window: int) -> None:
-        self.index = index
+    def __init__(self, mid: str, why: str, where: list[str], window: int) -> None:
         self.rule = f"modifiers.{mid}"
         self.why = why
         self.where = tuple(where)
@@ -436,9 +435,9 @@ class Classifier:
         # Anchor code -> the gated rules it opens (see _decide). An anchor code starts with a
         # high character, which no code has second, so the anchor regex finds whole codes only.
         self._anchor = self._lazy("anchor", p["anchor_class"])
-        self._code_rules = {code: tuple(rules) for code, rules in p["code_rules"].items()}
+        self._code_rules: dict[str, list[int]] = p["code_rules"]
         self._scanner = self._lazy("scanner", p["scanner"])
-        self._scanned = {k: tuple(v) for k, v in p["scanned"].items()}
+        self._scanned: dict[str, list[Any]] = p["scanned"]
         # (event, regex name, lead, [(number, text, regex name of that pattern alone)])
         self._groups = [
             (
@@ -467,17 +466,16 @@ class Classifier:
         self._contexts = {
             name: self._lazy(f"context-{name}", src) for name, src in p["contexts"].items()
         }
-        self._event_names: dict[str, str] = p["event_names"]
         self._cues = self._lazy("cues", p["cues"])
         # Cues per sentence, by the sentence's codes (see _sentence_cues); only for a cue
         # regex that cannot tell a sentence cut out of its text from one inside it.
         self._cue_memo: dict[str, list[tuple[int, int, tuple[tuple[int, int], ...]]]] = {}
         self._cue_memo_ok = _ANCHORED.search(p["cues"]) is None
-        self._cue_markers = {k: tuple(tuple(x) for x in v) for k, v in p["cue_markers"].items()}
-        self._plain_cues = {k: tuple(tuple(x) for x in v) for k, v in p["plain_cues"].items()}
+        # Cue -> its (modifier number, words) marks, used as the program has them.
+        self._cue_markers: dict[str, list[list[int]]] = p["cue_markers"]
+        self._plain_cues: dict[str, list[list[int]]] = p["plain_cues"]
         self._modifiers = [
-            _Mod(i, mid, why, where, window)
-            for i, (mid, why, where, window) in enumerate(p["modifiers"])
+            _Mod(mid, why, where, window) for mid, why, where, window in p["modifiers"]
         ]
         # (event, headline/summary) -> (its question modifier or None, its modifiers' numbers)
         self._mods_for: dict[tuple[str, str], tuple[_Mod | None, frozenset[int]]] = {}
@@ -549,12 +547,10 @@ class Classifier:
         return Explanation(tags=tags, steps=steps, version=self.version, read_as=read)
 
     # ---------------------------------------------------------------- reading
-    def _words(self, raw: str) -> list[str]:
-        """One word per code, as the rules see them (for explain)."""
+    def _words(self, chunks: list[str]) -> list[str]:
+        """One word per code, as the rules see them (for explain); `chunks` are learned."""
         out: list[str] = []
         lex = self._lexicon
-        chunks = raw.split()
-        lex.learn(chunks)
         for chunk in chunks:
             n = len(lex.codes[chunk]) >> 1
             if chunk == _SEPARATOR_CHUNK:
@@ -681,26 +677,24 @@ class Classifier:
             # words and numbers no rule mentions ("day 12" / "day 97") are tagged alike.
             tags = self._by_codes.get(codes)
             if tags is None:
-                tags = self._decide(codes, chunks, party, raw, summary, None, None)
+                tags = self._decide(codes, chunks, party, None, None)
                 if len(self._by_codes) >= 20_000:
                     self._by_codes.clear()
                 self._by_codes[codes] = tags
             return tags
-        return self._decide(codes, chunks, party, raw, summary, trace, read)
+        return self._decide(codes, chunks, party, trace, read)
 
     def _decide(
         self,
         codes: str,
         chunks: list[str],
         party: re.Match[str] | None,
-        raw: str,
-        summary: str,
         trace: list[Step] | None,
         read: dict[str, str] | None,
     ) -> Tags:
         t = _Text(codes)
         if trace is not None:
-            t.words = self._words(raw)
+            t.words = self._words(chunks)
         if party is not None:
             # The gated rules worth trying: those whose anchor word occurs.
             rules = t.rules
@@ -711,7 +705,7 @@ class Classifier:
         if read is not None and t.words is not None:
             cut = t.boundary >> 1
             read["headline"] = " ".join(t.words[:cut])
-            if summary:
+            if t.boundary < len(t.codes):  # the item has a summary
                 read["summary"] = " ".join(t.words[cut + 1 :])
         boundary = t.boundary
 
@@ -920,7 +914,7 @@ class Classifier:
                 else:
                     reason = self._modified(t, eid, start, end, in_summary)
                     if reason is None and t.masks:
-                        reason = self._about_other(t, start, end)
+                        reason = self._about_other(t, start)
                     if trace is not None:
                         words = t.span(start, end)
                         where = "summary" if in_summary else "headline"
@@ -1009,7 +1003,7 @@ class Classifier:
             for start, m in found:
                 reason = self._modified(t, eid, start, m.end(), False)
                 if reason is None and t.masks:
-                    reason = self._about_other(t, start, m.end())
+                    reason = self._about_other(t, start)
                 if reason is None:
                     return True
         return False
@@ -1131,7 +1125,7 @@ class Classifier:
                 return "later in the sentence than"
         return ""
 
-    def _about_other(self, t: _Text, start: int, end: int) -> tuple[str, str] | None:
+    def _about_other(self, t: _Text, start: int) -> tuple[str, str] | None:
         """Whose event is it? The nearest organisation named before the words in the
         sentence, else the first after. If that is one we do not track, the event is theirs,
         unless a tracked party is named with it ("AFM reaches deal WITH THE AMPTP")."""
@@ -1205,11 +1199,12 @@ def _read_cache(path: Path, key: str) -> dict[str, Any] | None:
     return program
 
 
-def _write_cache(folder: Path, path: Path, program: dict[str, Any]) -> None:
+def _write_cache(path: Path, program: dict[str, Any]) -> None:
     import hashlib
     import marshal
     import tempfile
 
+    folder = path.parent
     try:
         payload = marshal.dumps(program)
         folder.mkdir(parents=True, exist_ok=True)
@@ -1293,10 +1288,8 @@ class _RuleSet:
                 digest.update(str(_FORMAT).encode())
         self.key = f"{_FORMAT}-{sys.version_info[0]}.{sys.version_info[1]}-{digest.hexdigest()}"
         self.sources = [(label, raw) for (_, label), raw in zip(files, raws, strict=True)]
-        self.folder = _cache_folder()
-        self.cache_path = (
-            self.folder / f"rules-{self.key[:40]}.bin" if self.folder is not None else None
-        )
+        folder = _cache_folder()
+        self.cache_path = folder / f"rules-{self.key[:40]}.bin" if folder is not None else None
 
     def load(self) -> Classifier:
         """The cached program if it is there and sound, else the rules compiled (and cached)."""
@@ -1313,6 +1306,6 @@ class _RuleSet:
         program = compile_rule_files(self.sources, self.version)
         program["key"] = self.key
         classifier = Classifier(program)
-        if self.cache_path is not None and self.folder is not None:
-            _write_cache(self.folder, self.cache_path, program)
+        if self.cache_path is not None:
+            _write_cache(self.cache_path, program)
         return classifier
