@@ -126,7 +126,6 @@ class _Rules:
     others: list[_Phrase] = field(default_factory=list)
     false_friends: dict[str, _FalseFriend] = field(default_factory=dict)
     events: dict[str, list[_Phrase]] = field(default_factory=dict)
-    event_names: dict[str, str] = field(default_factory=dict)
     modifiers: dict[str, _Modifier] = field(default_factory=dict)
 
 
@@ -168,6 +167,11 @@ def _id_blocks(
         yield block_id, body
 
 
+def _check_event(eid: Any, origin: _Origin, what: str = "event") -> None:
+    if eid not in EVENTS:
+        raise origin.error(f"unknown {what} (expected one of: {', '.join(EVENTS)})")
+
+
 def _unknown_keys(table: dict[str, Any], allowed: Iterable[str], origin: _Origin) -> None:
     allowed = tuple(allowed)
     for key in table:
@@ -194,24 +198,15 @@ def _merge_file(rules: _Rules, doc: dict[str, Any], fname: str) -> list[tuple[st
         elif key == "counterpart_events":
             value = _strings(value, origin, key)
             for eid in value:
-                if eid not in EVENTS:
-                    raise origin.error(
-                        f"unknown event '{eid}' (expected one of: {', '.join(EVENTS)})"
-                    )
+                _check_event(eid, origin, f"event '{eid}'")
         elif key == "summary_background":
             table = _table(value, origin)
             value = dict(rules.settings.get(key, {}))
             for eid, laters in table.items():
-                if eid not in EVENTS:
-                    raise origin.error(
-                        f"unknown event '{eid}' (expected one of: {', '.join(EVENTS)})"
-                    )
+                _check_event(eid, origin, f"event '{eid}'")
                 laters = _strings(laters, origin, eid)
                 for later in laters:
-                    if later not in EVENTS:
-                        raise origin.error(
-                            f"unknown event '{later}' (expected one of: {', '.join(EVENTS)})"
-                        )
+                    _check_event(later, origin, f"event '{later}'")
                 value[eid] = [*value.get(eid, []), *laters]
         else:
             raise origin.error(
@@ -291,14 +286,11 @@ def _merge_file(rules: _Rules, doc: dict[str, Any], fname: str) -> list[tuple[st
 
     for eid, body in _table(doc.get("events", {}), _Origin(fname, "events")).items():
         origin = _Origin(fname, f"event '{eid}'")
-        if eid not in EVENTS:
-            raise origin.error(f"unknown event (expected one of: {', '.join(EVENTS)})")
+        _check_event(eid, origin)
         body = _table(body, origin)
         _unknown_keys(body, ("name", "patterns"), origin)
-        if "name" in body:
-            if not isinstance(body["name"], str):
-                raise origin.error("name must be a string")
-            rules.event_names[eid] = body["name"]
+        if "name" in body and not isinstance(body["name"], str):  # for people reading the file
+            raise origin.error("name must be a string")
         patterns = rules.events.setdefault(eid, [])
         for text in _strings(body.get("patterns", []), origin, "patterns"):
             n = len(patterns) + 1
@@ -328,8 +320,7 @@ def _merge_file(rules: _Rules, doc: dict[str, Any], fname: str) -> list[tuple[st
             events = set(_strings(body["events"], origin, "events"))
         excluded = set(_strings(body.get("except_events", []), origin, "except_events"))
         for e in events | excluded:
-            if e not in EVENTS:
-                raise origin.error(f"unknown event '{e}' (expected one of: {', '.join(EVENTS)})")
+            _check_event(e, origin, f"event '{e}'")
         events -= excluded
         only_in = body.get("only_in", "any")
         if only_in not in ("any", "headline", "summary"):
@@ -515,7 +506,6 @@ class _Compiler:
         self._markers_made = 0
         self._classes: dict[Atom, frozenset[str]] = {}
         self._sorted_words: list[str] | None = None
-        self.pool_highs: list[int] = []  # how many high characters each pool of words has
         self.end_re = _END_RE  # what "$" renders to (see compile_rules)
 
     # ---- codes
@@ -598,7 +588,6 @@ class _Compiler:
         if sum(sizes) > len(_HIGH):
             raise RulesError(f"rules: {len(keys)} different words and prefixes; that is too many")
         sizes[-1] += len(_HIGH) - sum(sizes)  # spare high characters go to the last pool
-        self.pool_highs = sizes
         first_high = 0
         for pool, size in zip(pools, sizes, strict=True):
             for n, key in enumerate(pool):
@@ -888,13 +877,13 @@ class _Compiler:
             out = {a + b for a in out for b in step}
         return out
 
-    def _marker(self, entry: int | None, prefix: str = "m") -> str:
+    def _marker(self, entry: int | None) -> str:
         """An empty named group that tells which entry matched; none for entry None (a
         match object copies every group's slots, so markers are used sparingly)."""
         if entry is None:
             return ""
         self._markers_made += 1
-        name = f"{prefix}_{self._markers_made}"
+        name = f"m_{self._markers_made}"
         self.marker_of[name] = entry
         return f"(?P<{name}>)"
 
@@ -1086,7 +1075,7 @@ def _compile(rules: _Rules, version: str) -> dict[str, Any]:
     party_starts = [phrase[0] for phrases in party_phrases.values() for phrase in phrases]
     comp.assign_codes(
         [
-            [key for key in anchors if key != "#"],  # the rarest word each rule needs
+            anchors,  # the rarest word each rule needs
             party_starts,
             [  # the masks the scanner looks for
                 phrase[0]
@@ -1105,8 +1094,9 @@ def _compile(rules: _Rules, version: str) -> dict[str, Any]:
 
     # "$" ends a clause at its punctuation and also just before a clause word ("writers strike
     # AFTER talks collapse", "thesps walk out AS ..."), which starts a clause of its own.
+    clause_words = comp.render_phrases(settings["clause"])
     if settings["clause"]:
-        comp.end_re = _END_RE[:-1] + "|" + comp.render_phrases(settings["clause"]) + ")"
+        comp.end_re = _END_RE[:-1] + "|" + clause_words + ")"
 
     # ---- the scanner: party names and the masks that start with an uncommon word, in one
     # regex that starts with a class of the starters' high characters, so the engine skips
@@ -1248,7 +1238,7 @@ def _compile(rules: _Rules, version: str) -> dict[str, Any]:
             ]
 
     clause = comp.render_codes(_PUNCT_CODE[p] for p in ",.;:?!|")
-    clause += "|" + comp.render_phrases(settings["clause"])
+    clause += "|" + clause_words
     return {
         "format": _FORMAT,
         "version": version,
@@ -1267,7 +1257,6 @@ def _compile(rules: _Rules, version: str) -> dict[str, Any]:
         "party_context": {pid: list(p.context) for pid, p in rules.parties.items()},
         "contexts": context_regexes,
         "events": event_list,
-        "event_names": dict(rules.event_names),
         "cues": cues,
         "cue_markers": cue_markers,
         "plain_cues": plain_marks,
