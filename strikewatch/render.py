@@ -102,18 +102,17 @@ def emit(
     stream = stream or sys.stdout
     if fmt == "json":
         # One entry per line inside the array, as sqlite-utils prints: readable, diffable, and
-        # written by the C encoder (indent= would fall back to the pure-Python one).
+        # written by the C encoder (indent= would fall back to the pure-Python one). One
+        # encoder for all rows: json.dumps with any option builds a new one for each call.
+        encode = json.JSONEncoder(ensure_ascii=False).encode
         if rows:
-            stream.write(
-                "[\n  "
-                + ",\n  ".join(json.dumps(row, ensure_ascii=False) for row in rows)
-                + "\n]\n"
-            )
+            stream.write("[\n  " + ",\n  ".join(map(encode, rows)) + "\n]\n")
         else:
             stream.write("[]\n")
     elif fmt == "nl":
+        encode = json.JSONEncoder(ensure_ascii=False).encode
         for row in rows:
-            stream.write(json.dumps(row, ensure_ascii=False))
+            stream.write(encode(row))
             stream.write("\n")
     elif fmt == "csv":
         write_csv(rows, columns, stream)

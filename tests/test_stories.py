@@ -15,7 +15,7 @@ from sqlite_utils import Database
 from strikewatch.ingest import import_file
 from strikewatch.parse import Item, archive_record_to_item
 from strikewatch.store import Store, TimelineFilter
-from strikewatch.stories import headline_words, lead_event, parties_of, word_similarity
+from strikewatch.stories import ALSO_SQL, headline_words, lead_event, parties_of, word_similarity
 from tests.season import SEASON, ArchiveClassifier, season_records
 
 
@@ -226,13 +226,12 @@ def test_timeline_and_also_queries_use_indexes(season_store):
         row[3] for row in season_store.conn.execute("EXPLAIN QUERY PLAN " + sql, params)
     )
     assert re.search(r"SCAN (items|report)(?! USING)", plan) is None, plan
-    plan = " | ".join(
-        row[3]
-        for row in season_store.conn.execute(
-            "EXPLAIN QUERY PLAN SELECT id FROM items WHERE story_id IN (1, 2) ORDER BY published"
+    for others_only in ("", " AND id != story_id"):
+        also = ALSO_SQL.format(marks="?, ?", others_only=others_only)
+        plan = " | ".join(
+            row[3] for row in season_store.conn.execute("EXPLAIN QUERY PLAN " + also, (1, 2))
         )
-    )
-    assert "items_story" in plan
+        assert "items_story" in plan and "TEMP B-TREE" not in plan, plan
 
 
 def test_migrating_an_existing_database_groups_and_indexes_it(tmp_path):
