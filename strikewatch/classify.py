@@ -48,7 +48,7 @@ from typing import Any
 
 from strikewatch.errors import RulesError
 from strikewatch.paths import bundled_rule_files, data_path, user_cache_dir
-from strikewatch.taxonomy import EVENTS, GUILD_ALIASES, GUILDS
+from strikewatch.taxonomy import EVENTS, GUILDS, resolve_guild
 
 __all__ = [
     "EVENTS",
@@ -73,24 +73,6 @@ GUILD_NAMES: dict[str, str] = {
 
 # Bump when the compiled form changes shape (the cache key also covers this file's text).
 _FORMAT = 5
-
-
-def resolve_guild(name: str) -> str | None:
-    """The guild id for what a user typed after --guild, or None when it names no guild.
-
-    Accepts the ids and taxonomy.GUILD_ALIASES in any case, with or without the spaces,
-    dots, underscores, apostrophes and hyphens ("Local 399", "SAG_AFTRA", "wga-west").
-    """
-    key = re.sub(r"[\s._'\u2019-]+", "", name.strip().lower())
-    if not key:
-        return None
-    for guild in GUILDS:
-        if guild.replace("-", "") == key:
-            return guild
-    for alias, guild in GUILD_ALIASES.items():
-        if re.sub(r"[\s._'-]+", "", alias) == key:
-            return guild
-    return None
 
 
 @dataclass(frozen=True)

@@ -13,9 +13,11 @@ import click
 from strikewatch import __version__
 from strikewatch.errors import PollLocked, StrikewatchError, UsageError
 from strikewatch.paths import bundled_rule_files, default_db_path, user_rules_path
-from strikewatch.taxonomy import EVENT_ALIASES, EVENTS, GUILD_ALIASES, GUILDS
+from strikewatch.taxonomy import EVENTS, GUILDS, resolve_event, resolve_guild
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from strikewatch.classify import Classifier, DeferredClassifier
     from strikewatch.store import Store
 
@@ -121,24 +123,22 @@ class DateType(click.ParamType):
 class IdType(click.ParamType):
     """A guild or event id, case-insensitive, with aliases; errors list what is accepted."""
 
-    def __init__(self, name: str, known: tuple[str, ...], aliases: dict[str, str]):
+    def __init__(self, name: str, resolve: Callable[[str], str | None], known: tuple[str, ...]):
         self.name = name
+        self.resolve = resolve
         self.known = known
-        self.aliases = aliases
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
-        key = str(value).strip().lower()
-        if key in self.known:
-            return key
-        if key in self.aliases:
-            return self.aliases[key]
-        self.fail(
-            f"unknown {self.name} {value!r}; choose from: {', '.join(self.known)}", param, ctx
-        )
+        resolved = self.resolve(str(value))
+        if resolved is None:
+            self.fail(
+                f"unknown {self.name} {value!r}; choose from: {', '.join(self.known)}", param, ctx
+            )
+        return resolved
 
 
-GUILD = IdType("guild", GUILDS, GUILD_ALIASES)
-EVENT = IdType("event", EVENTS, EVENT_ALIASES)
+GUILD = IdType("guild", resolve_guild, GUILDS)
+EVENT = IdType("event", resolve_event, EVENTS)
 
 
 def filter_options(

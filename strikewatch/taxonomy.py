@@ -5,6 +5,9 @@ Kept apart from the rules engine so that commands which only filter by these ids
 
 from __future__ import annotations
 
+import functools
+import re
+
 GUILDS: tuple[str, ...] = ("wga", "sag-aftra", "amptp", "dga", "iatse", "teamsters")
 
 EVENTS: tuple[str, ...] = (
@@ -20,7 +23,7 @@ EVENTS: tuple[str, ...] = (
     "strike-ended",
 )
 
-# Spellings users type for --guild; the ids themselves are always accepted, in any case.
+# Spellings users type for --guild; the ids themselves are always accepted (see resolve_guild).
 GUILD_ALIASES: dict[str, str] = {
     "writers": "wga",
     "writers-guild": "wga",
@@ -74,3 +77,31 @@ EVENT_ALIASES: dict[str, str] = {
     "strike-start": "strike-started",
     "strike-end": "strike-ended",
 }
+
+
+_SEPARATORS = re.compile(r"[\s._'\u2019-]+")
+
+
+def _folded(name: str) -> str:
+    return _SEPARATORS.sub("", name.strip().lower())
+
+
+@functools.cache
+def _spellings(kind: str) -> dict[str, str]:
+    ids, aliases = (GUILDS, GUILD_ALIASES) if kind == "guild" else (EVENTS, EVENT_ALIASES)
+    spellings = {_folded(alias): target for alias, target in aliases.items()}
+    spellings.update({_folded(known): known for known in ids})
+    return spellings
+
+
+def resolve_guild(name: str) -> str | None:
+    """The guild id for what a user typed after --guild, or None when it names no guild: an
+    id or alias in any case, with or without spaces, dots, underscores, apostrophes and
+    hyphens ("SAG AFTRA", "Local 399", "W.G.A.")."""
+    return _spellings("guild").get(_folded(name))
+
+
+def resolve_event(name: str) -> str | None:
+    """The event id for what a user typed after --event, or None (spelled as for guilds:
+    "Strike Started", "strike_started")."""
+    return _spellings("event").get(_folded(name))

@@ -205,8 +205,15 @@ def test_usage_errors_exit_2_with_one_clear_line(run, args, message):
 
 
 def test_guild_aliases_and_case(archive, run_json):
-    assert run_json("timeline", "--guild", "SAG") == run_json("timeline", "--guild", "sag-aftra")
+    sag = run_json("timeline", "--guild", "sag-aftra")
+    assert sag and run_json("timeline", "--guild", "SAG") == sag
+    # Spaces, dots, underscores and hyphens as users type them: the same lookup as the API's.
+    assert run_json("timeline", "--guild", "SAG AFTRA") == sag
+    assert run_json("timeline", "--guild", "screen actors guild") == sag
     assert len(run_json("timeline", "--guild", "Writers")) == 2
+    assert run_json("timeline", "--guild", "W.G.A.") == run_json("timeline", "--guild", "wga")
+    deals = run_json("timeline", "--event", "deal")
+    assert deals and run_json("timeline", "--event", "Tentative Agreement") == deals
 
 
 def test_relative_dates(archive, run_json):
