@@ -48,7 +48,7 @@ from typing import Any
 
 from strikewatch.errors import RulesError
 from strikewatch.paths import bundled_rule_files, data_path, user_cache_dir
-from strikewatch.taxonomy import EVENTS, GUILDS, resolve_guild
+from strikewatch.taxonomy import EVENTS, GUILDS, STUDIOS, resolve_guild
 
 __all__ = [
     "EVENTS",
@@ -841,7 +841,7 @@ class Classifier:
                 if clause_rx.search(codes, cue.end(), m.start) is None:
                     is_side = True
             side[m.party] = side.get(m.party, True) and is_side
-        side.pop("amptp", None)  # the studios' side is never a bystander to a guild's news
+        side.pop(STUDIOS, None)  # the studios' side is never a bystander to a guild's news
         if all(side.values()):
             return
         for party, is_side in side.items():
@@ -875,7 +875,7 @@ class Classifier:
                 found = []
                 for mention in t.mentions:
                     party = mention.party
-                    if party is None or (lead == "union" and party == "amptp"):
+                    if party is None or (lead == "union" and party == STUDIOS):
                         continue
                     m = rx.match(codes, mention.end)
                     if m is not None:
@@ -971,7 +971,7 @@ class Classifier:
                     if (
                         party is None
                         or mention.start >= boundary
-                        or (lead == "union" and party == "amptp")
+                        or (lead == "union" and party == STUDIOS)
                     ):
                         continue
                     m = rx.match(codes, mention.end)

@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import IO, TYPE_CHECKING, Any, NamedTuple
 
 from strikewatch.sanitize import strip_controls
+from strikewatch.taxonomy import STUDIOS
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -351,7 +352,7 @@ def standing_line(status: dict[str, Any]) -> str:
     """'ON STRIKE, day 95 (since 2023-05-02)' or what was last known."""
     if status["on_strike"]:
         line = f"ON STRIKE, day {status['strike_day']} (since {status['strike_started']})"
-    elif status["guild"] == "amptp":
+    elif status["guild"] == STUDIOS:
         line = "the employers' side: strike status not tracked"
     else:
         line = "not on strike"
@@ -420,7 +421,7 @@ def print_status(statuses: Sequence[dict[str, Any]], stream: IO[str] | None = No
     for status in statuses:
         body = Text()
         style = "bold red" if status["on_strike"] else "bold green"
-        if status["guild"] == "amptp":
+        if status["guild"] == STUDIOS:
             style = "dim"
         body.append(standing_line(status) + "\n", style=style)
         body.append("last: ", style="dim")

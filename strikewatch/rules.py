@@ -31,7 +31,7 @@ from strikewatch.classify import (
     _words_of,
 )
 from strikewatch.errors import RulesError
-from strikewatch.taxonomy import EVENTS, GUILDS
+from strikewatch.taxonomy import EVENTS, GUILDS, STUDIOS
 
 # --------------------------------------------------------------------------------------------
 
@@ -960,7 +960,7 @@ def _compile(rules: _Rules, version: str) -> dict[str, Any]:
                 party_phrases[(pid, contextual)] = phrases
     comp.lists["party"] = frozenset(p for ph in party_phrases.values() for p in ph)
     comp.lists["union"] = frozenset(
-        p for (pid, _), ph in party_phrases.items() if pid != "amptp" for p in ph
+        p for (pid, _), ph in party_phrases.items() if pid != STUDIOS for p in ph
     )
 
     # Parse everything (registering every word) before any class is built.

@@ -36,9 +36,9 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from strikewatch.stories import lead_event
-from strikewatch.taxonomy import GUILDS
+from strikewatch.taxonomy import GUILDS, STUDIOS
 
-NOT_STRIKING = frozenset({"amptp"})
+NOT_STRIKING = frozenset({STUDIOS})
 SCHEDULE_HORIZON = timedelta(days=7)
 CHART_WEEKS = 12
 

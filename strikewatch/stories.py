@@ -30,6 +30,8 @@ from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
+from strikewatch.taxonomy import STUDIOS
+
 STORY_WINDOW = timedelta(hours=36)
 WORD_SIMILARITY = 0.5
 
@@ -96,12 +98,12 @@ _STOPWORDS = frozenset(
 _WORD_RE = re.compile(r"[a-z0-9]+")
 
 
-STUDIOS = frozenset({"amptp"})
+STUDIOS_SIDE = frozenset({STUDIOS})
 
 
 def parties_of(guilds: Iterable[str]) -> frozenset[str]:
     guilds = frozenset(guilds)
-    return (guilds - {"amptp"}) or guilds
+    return (guilds - STUDIOS_SIDE) or guilds
 
 
 def lead_event(events: Iterable[str]) -> str:
@@ -172,8 +174,8 @@ def share_a_party(first: Report, later: Report) -> bool:
     ("Studios walk away from the table" and "AMPTP suspends talks with SAG-AFTRA")."""
     if first.parties & later.parties:
         return True
-    return (first.parties == STUDIOS and later.guilds >= STUDIOS) or (
-        later.parties == STUDIOS and first.guilds >= STUDIOS
+    return (first.parties == STUDIOS_SIDE and later.guilds >= STUDIOS_SIDE) or (
+        later.parties == STUDIOS_SIDE and first.guilds >= STUDIOS_SIDE
     )
 
 

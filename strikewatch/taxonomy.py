@@ -10,6 +10,10 @@ import re
 
 GUILDS: tuple[str, ...] = ("wga", "sag-aftra", "amptp", "dga", "iatse", "teamsters")
 
+# The employers' side of the table; every other party is a union. It never strikes, and it is
+# named in nearly every guild's news without being what the news is about.
+STUDIOS = "amptp"
+
 EVENTS: tuple[str, ...] = (
     "meeting-requested",
     "talks-started",
