@@ -1,7 +1,7 @@
 """(c) timeline/since on a 200,000-item store against a process that only opens it with sqlite3,
 and (d) importing those 200,000 items.
 
-    python benchmarks/bench_store.py [--items 200000] [--runs 7]
+    python benchmarks/bench_store.py [--items 200000] [--runs 21]
 """
 
 from __future__ import annotations
@@ -36,7 +36,8 @@ with db, open(sys.argv[1], encoding="utf-8") as lines:
 def main() -> list[Ratio]:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--items", type=int, default=200_000)
-    parser.add_argument("--runs", type=int, default=7)
+    # A run takes a fraction of a second: many keep the medians steady on a noisy machine.
+    parser.add_argument("--runs", type=int, default=21)
     args = parser.parse_args()
     folder = work_dir()
     archive = write_jsonl(folder / f"store-{args.items}.jsonl", args.items)
