@@ -186,7 +186,32 @@ def _merge_file(rules: _Rules, doc: dict[str, Any], fname: str) -> list[tuple[st
             raise RulesError(
                 f"{fname}: unknown section '{key}' (expected one of: {', '.join(_SECTIONS)})"
             )
+    _merge_settings(rules, doc, fname)
+    _merge_word_tables(rules, doc, fname)
+    _merge_parties(rules, doc, fname)
+    others = _table(doc.get("others", {}), _Origin(fname, "others"))
+    _unknown_keys(others, ("names",), _Origin(fname, "others"))
+    if "names" in others:
+        rules.others.extend(_phrases(others["names"], _Origin(fname, "others names"), "names"))
+    _merge_false_friends(rules, doc, fname)
+    _merge_events(rules, doc, fname)
+    _merge_modifiers(rules, doc, fname)
+    return _disable_requests(doc, fname)
 
+
+def _phrases(value: Any, origin: _Origin, key: str) -> list[_Phrase]:
+    """A list of strings as the rules read it: lowercased, each knowing where it was written."""
+    return [_Phrase(w.lower(), origin) for w in _strings(value, origin, key)]
+
+
+def _text(body: dict[str, Any], key: str, origin: _Origin, default: str) -> str:
+    value = body.get(key, default)
+    if not isinstance(value, str):
+        raise origin.error(f"{key} must be a string")
+    return value
+
+
+def _merge_settings(rules: _Rules, doc: dict[str, Any], fname: str) -> None:
     settings = _table(doc.get("settings", {}), _Origin(fname, "settings"))
     for key, value in settings.items():
         origin = _Origin(fname, f"settings.{key}")
@@ -215,24 +240,25 @@ def _merge_file(rules: _Rules, doc: dict[str, Any], fname: str) -> list[tuple[st
             )
         rules.settings[key] = value
 
-    for name, words in _table(doc.get("lists", {}), _Origin(fname, "lists")).items():
-        origin = _Origin(fname, f"list '{name}'")
-        if not _NAME_RE.match(name):
-            raise origin.error("list names use lowercase letters, digits and _ only")
-        if name in _SPECIAL_LISTS:
-            raise origin.error(f"'{{{name}}}' is built from the party aliases; pick another name")
-        rules.lists.setdefault(name, []).extend(
-            _Phrase(w.lower(), origin) for w in _strings(words, origin, "words")
-        )
 
-    for name, words in _table(doc.get("context", {}), _Origin(fname, "context")).items():
-        origin = _Origin(fname, f"context '{name}'")
-        if not _NAME_RE.match(name):
-            raise origin.error("context names use lowercase letters, digits and _ only")
-        rules.context.setdefault(name, []).extend(
-            _Phrase(w.lower(), origin) for w in _strings(words, origin, "words")
-        )
+def _merge_word_tables(rules: _Rules, doc: dict[str, Any], fname: str) -> None:
+    """[lists] and [context]: named lists of words, which later files extend."""
+    for section, kind, target in (
+        ("lists", "list", rules.lists),
+        ("context", "context", rules.context),
+    ):
+        for name, words in _table(doc.get(section, {}), _Origin(fname, section)).items():
+            origin = _Origin(fname, f"{kind} '{name}'")
+            if not _NAME_RE.match(name):
+                raise origin.error(f"{kind} names use lowercase letters, digits and _ only")
+            if section == "lists" and name in _SPECIAL_LISTS:
+                raise origin.error(
+                    f"'{{{name}}}' is built from the party aliases; pick another name"
+                )
+            target.setdefault(name, []).extend(_phrases(words, origin, "words"))
 
+
+def _merge_parties(rules: _Rules, doc: dict[str, Any], fname: str) -> None:
     for pid, body in _table(doc.get("parties", {}), _Origin(fname, "parties")).items():
         origin = _Origin(fname, f"party '{pid}'")
         if pid not in GUILDS:
@@ -240,18 +266,14 @@ def _merge_file(rules: _Rules, doc: dict[str, Any], fname: str) -> list[tuple[st
         body = _table(body, origin)
         _unknown_keys(body, _PARTY_KEYS, origin)
         party = rules.parties.setdefault(pid, _Party(name=GUILD_NAMES[pid]))
-        if "name" in body:
-            if not isinstance(body["name"], str):
-                raise origin.error("name must be a string")
-            party.name = body["name"]
+        party.name = _text(body, "name", origin, party.name)
         for key, target in (
             ("aliases", party.aliases),
             ("contextual", party.contextual),
             ("not", party.nots),
         ):
             if key in body:
-                sub = _Origin(fname, f"party '{pid}' {key}")
-                target.extend(_Phrase(w.lower(), sub) for w in _strings(body[key], sub, key))
+                target.extend(_phrases(body[key], _Origin(fname, f"party '{pid}' {key}"), key))
         if "acronyms" in body:
             sub = _Origin(fname, f"party '{pid}' acronyms")
             for w in _strings(body["acronyms"], sub, "acronyms"):
@@ -261,46 +283,39 @@ def _merge_file(rules: _Rules, doc: dict[str, Any], fname: str) -> list[tuple[st
         if "context" in body:
             party.context = _strings(body["context"], origin, "context")
 
-    others = _table(doc.get("others", {}), _Origin(fname, "others"))
-    _unknown_keys(others, ("names",), _Origin(fname, "others"))
-    if "names" in others:
-        origin = _Origin(fname, "others names")
-        rules.others.extend(
-            _Phrase(w.lower(), origin) for w in _strings(others["names"], origin, "names")
-        )
 
+def _merge_false_friends(rules: _Rules, doc: dict[str, Any], fname: str) -> None:
     for fid, body in _id_blocks(
         doc, fname, "false_friends", "false friend", ("id", "why", "phrases")
     ):
         origin = _Origin(fname, f"false friend '{fid}'")
         if "phrases" not in body:
             raise origin.error("needs phrases = [...]")
-        phrases = [_Phrase(w.lower(), origin) for w in _strings(body["phrases"], origin, "phrases")]
+        phrases = _phrases(body["phrases"], origin, "phrases")
         if fid in rules.false_friends:
             rules.false_friends[fid].phrases.extend(phrases)
         else:
-            why = body.get("why", "a look-alike that is not a labor event")
-            if not isinstance(why, str):
-                raise origin.error("why must be a string")
+            why = _text(body, "why", origin, "a look-alike that is not a labor event")
             rules.false_friends[fid] = _FalseFriend(fid, why, phrases, origin)
 
+
+def _merge_events(rules: _Rules, doc: dict[str, Any], fname: str) -> None:
     for eid, body in _table(doc.get("events", {}), _Origin(fname, "events")).items():
         origin = _Origin(fname, f"event '{eid}'")
         _check_event(eid, origin)
         body = _table(body, origin)
         _unknown_keys(body, ("name", "patterns"), origin)
-        if "name" in body and not isinstance(body["name"], str):  # for people reading the file
-            raise origin.error("name must be a string")
+        _text(body, "name", origin, "")  # not used: for people reading the file
         patterns = rules.events.setdefault(eid, [])
         for text in _strings(body.get("patterns", []), origin, "patterns"):
             n = len(patterns) + 1
             patterns.append(_Phrase(text.lower(), _Origin(fname, f"event '{eid}' pattern {n}")))
 
+
+def _merge_modifiers(rules: _Rules, doc: dict[str, Any], fname: str) -> None:
     for mid, body in _id_blocks(doc, fname, "modifiers", "modifier", _MODIFIER_KEYS):
         origin = _Origin(fname, f"modifier '{mid}'")
-        words = [
-            _Phrase(w.lower(), origin) for w in _strings(body.get("words", []), origin, "words")
-        ]
+        words = _phrases(body.get("words", []), origin, "words")
         if mid in rules.modifiers and set(body) <= {"id", "words"}:
             rules.modifiers[mid].words.extend(words)  # a user adding cue words to a default
             continue
@@ -325,13 +340,13 @@ def _merge_file(rules: _Rules, doc: dict[str, Any], fname: str) -> list[tuple[st
         only_in = body.get("only_in", "any")
         if only_in not in ("any", "headline", "summary"):
             raise origin.error("only_in must be 'any', 'headline' or 'summary'")
-        why = body.get("why", mid)
-        if not isinstance(why, str):
-            raise origin.error("why must be a string")
+        why = _text(body, "why", origin, mid)
         rules.modifiers[mid] = _Modifier(
             mid, why, where, window, words, frozenset(events), only_in, origin
         )
 
+
+def _disable_requests(doc: dict[str, Any], fname: str) -> list[tuple[str, Any, _Origin]]:
     disable = _table(doc.get("disable", {}), _Origin(fname, "disable"))
     _unknown_keys(
         disable,

@@ -271,6 +271,16 @@ def test_user_rules_can_disable(tmp_path: Path) -> None:
         ("[lists\n", "not valid TOML"),
         ('[disable]\nmodifiers = ["nope"]\n', "no modifier 'nope'"),
         ("[bogus]\nx = 1\n", "unknown section 'bogus'"),
+        ('[lists]\nBad-Name = ["x"]\n', "list 'Bad-Name': list names use lowercase letters"),
+        ('[lists]\nunion = ["x"]\n', "'{union}' is built from the party aliases"),
+        ('[context]\n"two words" = ["x"]\n', "context names use lowercase letters"),
+        ("[parties.wga]\nname = 3\n", "party 'wga': name must be a string"),
+        ('[parties.wga]\nacronyms = ["W-G"]\n', "'W-G': an acronym is letters and digits only"),
+        ("[parties.wga]\naliases = [2]\n", "party 'wga' aliases: aliases entry 1"),
+        ('[[false_friends]]\nid = "f"\nwhy = 1\nphrases = ["x"]\n', "why must be a string"),
+        ('[events.deal]\nname = 1\npatterns = ["x"]\n', "event 'deal': name must be a string"),
+        ('[[modifiers]]\nid = "m"\nwhy = []\nwords = ["x"]\n', "modifier 'm': why must be"),
+        ("[others]\nnames = [1]\n", "others names"),
     ],
 )
 def test_validation_errors_name_file_rule_problem(tmp_path: Path, body: str, needle: str) -> None:
