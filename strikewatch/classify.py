@@ -359,9 +359,10 @@ class _Mod:
 
 class _Text:
     """An item as one string of codes: the headline, then (after a sentence-ending separator
-    code) the summary; with its masks and party mentions."""
+    code) the summary; with its party mentions, and whether it names an organisation the rules
+    do not track (only then can an event be someone else's)."""
 
-    __slots__ = ("boundary", "bounds", "codes", "cues", "masks", "mentions", "rules", "words")
+    __slots__ = ("boundary", "bounds", "codes", "cues", "mentions", "others", "rules", "words")
 
     def __init__(self, codes: str) -> None:
         self.codes = codes
@@ -370,7 +371,7 @@ class _Text:
         self.rules: set[int] = set()  # gated rules whose anchor occurs
         self.words: list[str] | None = None  # one word per code, only when explaining
         self.mentions: list[_Mention] = []
-        self.masks: list[tuple[int, str, str]] = []  # (position, rule, words)
+        self.others = False  # an organisation the rules do not track is named
         self.bounds: list[int] | None = None
         # Per sentence (by its start), every modifier cue in it: (start, end of the longest
         # cue there, ((modifier, words or 0 for that end), ...)).
@@ -604,8 +605,8 @@ class Classifier:
                 span = t.span(start, end)
                 out.append(_ORG_MASK if org else _FF_MASK)
                 words.append(span)
-                t.masks.append((start - shift, rule, span))
                 if org:
+                    t.others = True
                     mentions.append(_Mention(start - shift, start - shift + 2, None, False, rule))
                 if trace is not None:
                     trace.append(Step("ignored", "ignored", span, rule, why, t.kind(start)))
@@ -895,7 +896,7 @@ class Classifier:
                     reason: tuple[str, str] | None = ("", "")
                 else:
                     reason = self._modified(t, eid, start, end, in_summary)
-                    if reason is None and t.masks:
+                    if reason is None and t.others:
                         reason = self._about_other(t, start)
                     if trace is not None:
                         words = t.span(start, end)
@@ -984,7 +985,7 @@ class Classifier:
                     m = rx.search(codes, m.start() + 2, boundary)
             for start, m in found:
                 reason = self._modified(t, eid, start, m.end(), False)
-                if reason is None and t.masks:
+                if reason is None and t.others:
                     reason = self._about_other(t, start)
                 if reason is None:
                     return True
