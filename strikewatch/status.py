@@ -33,6 +33,7 @@ import re
 import sqlite3
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
 from typing import Any
 
 from strikewatch.stories import lead_event
@@ -86,17 +87,23 @@ _CLOCK_RE = re.compile(r"\b([ap])\.m\.", re.IGNORECASE)
 def pacific_time(moment: datetime) -> datetime:
     """The time in Los Angeles (US rules since 2007), without needing a time zone database."""
     moment = moment.astimezone(UTC)
-    year = moment.year
+    dst_start, dst_end = _daylight_saving(moment.year)
+    offset = timedelta(hours=-7 if dst_start <= moment < dst_end else -8)
+    return (moment + offset).replace(tzinfo=None)
+
+
+@lru_cache(maxsize=64)
+def _daylight_saving(year: int) -> tuple[datetime, datetime]:
+    """When Pacific daylight time starts and ends in `year`, in UTC."""
     march = date(year, 3, 8)
-    dst_start = datetime.combine(
+    start = datetime.combine(
         march + timedelta(days=(6 - march.weekday()) % 7), time(10), tzinfo=UTC
     )
     november = date(year, 11, 1)
-    dst_end = datetime.combine(
+    end = datetime.combine(
         november + timedelta(days=(6 - november.weekday()) % 7), time(9), tzinfo=UTC
     )
-    offset = timedelta(hours=-7 if dst_start <= moment < dst_end else -8)
-    return (moment + offset).replace(tzinfo=None)
+    return start, end
 
 
 def _sentences(text: str) -> list[str]:
@@ -142,6 +149,9 @@ class Effective:
 def effective_day(title: str, summary: str, published: str) -> Effective:
     """The day a strike-started/strike-ended report takes effect (the rule in the module doc)."""
     moment = datetime.fromisoformat(published)
+    if _SCHEDULE_CUE_RE.search(title) is None and _SCHEDULE_CUE_RE.search(summary or "") is None:
+        # No sentence can be a schedule (splitting and "a.m." -> "am" create no cue).
+        return Effective(moment.astimezone(UTC).date(), False, "published that day (UTC)")
     local_day = pacific_time(moment).date()
     for sentence in [title, *_sentences(summary)]:
         cue = _SCHEDULE_CUE_RE.search(sentence)
@@ -177,17 +187,18 @@ class _Change:
 def _strike_changes(conn: sqlite3.Connection, guild: str, until: str) -> list[_Change]:
     changes = []
     for row in conn.execute(
-        "SELECT DISTINCT items.id, items.published, items.title, items.summary, items.link,"
-        " items.source, items.guilds, items.events FROM tags JOIN items ON items.id = tags.item_id"
-        " WHERE tags.tag IN ('strike-started', 'strike-ended') AND tags.published <= ?"
+        "SELECT items.id, items.published, items.title, items.summary, items.link,"
+        " items.source, items.guilds, items.events FROM items WHERE items.id IN"
+        " (SELECT item_id FROM tags WHERE tag IN ('strike-started', 'strike-ended')"
+        " AND published <= ?) AND EXISTS (SELECT 1 FROM tags AS mine"
+        " WHERE mine.item_id = items.id AND mine.tag = ?)"
         " ORDER BY items.published, items.id",
-        (until,),
+        (until, guild),
     ):
-        if guild not in json.loads(row["guilds"]):
-            continue
         effective = effective_day(row["title"], row["summary"], row["published"])
+        events = json.loads(row["events"])
         for kind in ("strike-started", "strike-ended"):
-            if kind in json.loads(row["events"]):
+            if kind in events:
                 changes.append(_Change(effective.day, row["published"], kind, dict(row), effective))
     changes.sort(key=lambda change: (change.day, change.published, change.row["id"]))
     return changes
