@@ -531,7 +531,7 @@ def _timeline(app: App, fmt: str | None, **filters: Any) -> None:
     from strikewatch.render import TIMELINE_COLUMNS, emit
     from strikewatch.store import TimelineFilter
 
-    rows = app.store().timeline(TimelineFilter(**filters))
+    rows = app.store().iter_timeline(TimelineFilter(**filters))
     emit(
         rows,
         fmt,

@@ -10,7 +10,8 @@ import csv
 import json
 import os
 import sys
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from itertools import chain, islice
 from typing import IO, TYPE_CHECKING, Any, NamedTuple
 
 from strikewatch.sanitize import strip_controls
@@ -91,7 +92,7 @@ def make_console(stream: IO[str] | None = None, stderr: bool = False) -> Console
 
 
 def emit(
-    rows: Sequence[dict[str, Any]],
+    rows: Iterable[dict[str, Any]],
     fmt: str | None,
     columns: Sequence[Column],
     *,
@@ -99,38 +100,54 @@ def emit(
     empty_message: str = "Nothing to show.",
     title: str | None = None,
 ) -> None:
-    """Print rows in the requested format; the one place every listing goes through."""
+    """Print rows in the requested format; the one place every listing goes through.
+
+    JSON, JSON lines and CSV are written as the rows come (a few hundred at a time): a listing
+    of a whole archive is never held in memory as rows and then again as text."""
     stream = stream or sys.stdout
-    if fmt == "json":
-        # One entry per line inside the array, as sqlite-utils prints: readable, diffable, and
-        # written by the C encoder (indent= would fall back to the pure-Python one). One
-        # encoder for all rows: json.dumps with any option builds a new one for each call.
+    if fmt in ("json", "nl"):
+        # JSON: one entry per line inside the array, as sqlite-utils prints: readable,
+        # diffable, and written by the C encoder (indent= would fall back to the pure-Python
+        # one). One encoder for all rows: json.dumps with any option builds one per call.
         encode = json.JSONEncoder(ensure_ascii=False).encode
-        if rows:
-            stream.write("[\n  " + ",\n  ".join(map(encode, rows)) + "\n]\n")
-        else:
+        opening, between, closing = (
+            ("[\n  ", ",\n  ", "\n]\n") if fmt == "json" else ("", "\n", "\n")
+        )
+        wrote = False
+        for batch in _batches(rows):
+            stream.write((between if wrote else opening) + between.join(map(encode, batch)))
+            wrote = True
+        if wrote:
+            stream.write(closing)
+        elif fmt == "json":
             stream.write("[]\n")
-    elif fmt == "nl":
-        encode = json.JSONEncoder(ensure_ascii=False).encode
-        for row in rows:
-            stream.write(encode(row))
-            stream.write("\n")
     elif fmt == "csv":
         write_csv(rows, columns, stream)
-    elif not rows:
-        print(empty_message, file=sys.stderr)
-    elif is_terminal(stream):
-        rich_table(rows, columns, stream, title=title)
     else:
-        plain_table(rows, columns, stream)
+        rows = list(rows)
+        if not rows:
+            print(empty_message, file=sys.stderr)
+        elif is_terminal(stream):
+            rich_table(rows, columns, stream, title=title)
+        else:
+            plain_table(rows, columns, stream)
+
+
+def _batches(rows: Iterable[dict[str, Any]], size: int = 500) -> Iterator[list[dict[str, Any]]]:
+    rows = iter(rows)
+    while batch := list(islice(rows, size)):
+        yield batch
 
 
 def write_csv(rows: Iterable[dict[str, Any]], columns: Sequence[Column], stream: IO[str]) -> None:
-    rows = list(rows)
-    keys = list(rows[0].keys()) if rows else [column.key for column in columns]
+    rows = iter(rows)
+    first = next(rows, None)
+    keys = list(first.keys()) if first is not None else [column.key for column in columns]
     writer = csv.writer(stream, lineterminator="\n")
     writer.writerow(keys)
-    for row in rows:
+    if first is None:
+        return
+    for row in chain([first], rows):
         writer.writerow([_csv_value(row.get(key)) for key in keys])
 
 

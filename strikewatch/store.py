@@ -51,6 +51,10 @@ class SaveResult:
         self.to_group: list[tuple[str, str]] = []
 
 
+# Timeline entries read (and their `also` attached) at a time when a listing is streamed.
+LISTING_BATCH = 500
+
+
 class TimelineFilter:
     """The filters timeline, since and export share (see the contract)."""
 
@@ -589,18 +593,31 @@ class Store:
         Collapsed (the default), an entry is a story: its first report, with the other outlets'
         reports in `also`. The guild, event and date filters apply to that first report; with
         --source, a story is shown through the earliest report from those sources."""
+        return list(self.iter_timeline(filters))
+
+    def iter_timeline(self, filters: TimelineFilter) -> Iterator[dict[str, Any]]:
+        """`timeline`'s entries as they are read, a few hundred at a time, so that listing a
+        whole archive never holds all of it. The latest N (--limit) and stories seen through
+        --source are put in order first, and so are read whole."""
         sql, params = self.timeline_sql(filters)
-        rows = [item_dict(row) for row in self.conn.execute(sql, params)]
-        if filters.limit is not None:
-            rows.reverse()
-        if filters.collapse and filters.sources:
-            rows = self._through_sources(rows, filters.sources)
-        if filters.collapse:
-            attach_also(self.conn, rows)
+        batches: Iterable[list[dict[str, Any]]]
+        if filters.limit is not None or (filters.collapse and filters.sources):
+            rows = [item_dict(row) for row in self.conn.execute(sql, params)]
+            if filters.limit is not None:
+                rows.reverse()
+            if filters.collapse and filters.sources:
+                rows = self._through_sources(rows, filters.sources)
+            batches = [rows]
         else:
-            for row in rows:
-                row["also"] = []
-        return rows
+            cursor = self.conn.execute(sql, params)
+            batches = iter(lambda: [item_dict(row) for row in cursor.fetchmany(LISTING_BATCH)], [])
+        for rows in batches:
+            if filters.collapse:
+                attach_also(self.conn, rows)
+            else:
+                for row in rows:
+                    row["also"] = []
+            yield from rows
 
     def _through_sources(
         self, rows: list[dict[str, Any]], sources: Sequence[str]

@@ -51,8 +51,11 @@ def groupings(store: Store) -> set[frozenset[str]]:
     return {frozenset(links) for links in stories.values()}
 
 
-def test_season_reads_as_one_entry_per_story(season_store):
-    entries = season_store.timeline(TimelineFilter())
+@pytest.mark.parametrize("batch", [500, 4, 1])
+def test_season_reads_as_one_entry_per_story(season_store, monkeypatch, batch):
+    # Listings are read a batch at a time; where the batches split must not show.
+    monkeypatch.setattr("strikewatch.store.LISTING_BATCH", batch)
+    entries = list(season_store.iter_timeline(TimelineFilter()))
     assert [entry_summary(entry) for entry in entries] == [
         ("2023-04-17", "backlot", "strike-authorized", ["marquee", "reel"]),
         ("2023-05-02", "marquee", "talks-stalled", []),
@@ -94,7 +97,8 @@ def test_event_filter_shows_only_the_tentative_agreements(season_store):
     ]
 
 
-def test_no_collapse_shows_every_tracked_item(season_store):
+def test_no_collapse_shows_every_tracked_item(season_store, monkeypatch):
+    monkeypatch.setattr("strikewatch.store.LISTING_BATCH", 7)
     entries = season_store.timeline(TimelineFilter(collapse=False))
     assert len(entries) == 39  # every item but the acquisition, which names no guild
     assert all(entry["also"] == [] for entry in entries)
