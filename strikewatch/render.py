@@ -133,9 +133,13 @@ def emit(
             plain_table(rows, columns, stream)
 
 
-def _batches(rows: Iterable[dict[str, Any]], size: int = 500) -> Iterator[list[dict[str, Any]]]:
+# Rows encoded and written at a time: few writes, and never the whole listing as text.
+WRITE_BATCH = 500
+
+
+def _batches(rows: Iterable[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
     rows = iter(rows)
-    while batch := list(islice(rows, size)):
+    while batch := list(islice(rows, WRITE_BATCH)):
         yield batch
 
 

@@ -587,6 +587,13 @@ class Store:
         rows.sort(key=lambda row: (row["published"], row["id"]))
         return rows
 
+    def _items_in_order(self, ids: Sequence[int]) -> list[dict[str, Any]]:
+        """The items with these ids, in this order (one deleted meanwhile is left out)."""
+        marks = ", ".join("?" for _ in ids)
+        sql = f"SELECT {ITEM_COLUMNS} FROM items WHERE id IN ({marks})"
+        found = {row[0]: item_dict(row) for row in self.conn.execute(sql, ids)}
+        return [found[item_id] for item_id in ids if item_id in found]
+
     def timeline(self, filters: TimelineFilter) -> list[dict[str, Any]]:
         """Timeline entries matching the filters, oldest first; with a limit, the most recent N.
 
@@ -609,8 +616,15 @@ class Store:
                 rows = self._through_sources(rows, filters.sources)
             batches = [rows]
         else:
-            cursor = self.conn.execute(sql, params)
-            batches = iter(lambda: [item_dict(row) for row in cursor.fetchmany(LISTING_BATCH)], [])
+            # The ids in one short statement, then each batch by id: a cursor kept open while
+            # the output is written (into `less`, say) would hold a read snapshot, and no
+            # checkpoint could shrink the write-ahead log a poll writes meanwhile.
+            id_sql, params = self.timeline_sql(filters, columns="id")
+            ids = [row[0] for row in self.conn.execute(id_sql, params)]
+            batches = (
+                self._items_in_order(ids[start : start + LISTING_BATCH])
+                for start in range(0, len(ids), LISTING_BATCH)
+            )
         for rows in batches:
             if filters.collapse:
                 attach_also(self.conn, rows)
@@ -673,8 +687,11 @@ class Store:
             return exists
         return [listed[i] if i == rarest else exists[i] for i in range(len(groups))]
 
-    def timeline_sql(self, filters: TimelineFilter) -> tuple[str, list[Any]]:
-        """The query behind timeline (public so tests can EXPLAIN it)."""
+    def timeline_sql(
+        self, filters: TimelineFilter, columns: str | None = None
+    ) -> tuple[str, list[Any]]:
+        """The query behind timeline (public so tests can EXPLAIN it); `columns` defaults to
+        ITEM_COLUMNS."""
         where: list[str] = []
         params: list[Any] = []
         if filters.collapse:
@@ -703,7 +720,7 @@ class Store:
             else:
                 where.append(f"source COLLATE NOCASE IN ({marks})")
                 params.extend(filters.sources)
-        sql = f"SELECT {ITEM_COLUMNS} FROM items"
+        sql = f"SELECT {columns or ITEM_COLUMNS} FROM items"
         if where:
             sql += " WHERE " + " AND ".join(where)
         if filters.limit is not None:

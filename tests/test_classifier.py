@@ -53,6 +53,25 @@ def test_resolve_guild(name: str, guild: str | None) -> None:
     assert resolve_guild(name) == guild
 
 
+@pytest.mark.parametrize(
+    ("name", "event"),
+    [
+        ("deal", "deal"),
+        ("Strike Started", "strike-started"),
+        ("strike_ended", "strike-ended"),
+        ("Tentative Agreement", "deal"),
+        ("walkout", "strike-started"),
+        ("talks", "talks-started"),
+        ("party", None),
+        ("--", None),
+    ],
+)
+def test_resolve_event(name: str, event: str | None) -> None:
+    from strikewatch.taxonomy import resolve_event
+
+    assert resolve_event(name) == event
+
+
 # ---- core events -----------------------------------------------------------------------
 
 

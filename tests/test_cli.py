@@ -216,6 +216,33 @@ def test_guild_aliases_and_case(archive, run_json):
     assert deals and run_json("timeline", "--event", "Tentative Agreement") == deals
 
 
+def test_a_listing_cut_short_by_a_database_error_exits_1(archive, run, monkeypatch):
+    """Listings stream: what was read has been printed, the array is left open (a JSON reader
+    refuses it) and the exit status and one stderr line say the listing is incomplete."""
+    import sqlite3
+
+    from strikewatch.store import Store
+
+    read = Store._items_in_order
+    batches = []
+
+    def failing(self, ids):
+        batches.append(ids)
+        if len(batches) > 1:
+            raise sqlite3.DatabaseError("database disk image is malformed")
+        return read(self, ids)
+
+    monkeypatch.setattr("strikewatch.store.LISTING_BATCH", 1)
+    monkeypatch.setattr("strikewatch.render.WRITE_BATCH", 1)
+    monkeypatch.setattr(Store, "_items_in_order", failing)
+    result = run("timeline", "--all", "--json")
+    assert result.exit_code == 1
+    assert result.stdout.startswith('[\n  {"id": ') and not result.stdout.rstrip().endswith("]")
+    [line] = result.stderr.strip().splitlines()
+    assert line == "Error: database error: the file is not a strikewatch database, or it is damaged"
+    assert "Traceback" not in result.output
+
+
 def test_relative_dates(archive, run_json):
     assert run_json("since", "7d") == []
     assert len(run_json("timeline", "--since", "52000w")) == 3

@@ -175,6 +175,13 @@ def pt(text: str) -> str:
             pt("2023-09-27T10:00"),
             "2023-09-27",
         ),
+        # the schedule only in the summary, written with a.m.: still read
+        (
+            "Writers strike",
+            "Talks failed Monday night. The walkout begins at 12:01 a.m. Tuesday.",
+            pt("2023-05-01T22:00"),
+            "2023-05-02",
+        ),
     ],
 )
 def test_effective_day_rule(title, summary, published, day):
