@@ -4,18 +4,27 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta
+from functools import cache
 
 from strikewatch.sanitize import strip_controls
 
 SUMMARY_MAX_CHARS = 2000
 
-_HIDDEN_BLOCK_RE = re.compile(
-    r"<(script|style|template|noscript)\b[^>]*>.*?</\1\s*>|<!--.*?-->|<!\[CDATA\[|\]\]>",
-    re.IGNORECASE | re.DOTALL,
-)
-_BREAK_TAG_RE = re.compile(r"<\s*(br|/p|/div|/li|/h[1-6]|/tr|/blockquote)\b[^>]*>", re.IGNORECASE)
-_TAG_RE = re.compile(r"<[^>]*>?")
-_SPACE_RE = re.compile(r"\s+")
+
+@cache
+def _markup_patterns() -> tuple[re.Pattern[str], re.Pattern[str], re.Pattern[str], re.Pattern[str]]:
+    """Hidden blocks, line-breaking tags, any tag, runs of space; compiled at first use, as
+    compiling them at import cost every listing's start-up."""
+    return (
+        re.compile(
+            r"<(script|style|template|noscript)\b[^>]*>.*?</\1\s*>|<!--.*?-->|<!\[CDATA\[|\]\]>",
+            re.IGNORECASE | re.DOTALL,
+        ),
+        re.compile(r"<\s*(br|/p|/div|/li|/h[1-6]|/tr|/blockquote)\b[^>]*>", re.IGNORECASE),
+        re.compile(r"<[^>]*>?"),
+        re.compile(r"\s+"),
+    )
+
 
 # Query parameters that identify a campaign or a click, not the page.
 _TRACKING_PARAMS = {
@@ -49,8 +58,14 @@ _TRACKING_PARAMS = {
     "vero_id",
     "wt.mc_id",
 }
-# Already canonical: lower-case http(s) host, no port, no query, no fragment.
-_PLAIN_LINK_RE = re.compile(r"https?://[a-z0-9.-]+(?:/[^?#\s]*)?\Z")
+
+
+@cache
+def _plain_link_pattern() -> re.Pattern[str]:
+    """Already canonical: lower-case http(s) host, no port, no query, no fragment."""
+    return re.compile(r"https?://[a-z0-9.-]+(?:/[^?#\s]*)?\Z")
+
+
 _TRACKING_PREFIXES = ("utm_", "at_", "pk_", "mtm_", "hmb_", "oly_")
 
 
@@ -59,10 +74,11 @@ def plain_text(value: str | None, max_chars: int | None = None) -> str:
     if not value:
         return ""
     text = value
+    hidden_blocks, break_tags, tags, spaces = _markup_patterns()
     if "<" in text:
-        text = _HIDDEN_BLOCK_RE.sub(" ", text)
-        text = _BREAK_TAG_RE.sub(" ", text)
-        text = _TAG_RE.sub("", text)
+        text = hidden_blocks.sub(" ", text)
+        text = break_tags.sub(" ", text)
+        text = tags.sub("", text)
     if "&" in text:
         from html import unescape  # here: the listings never need it, and it costs them 3 ms
 
@@ -70,7 +86,7 @@ def plain_text(value: str | None, max_chars: int | None = None) -> str:
     # Most headlines are already clean: isprintable() rules out controls, bidi marks, tabs,
     # newlines and odd spaces in one C call, and saves two regex passes per field.
     if not text.isprintable() or "  " in text:
-        text = _SPACE_RE.sub(" ", strip_controls(text))
+        text = spaces.sub(" ", strip_controls(text))
     text = text.strip()
     if max_chars is not None and len(text) > max_chars:
         text = text[: max_chars - 1].rstrip() + "…"
@@ -88,7 +104,7 @@ def canonical_link(url: str | None) -> str | None:
     url = strip_controls(url).strip()
     if not url:
         return None
-    if _PLAIN_LINK_RE.match(url):
+    if _plain_link_pattern().match(url):
         return url if url.count("/") >= 3 else url + "/"
     from urllib.parse import urlsplit, urlunsplit
 

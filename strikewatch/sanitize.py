@@ -6,21 +6,28 @@ Kept tiny and import-free so that every output path can use it without slowing s
 from __future__ import annotations
 
 import re
+from functools import cache
 
-# C0 and C1 control characters (bar tab and newline), DEL, and the bidi overrides that can
-# disguise text; together with ESC they are how a feed could drive a terminal.
-_CONTROL_RE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
-# Whole escape sequences go, not just their ESC, so no "[31m" debris is left behind:
-# CSI (ESC [ or 0x9b), OSC/DCS/APC/PM strings up to BEL or ST, and two-character escapes.
-_ESCAPE_SEQUENCE_RE = re.compile(
-    "(?:\x1b\\[|\x9b)[0-?]*[ -/]*[@-~]"
-    "|(?:\x1b[\\]P^_X]|[\x90\x9d\x9e\x9f\x98])[^\x07\x1b\x9c]*(?:\x07|\x1b\\\\|\x9c)?"
-    "|\x1b[@-Z\\-_]"
-)
+
+@cache
+def _patterns() -> tuple[re.Pattern[str], re.Pattern[str]]:
+    """Compiled at first use: compiling at import would cost every command's start-up."""
+    # C0 and C1 control characters (bar tab and newline), DEL, and the bidi overrides that can
+    # disguise text; together with ESC they are how a feed could drive a terminal.
+    controls = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+    # Whole escape sequences go, not just their ESC, so no "[31m" debris is left behind:
+    # CSI (ESC [ or 0x9b), OSC/DCS/APC/PM strings up to BEL or ST, and two-character escapes.
+    escapes = re.compile(
+        "(?:\x1b\\[|\x9b)[0-?]*[ -/]*[@-~]"
+        "|(?:\x1b[\\]P^_X]|[\x90\x9d\x9e\x9f\x98])[^\x07\x1b\x9c]*(?:\x07|\x1b\\\\|\x9c)?"
+        "|\x1b[@-Z\\-_]"
+    )
+    return controls, escapes
 
 
 def strip_controls(text: str) -> str:
     """Remove escape sequences and characters a terminal would act on rather than print."""
+    controls, escapes = _patterns()
     if "\x1b" in text or "\x9b" in text or "\x9d" in text or "\x90" in text:
-        text = _ESCAPE_SEQUENCE_RE.sub("", text)
-    return _CONTROL_RE.sub("", text)
+        text = escapes.sub("", text)
+    return controls.sub("", text)

@@ -17,8 +17,6 @@ from strikewatch.stories import attach_also
 
 # Title matches count five times as much as summary matches.
 RANK = "bm25(items_fts, 5.0, 1.0)"
-_TOKEN_RE = re.compile(r"\w+", re.UNICODE)
-_PIECE_RE = re.compile(r'"([^"]*)"?|(\S+)')
 
 
 def _quote(tokens: Sequence[str]) -> str:
@@ -51,12 +49,12 @@ def catch_up(conn: sqlite3.Connection) -> None:
 def fts_query(text: str) -> str:
     """A safe FTS5 MATCH expression for what the user typed; UsageError if it has no words."""
     terms: list[str] = []
-    for phrase, word in _PIECE_RE.findall(text):
+    for phrase, word in re.findall(r'"([^"]*)"?|(\S+)', text):
         if word == "OR":
             if terms and terms[-1] != "OR":
                 terms.append("OR")
             continue
-        tokens = _TOKEN_RE.findall(phrase if phrase else word)
+        tokens = re.findall(r"\w+", phrase if phrase else word)
         tokens = [token for token in tokens if token.strip("_")]
         if not tokens:
             continue

@@ -95,7 +95,6 @@ _STOPWORDS = frozenset(
         "new",
     ]
 )
-_WORD_RE = re.compile(r"[a-z0-9]+")
 
 
 STUDIOS_SIDE = frozenset({STUDIOS})
@@ -118,7 +117,8 @@ def lead_event(events: Iterable[str]) -> str:
 def headline_words(title: str) -> frozenset[str]:
     """Content words of a headline, crudely singularised, for comparing wordings."""
     words = set()
-    for word in _WORD_RE.findall(title.lower().replace("'s", "").replace("\u2019s", "")):
+    title = title.lower().replace("'s", "").replace("\u2019s", "")
+    for word in re.findall(r"[a-z0-9]+", title):  # re's own cache: compiled once, when used
         if word in _STOPWORDS or len(word) < 2:
             continue
         if len(word) > 3 and word.endswith("s") and not word.endswith("ss"):

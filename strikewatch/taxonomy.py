@@ -83,11 +83,8 @@ EVENT_ALIASES: dict[str, str] = {
 }
 
 
-_SEPARATORS = re.compile(r"[\s._'\u2019-]+")
-
-
 def _folded(name: str) -> str:
-    return _SEPARATORS.sub("", name.strip().lower())
+    return re.sub(r"[\s._'\u2019-]+", "", name.strip().lower())
 
 
 @functools.cache
