@@ -1157,7 +1157,7 @@ def _cache_folder() -> Path | None:
     configured = os.environ.get(CACHE_ENV_VAR)
     if configured is not None:
         return Path(configured).expanduser() if configured.strip() else None
-    return user_cache_dir()
+    return Path(user_cache_dir())
 
 
 def _read_cache(path: Path, key: str) -> dict[str, Any] | None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import sqlite3
 import sys
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -17,6 +16,7 @@ from strikewatch.taxonomy import EVENTS, GUILDS, resolve_event, resolve_guild
 
 if TYPE_CHECKING:
     from collections.abc import Callable
+    from pathlib import Path
 
     from strikewatch.classify import Classifier, DeferredClassifier
     from strikewatch.store import Store
@@ -60,7 +60,7 @@ class StrikewatchGroup(click.Group):
 class App:
     """What every command needs: where the database is, which rules apply."""
 
-    def __init__(self, db_path: Path, rules: list[str] | None = None) -> None:
+    def __init__(self, db_path: str, rules: list[str] | None = None) -> None:
         self.db_path = db_path
         self.rules: list[str] = rules or []
         self._store: Store | None = None
@@ -238,7 +238,7 @@ def rules_option(function):
 @click.option(
     "--db",
     "db_path",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=click.Path(dir_okay=False),
     help="The database file (default: $STRIKEWATCH_DB, else strikewatch.db in your user data folder).",
 )
 @click.option(
@@ -252,7 +252,7 @@ def rules_option(function):
     ),
 )
 @click.pass_context
-def cli(ctx: click.Context, db_path: Path | None, rules: tuple[str, ...]) -> None:
+def cli(ctx: click.Context, db_path: str | None, rules: tuple[str, ...]) -> None:
     """Track Hollywood labor news: poll the trade press, tag guilds and events, show a timeline.
 
     Start offline with the bundled 2023 archive:
@@ -260,7 +260,7 @@ def cli(ctx: click.Context, db_path: Path | None, rules: tuple[str, ...]) -> Non
         strikewatch import --sample && strikewatch timeline --guild wga
     """
     user_rules = user_rules_path()
-    configured = [str(user_rules)] if user_rules.is_file() else []
+    configured = [user_rules] if os.path.isfile(user_rules) else []
     env_rules = [part for part in os.environ.get(RULES_ENV_VAR, "").split(os.pathsep) if part]
     ctx.obj = App(db_path=db_path or default_db_path(), rules=[*configured, *env_rules, *rules])
 
@@ -281,9 +281,9 @@ def path(app: App, show_rules: bool) -> None:
     for bundled in bundled_rule_files():
         click.echo(str(bundled))
     for extra in app.rules:
-        click.echo(str(Path(extra).expanduser().resolve()))
+        click.echo(os.path.realpath(os.path.expanduser(extra)))
     user_rules = user_rules_path()
-    if not user_rules.is_file():
+    if not os.path.isfile(user_rules):
         click.echo(f"# no {user_rules} (create it to extend the rules everywhere)", err=True)
 
 
@@ -303,9 +303,8 @@ def feeds_add(app: App, location: str, name: str | None) -> None:
     """Subscribe to a feed (http, https or a local file path)."""
     from strikewatch.fetch import is_remote
 
-    if (
-        not is_remote(location)
-        and not Path(location.removeprefix("file://")).expanduser().is_file()
+    if not is_remote(location) and not os.path.isfile(
+        os.path.expanduser(location.removeprefix("file://"))
     ):
         raise UsageError(f"{location}: not an http(s) URL and no such file")
     feed, created = app.store().add_feed(location, name=name)
@@ -359,9 +358,9 @@ def feeds_export(app: App) -> None:
 
 
 @feeds.command("import")
-@click.argument("file", metavar="FILE.opml", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("file", metavar="FILE.opml", type=click.Path(dir_okay=False))
 @click.pass_obj
-def feeds_import(app: App, file: Path) -> None:
+def feeds_import(app: App, file: str) -> None:
     """Subscribe to the feeds in an OPML file exported by a feed reader.
 
     Categories (nested outlines) are flattened; feeds already subscribed, or listed twice,
@@ -373,7 +372,7 @@ def feeds_import(app: App, file: Path) -> None:
     for url, why in result.skipped:
         click.echo(f"warning: {file}: skipped {url}: {why}", err=True)
     click.echo(
-        f"Subscribed to {len(result.added)} feed(s) from {file.name};"
+        f"Subscribed to {len(result.added)} feed(s) from {os.path.basename(file)};"
         f" {result.duplicates} duplicate(s) skipped"
         + (f", {len(result.skipped)} unusable" if result.skipped else "")
     )
@@ -474,11 +473,11 @@ def _show_new_items(store: Store, new_ids: list[int]) -> None:
 
 
 @cli.command("import")
-@click.argument("files", nargs=-1, type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("files", nargs=-1, type=click.Path(dir_okay=False))
 @click.option("--sample", is_flag=True, help="Load the bundled archive of 2023 strike coverage.")
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing unless something failed.")
 @click.pass_obj
-def import_(app: App, files: tuple[Path, ...], sample: bool, quiet: bool) -> None:
+def import_(app: App, files: tuple[str, ...], sample: bool, quiet: bool) -> None:
     """Import local RSS/Atom files or JSON-lines archives, no network needed.
 
     Archive lines are JSON objects with title and link (required), published, summary and
@@ -487,7 +486,7 @@ def import_(app: App, files: tuple[Path, ...], sample: bool, quiet: bool) -> Non
     from strikewatch.ingest import TAG_WORKERS, import_file, sample_archive_path
     from strikewatch.render import ProgressReporter
 
-    paths = list(files)
+    paths: list[str | Path] = list(files)
     if sample:
         paths.insert(0, sample_archive_path())
     if not paths:
@@ -517,7 +516,7 @@ def import_(app: App, files: tuple[Path, ...], sample: bool, quiet: bool) -> Non
                     f", {len(report.line_errors)} bad line(s) skipped" if report.line_errors else ""
                 )
                 click.echo(
-                    f"{Path(path).name}: {len(report.new_ids)} new, {len(report.updated_ids)} updated, "
+                    f"{os.path.basename(path)}: {len(report.new_ids)} new, {len(report.updated_ids)} updated, "
                     f"{report.unchanged} already stored{skipped}"
                 )
     if failed:

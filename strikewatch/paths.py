@@ -1,56 +1,73 @@
-"""Where strikewatch keeps its database and finds its bundled data files."""
+"""Where strikewatch keeps its database and finds its bundled data files.
+
+The folders every command needs at start-up are plain strings built with os.path: importing
+pathlib (and the urllib.parse and ipaddress it pulls in) is a twentieth of a listing's run.
+"""
 
 from __future__ import annotations
 
 import os
 import sys
-from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 APP_NAME = "strikewatch"
 DB_ENV_VAR = "STRIKEWATCH_DB"
 
 
-def _user_dir(windows: tuple[str, str], macos: str, xdg: tuple[str, str]) -> Path:
+def _user_dir(windows: tuple[str, str], macos: str, xdg: tuple[str, str]) -> str:
     """A per-user folder of this platform, without importing platformdirs (start-up cost):
     `windows` and `xdg` are (environment variable, default under the home folder)."""
-    home = Path.home()
+    home = os.path.expanduser("~")
     if sys.platform == "win32":
-        return Path(os.environ.get(windows[0]) or home / windows[1]) / APP_NAME
+        base = os.environ.get(windows[0]) or os.path.join(home, *windows[1].split("/"))
+        return os.path.join(base, APP_NAME)
     if sys.platform == "darwin":
-        return home / "Library" / macos / APP_NAME
-    return Path(os.environ.get(xdg[0]) or home / xdg[1]) / APP_NAME
+        return os.path.join(home, "Library", macos, APP_NAME)
+    return os.path.join(os.environ.get(xdg[0]) or os.path.join(home, *xdg[1].split("/")), APP_NAME)
 
 
-def user_data_dir() -> Path:
+def user_data_dir() -> str:
     """The platform's per-user data directory."""
     return _user_dir(
         ("LOCALAPPDATA", "AppData/Local"), "Application Support", ("XDG_DATA_HOME", ".local/share")
     )
 
 
-def user_config_dir() -> Path:
+def user_config_dir() -> str:
     """The platform's per-user configuration directory."""
     return _user_dir(
         ("APPDATA", "AppData/Roaming"), "Application Support", ("XDG_CONFIG_HOME", ".config")
     )
 
 
-def user_cache_dir() -> Path:
+def user_cache_dir() -> str:
     """The platform's per-user cache directory (safe to delete: only speeds up start-up)."""
     folder = _user_dir(("LOCALAPPDATA", "AppData/Local"), "Caches", ("XDG_CACHE_HOME", ".cache"))
-    return folder / "Cache" if sys.platform == "win32" else folder  # beside the app's data there
+    # On Windows, beside the app's data there.
+    return os.path.join(folder, "Cache") if sys.platform == "win32" else folder
 
 
-def default_db_path() -> Path:
+def default_db_path() -> str:
     """`$STRIKEWATCH_DB` if set, else strikewatch.db in the user data directory."""
     from_env = os.environ.get(DB_ENV_VAR)
     if from_env:
-        return Path(from_env).expanduser()
-    return user_data_dir() / f"{APP_NAME}.db"
+        return os.path.expanduser(from_env)
+    return os.path.join(user_data_dir(), f"{APP_NAME}.db")
+
+
+def user_rules_path() -> str:
+    """The user's own rules, loaded after the defaults by every command when the file exists,
+    so a cron poll and `classify` agree without repeating --rules."""
+    return os.path.join(user_config_dir(), "rules.toml")
 
 
 def data_path(*parts: str) -> Path:
     """A file shipped in data/: inside the installed package, or in the source checkout."""
+    from pathlib import Path
+
     installed = Path(__file__).resolve().parent / "data"
     if installed.is_dir():
         return installed.joinpath(*parts)
@@ -60,9 +77,3 @@ def data_path(*parts: str) -> Path:
 def bundled_rule_files() -> list[Path]:
     """The default rules (data/rules/*.toml), in the order they are loaded."""
     return sorted(data_path("rules").glob("*.toml"))
-
-
-def user_rules_path() -> Path:
-    """The user's own rules, loaded after the defaults by every command when the file exists,
-    so a cron poll and `classify` agree without repeating --rules."""
-    return user_config_dir() / "rules.toml"

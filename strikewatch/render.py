@@ -6,7 +6,6 @@ and control characters are removed, so a headline cannot restyle or drive the te
 
 from __future__ import annotations
 
-import csv
 import json
 import os
 import sys
@@ -144,6 +143,8 @@ def _batches(rows: Iterable[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
 
 
 def write_csv(rows: Iterable[dict[str, Any]], columns: Sequence[Column], stream: IO[str]) -> None:
+    import csv  # here: only --csv needs it
+
     rows = iter(rows)
     first = next(rows, None)
     keys = list(first.keys()) if first is not None else [column.key for column in columns]

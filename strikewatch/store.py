@@ -13,9 +13,7 @@ import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
 from strikewatch.errors import StoreError, UsageError
 from strikewatch.normalize import (
@@ -107,7 +105,7 @@ def describe_sqlite_error(error: sqlite3.Error) -> str:
 class Store:
     """A strikewatch database. Open it with `Store.open(path)`."""
 
-    def __init__(self, conn: sqlite3.Connection, path: Path):
+    def __init__(self, conn: sqlite3.Connection, path: str):
         self.conn = conn
         self.path = path
         self._depth = 0
@@ -117,18 +115,19 @@ class Store:
     @classmethod
     def open(cls, path: str | os.PathLike[str]) -> Store:
         """Open (creating if needed) and migrate the database at `path`."""
-        location = Path(path).expanduser()
-        if location.exists() and location.is_dir():
+        # os.path, not pathlib: a listing should not pay for importing it.
+        location = os.path.expanduser(os.fspath(path))
+        if os.path.isdir(location):
             raise StoreError(f"{location}: is a directory, not a database file")
+        folder = os.path.dirname(location)
         try:
-            location.parent.mkdir(parents=True, exist_ok=True)
+            if folder:
+                os.makedirs(folder, exist_ok=True)
         except OSError as error:
-            raise StoreError(
-                f"{location.parent}: cannot create folder: {error.strerror or error}"
-            ) from None
+            raise StoreError(f"{folder}: cannot create folder: {error.strerror or error}") from None
         try:
             conn = sqlite3.connect(
-                str(location),
+                location,
                 timeout=BUSY_TIMEOUT_SECONDS,
                 isolation_level=None,
                 check_same_thread=False,
@@ -825,6 +824,9 @@ def _record_source(
 
 def normalize_location(location: str) -> str:
     """A URL as given (trimmed), or a local path made absolute so it is the same from anywhere."""
+    from pathlib import Path
+    from urllib.parse import urlsplit
+
     location = strip_controls(location).strip()
     if urlsplit(location).scheme.lower() in ("http", "https"):
         return location
@@ -835,6 +837,9 @@ def normalize_location(location: str) -> str:
 
 def derive_feed_name(url: str) -> str:
     """deadline.com/feed/ -> deadline; /home/me/wga.xml -> wga."""
+    from pathlib import Path
+    from urllib.parse import urlsplit
+
     parts = urlsplit(url)
     if parts.scheme.lower() in ("http", "https") and parts.hostname:
         host = parts.hostname.lower()
