@@ -262,7 +262,9 @@ def cli(ctx: click.Context, db_path: str | None, rules: tuple[str, ...]) -> None
     user_rules = user_rules_path()
     configured = [user_rules] if os.path.isfile(user_rules) else []
     env_rules = [part for part in os.environ.get(RULES_ENV_VAR, "").split(os.pathsep) if part]
-    ctx.obj = App(db_path=db_path or default_db_path(), rules=[*configured, *env_rules, *rules])
+    if db_path is None:  # not `or`: --db "" is a mistake to report, not the default database
+        db_path = default_db_path()
+    ctx.obj = App(db_path=db_path, rules=[*configured, *env_rules, *rules])
 
 
 @cli.command()
@@ -304,7 +306,7 @@ def feeds_add(app: App, location: str, name: str | None) -> None:
     from strikewatch.fetch import is_remote
 
     if not is_remote(location) and not os.path.isfile(
-        os.path.expanduser(location.removeprefix("file://"))
+        os.path.normpath(os.path.expanduser(location.removeprefix("file://")))
     ):
         raise UsageError(f"{location}: not an http(s) URL and no such file")
     feed, created = app.store().add_feed(location, name=name)
@@ -372,7 +374,7 @@ def feeds_import(app: App, file: str) -> None:
     for url, why in result.skipped:
         click.echo(f"warning: {file}: skipped {url}: {why}", err=True)
     click.echo(
-        f"Subscribed to {len(result.added)} feed(s) from {os.path.basename(file)};"
+        f"Subscribed to {len(result.added)} feed(s) from {os.path.basename(os.path.normpath(file))};"
         f" {result.duplicates} duplicate(s) skipped"
         + (f", {len(result.skipped)} unusable" if result.skipped else "")
     )
@@ -516,7 +518,7 @@ def import_(app: App, files: tuple[str, ...], sample: bool, quiet: bool) -> None
                     f", {len(report.line_errors)} bad line(s) skipped" if report.line_errors else ""
                 )
                 click.echo(
-                    f"{os.path.basename(path)}: {len(report.new_ids)} new, {len(report.updated_ids)} updated, "
+                    f"{os.path.basename(os.path.normpath(path))}: {len(report.new_ids)} new, {len(report.updated_ids)} updated, "
                     f"{report.unchanged} already stored{skipped}"
                 )
     if failed:

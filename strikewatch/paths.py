@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from pathlib import Path
 
+from strikewatch.errors import UsageError
+
 APP_NAME = "strikewatch"
 DB_ENV_VAR = "STRIKEWATCH_DB"
 
@@ -21,6 +23,8 @@ def _user_dir(windows: tuple[str, str], macos: str, xdg: tuple[str, str]) -> str
     """A per-user folder of this platform, without importing platformdirs (start-up cost):
     `windows` and `xdg` are (environment variable, default under the home folder)."""
     home = os.path.expanduser("~")
+    if home == "~":  # no $HOME and no account entry (pathlib raises here too)
+        raise UsageError("cannot find your home folder: set $HOME, or give --db or $STRIKEWATCH_DB")
     if sys.platform == "win32":
         base = os.environ.get(windows[0]) or os.path.join(home, *windows[1].split("/"))
         return os.path.join(base, APP_NAME)

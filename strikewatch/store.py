@@ -116,7 +116,9 @@ class Store:
     def open(cls, path: str | os.PathLike[str]) -> Store:
         """Open (creating if needed) and migrate the database at `path`."""
         # os.path, not pathlib: a listing should not pay for importing it.
-        location = os.path.expanduser(os.fspath(path))
+        location = _local_path(os.fspath(path))
+        if not location:
+            raise StoreError("no database file given (the path is empty)")
         if os.path.isdir(location):
             raise StoreError(f"{location}: is a directory, not a database file")
         folder = os.path.dirname(location)
@@ -586,11 +588,10 @@ class Store:
         rows.sort(key=lambda row: (row["published"], row["id"]))
         return rows
 
-    def _items_in_order(self, ids: Sequence[int]) -> list[dict[str, Any]]:
-        """The items with these ids, in this order (one deleted meanwhile is left out)."""
-        marks = ", ".join("?" for _ in ids)
-        sql = f"SELECT {ITEM_COLUMNS} FROM items WHERE id IN ({marks})"
-        found = {row[0]: item_dict(row) for row in self.conn.execute(sql, ids)}
+    def _items_in_order(self, filters: TimelineFilter, ids: Sequence[int]) -> list[dict[str, Any]]:
+        """The items with these ids that still match `filters`, in the order of `ids`."""
+        sql, params = self.timeline_sql(filters, ids=ids)
+        found = {row[0]: item_dict(row) for row in self.conn.execute(sql, params)}
         return [found[item_id] for item_id in ids if item_id in found]
 
     def timeline(self, filters: TimelineFilter) -> list[dict[str, Any]]:
@@ -617,11 +618,13 @@ class Store:
         else:
             # The ids in one short statement, then each batch by id: a cursor kept open while
             # the output is written (into `less`, say) would hold a read snapshot, and no
-            # checkpoint could shrink the write-ahead log a poll writes meanwhile.
+            # checkpoint could shrink the write-ahead log a poll writes meanwhile. Each batch
+            # is read through the filters again, so an item changed in between (re-tagged,
+            # regrouped, deleted) is left out rather than shown against them.
             id_sql, params = self.timeline_sql(filters, columns="id")
             ids = [row[0] for row in self.conn.execute(id_sql, params)]
             batches = (
-                self._items_in_order(ids[start : start + LISTING_BATCH])
+                self._items_in_order(filters, ids[start : start + LISTING_BATCH])
                 for start in range(0, len(ids), LISTING_BATCH)
             )
         for rows in batches:
@@ -656,12 +659,7 @@ class Store:
         matches are common, walking the items newest first and probing each one's tags stops
         after N stories (milliseconds on 200,000 items); otherwise the rarest group's tag index
         drives the query (no limit: every match is wanted anyway)."""
-        exists = [
-            "EXISTS (SELECT 1 FROM tags WHERE tags.item_id = items.id AND tags.tag IN ("
-            + ", ".join("?" for _ in group)
-            + "))"
-            for group in groups
-        ]
+        exists = _tag_probes(groups)
         listed = [
             "id IN (SELECT item_id FROM tags WHERE tag IN (" + ", ".join("?" for _ in group) + "))"
             for group in groups
@@ -687,17 +685,19 @@ class Store:
         return [listed[i] if i == rarest else exists[i] for i in range(len(groups))]
 
     def timeline_sql(
-        self, filters: TimelineFilter, columns: str | None = None
+        self, filters: TimelineFilter, columns: str | None = None, ids: Sequence[int] = ()
     ) -> tuple[str, list[Any]]:
         """The query behind timeline (public so tests can EXPLAIN it); `columns` defaults to
-        ITEM_COLUMNS."""
+        ITEM_COLUMNS. With `ids`, only those items, unordered: a streamed listing's batch,
+        checked against the filters again."""
         where: list[str] = []
         params: list[Any] = []
         if filters.collapse:
             # Only a story's first report (an item not grouped yet counts as its own story).
             where.append("coalesce(story_id, id) = id")
         groups = [group for group in (filters.guilds, filters.events) if group]
-        where.extend(self._tag_conditions(groups, filters.limit))
+        # A batch of ids probes each of its items' tags.
+        where.extend(_tag_probes(groups) if ids else self._tag_conditions(groups, filters.limit))
         for group in groups:
             params.extend(group)
         if not filters.guilds and not filters.include_untagged:
@@ -719,9 +719,14 @@ class Store:
             else:
                 where.append(f"source COLLATE NOCASE IN ({marks})")
                 params.extend(filters.sources)
+        if ids:
+            where.append(f"id IN ({', '.join('?' for _ in ids)})")
+            params.extend(ids)
         sql = f"SELECT {columns or ITEM_COLUMNS} FROM items"
         if where:
             sql += " WHERE " + " AND ".join(where)
+        if ids:
+            return sql, params
         if filters.limit is not None:
             sql += " ORDER BY published DESC, id DESC LIMIT ?"
             params.append(filters.limit)
@@ -748,6 +753,17 @@ FEED_STATE_COLUMNS = {
     "last_success",
     "next_poll",
 }
+
+
+def _tag_probes(groups: Sequence[Sequence[str]]) -> list[str]:
+    """One tag of each group required, looked up item by item."""
+    return [
+        "EXISTS (SELECT 1 FROM tags WHERE tags.item_id = items.id AND tags.tag IN ("
+        + ", ".join("?" for _ in group)
+        + "))"
+        for group in groups
+    ]
+
 
 # The order item_dict reads them in.
 ITEM_COLUMNS = "id, published, title, link, source, summary, guilds, events, story_id"
@@ -820,6 +836,13 @@ def _record_source(
         " OR title IS NOT excluded.title OR (feed_id IS NULL AND excluded.feed_id IS NOT NULL)",
         (item_id, feed_id, source, item.guid, item.link, item.title, seen_iso),
     )
+
+
+def _local_path(text: str) -> str:
+    """A path as typed, with ~ expanded and any trailing separator dropped (as pathlib does):
+    "data/" must not become a folder the database is then put in."""
+    expanded = os.path.expanduser(text)
+    return expanded.rstrip(os.sep + (os.altsep or "")) or expanded
 
 
 def normalize_location(location: str) -> str:

@@ -226,11 +226,11 @@ def test_a_listing_cut_short_by_a_database_error_exits_1(archive, run, monkeypat
     read = Store._items_in_order
     batches = []
 
-    def failing(self, ids):
+    def failing(self, filters, ids):
         batches.append(ids)
         if len(batches) > 1:
             raise sqlite3.DatabaseError("database disk image is malformed")
-        return read(self, ids)
+        return read(self, filters, ids)
 
     monkeypatch.setattr("strikewatch.store.LISTING_BATCH", 1)
     monkeypatch.setattr("strikewatch.render.WRITE_BATCH", 1)

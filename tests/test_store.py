@@ -83,6 +83,33 @@ def test_not_a_database_is_a_clear_error(tmp_path):
         Store.open(tmp_path)
 
 
+def test_odd_database_paths(tmp_path, monkeypatch):
+    # An empty path is a mistake (sqlite would open a throwaway database and keep nothing).
+    with pytest.raises(StoreError, match="path is empty"):
+        Store.open("")
+    # A trailing slash names the file, as pathlib reads it: no folder of that name appears.
+    Store.open(f"{tmp_path}/slash.db/").close()
+    assert (tmp_path / "slash.db").is_file()
+    # A relative path with no folder, and ~, as typed.
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    Store.open("plain.db").close()
+    Store.open("~/deep/er.db").close()
+    assert (tmp_path / "plain.db").is_file() and (tmp_path / "home/deep/er.db").is_file()
+
+
+def test_an_empty_db_option_is_an_error_not_the_default_database(tmp_path, monkeypatch):
+    monkeypatch.setenv("STRIKEWATCH_DB", str(tmp_path / "default.db"))
+    from click.testing import CliRunner
+
+    from strikewatch.cli import cli
+
+    result = CliRunner().invoke(cli, ["--db", "", "timeline", "--json"])
+    assert result.exit_code == 1
+    assert result.stderr.strip() == "Error: no database file given (the path is empty)"
+    assert not (tmp_path / "default.db").exists()
+
+
 def test_dedupe_by_guid_then_link_then_hash(tmp_path):
     store = Store.open(tmp_path / "a.db")
     seen = datetime(2023, 10, 1, tzinfo=UTC)

@@ -88,6 +88,22 @@ def test_season_reads_as_one_entry_per_story(season_store, monkeypatch, batch):
     assert all(entry["story"] == entry["id"] for entry in entries)
 
 
+def test_an_item_retagged_while_a_listing_streams_is_left_out(season_store, monkeypatch):
+    """Each batch is read through the filters again: a report that lost its guild after the
+    listing began is not printed under that guild."""
+    monkeypatch.setattr("strikewatch.store.LISTING_BATCH", 2)
+    wga = TimelineFilter(guilds=["wga"])
+    everything = [entry["id"] for entry in season_store.timeline(wga)]
+    listing = season_store.iter_timeline(wga)
+    first = next(listing)
+    retagged = everything[-1]
+    season_store.conn.execute("DELETE FROM tags WHERE item_id = ? AND tag = 'wga'", (retagged,))
+    season_store.conn.execute("UPDATE items SET guilds = '[]' WHERE id = ?", (retagged,))
+    rest = list(listing)
+    assert [first["id"], *(entry["id"] for entry in rest)] == everything[:-1]
+    assert all("wga" in entry["guilds"] for entry in rest)
+
+
 def test_event_filter_shows_only_the_tentative_agreements(season_store):
     deals = season_store.timeline(TimelineFilter(events=["deal"]))
     assert [entry["title"] for entry in deals] == [
