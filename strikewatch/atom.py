@@ -9,7 +9,7 @@ reports are `related` links and are named in the content.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 from xml.etree import ElementTree
@@ -38,71 +38,100 @@ def feed_id(description: str) -> str:
 
 
 def write_atom(
-    entries: Sequence[dict[str, Any]],
+    entries: Iterable[dict[str, Any]],
     *,
     title: str = "strikewatch: Hollywood labor timeline",
     description: str = "",
     now: datetime | None = None,
-) -> str:
-    """The Atom document for timeline entries (as Store.timeline returns them)."""
+    newest_first: bool = False,
+) -> Iterator[str]:
+    """The Atom document for timeline entries (as Store.timeline returns them), in pieces:
+    the feed's head, then one entry at a time, so a whole archive is never one tree in memory.
+    `newest_first` says the entries already come in the feed's order."""
     ElementTree.register_namespace("", ATOM_NS)
+    if not newest_first:
+        entries = sorted(entries, key=lambda entry: (entry["published"], entry["id"]), reverse=True)
+    entries = iter(entries)
+    newest = next(entries, None)
 
-    def element(parent: ElementTree.Element, tag: str, text: str | None = None, **attributes):
-        child = ElementTree.SubElement(parent, f"{{{ATOM_NS}}}{tag}", attributes)
-        if text is not None:
-            child.text = text
-        return child
-
-    newest_first = sorted(
-        entries, key=lambda entry: (entry["published"], entry["id"]), reverse=True
-    )
     root = ElementTree.Element(f"{{{ATOM_NS}}}feed")
-    element(root, "id", feed_id(description or title))
-    element(root, "title", _text(title))
+    _element(root, f"{{{ATOM_NS}}}id", feed_id(description or title))
+    _element(root, f"{{{ATOM_NS}}}title", _text(title))
     if description:
-        element(root, "subtitle", _text(description))
+        _element(root, f"{{{ATOM_NS}}}subtitle", _text(description))
     updated = (
-        newest_first[0]["published"]
-        if newest_first
-        else (now or datetime.now(UTC)).isoformat(timespec="seconds")
+        newest["published"] if newest else (now or datetime.now(UTC)).isoformat(timespec="seconds")
     )
-    element(root, "updated", updated)
-    author = element(root, "author")
-    element(author, "name", "strikewatch")
-    element(root, "generator", "strikewatch", version=__version__)
-    for entry in newest_first:
-        item = element(root, "entry")
-        element(item, "id", entry_id(entry))
-        element(item, "title", _text(entry["title"]), type="text")
-        if entry.get("link"):
-            element(item, "link", rel="alternate", href=_text(entry["link"]))
-        element(item, "published", entry["published"])
-        element(item, "updated", entry["published"])
-        source_author = element(item, "author")
-        element(source_author, "name", _text(entry["source"]))
-        for guild in entry.get("guilds", ()):
-            element(item, "category", term=guild, scheme=GUILD_SCHEME, label=guild.upper())
-        for event in entry.get("events", ()):
-            element(item, "category", term=event, scheme=EVENT_SCHEME, label=event)
-        also = entry.get("also", [])
-        for other in also:
-            if other.get("link"):
-                element(
-                    item,
-                    "link",
-                    rel="related",
-                    href=_text(other["link"]),
-                    title=_text(f"{other['source']}: {other['title']}"),
-                )
-        text = _text(entry.get("summary"))
-        if also:
-            others = "; ".join(f"{_text(o['source'])}: {_text(o['title'])}" for o in also)
-            text = f"{text}\n\nAlso reported by {others}".strip()
-        if text:
-            element(item, "summary", text, type="text")
+    _element(root, f"{{{ATOM_NS}}}updated", updated)
+    author = _element(root, f"{{{ATOM_NS}}}author")
+    _element(author, f"{{{ATOM_NS}}}name", "strikewatch")
+    _element(root, f"{{{ATOM_NS}}}generator", "strikewatch", version=__version__)
     ElementTree.indent(root)
-    return (
-        '<?xml version="1.0" encoding="utf-8"?>\n'
-        + ElementTree.tostring(root, encoding="unicode")
-        + "\n"
-    )
+    head = ElementTree.tostring(root, encoding="unicode")
+    yield '<?xml version="1.0" encoding="utf-8"?>\n' + head.removesuffix("\n</feed>")
+    if newest is not None:
+        batch = [newest]
+        for entry in entries:
+            batch.append(entry)
+            if len(batch) == ENTRY_BATCH:
+                yield _entries_text(batch)
+                batch = []
+        if batch:
+            yield _entries_text(batch)
+    yield "\n</feed>\n"
+
+
+# Entries serialised at a time: one tree each time, never the whole archive's.
+ENTRY_BATCH = 200
+
+
+def _entries_text(entries: list[dict[str, Any]]) -> str:
+    """Entries as they read inside the feed: each on its own line, indented, after a newline.
+    They are built without the namespace: inside the feed, whose default namespace it is, they
+    serialise exactly alike, and alone they carry no xmlns of their own."""
+    wrapper = ElementTree.Element("batch")
+    for entry in entries:
+        wrapper.append(_entry_element(entry))
+    ElementTree.indent(wrapper)
+    text = ElementTree.tostring(wrapper, encoding="unicode")
+    return text.removeprefix("<batch>").removesuffix("\n</batch>")
+
+
+def _element(parent: ElementTree.Element, tag: str, text: str | None = None, **attributes: str):
+    child = ElementTree.SubElement(parent, tag, attributes)
+    if text is not None:
+        child.text = text
+    return child
+
+
+def _entry_element(entry: dict[str, Any]) -> ElementTree.Element:
+    item = ElementTree.Element("entry")
+    _element(item, "id", entry_id(entry))
+    _element(item, "title", _text(entry["title"]), type="text")
+    if entry.get("link"):
+        _element(item, "link", rel="alternate", href=_text(entry["link"]))
+    _element(item, "published", entry["published"])
+    _element(item, "updated", entry["published"])
+    source_author = _element(item, "author")
+    _element(source_author, "name", _text(entry["source"]))
+    for guild in entry.get("guilds", ()):
+        _element(item, "category", term=guild, scheme=GUILD_SCHEME, label=guild.upper())
+    for event in entry.get("events", ()):
+        _element(item, "category", term=event, scheme=EVENT_SCHEME, label=event)
+    also = entry.get("also", [])
+    for other in also:
+        if other.get("link"):
+            _element(
+                item,
+                "link",
+                rel="related",
+                href=_text(other["link"]),
+                title=_text(f"{other['source']}: {other['title']}"),
+            )
+    text = _text(entry.get("summary"))
+    if also:
+        others = "; ".join(f"{_text(o['source'])}: {_text(o['title'])}" for o in also)
+        text = f"{text}\n\nAlso reported by {others}".strip()
+    if text:
+        _element(item, "summary", text, type="text")
+    return item

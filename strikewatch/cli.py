@@ -663,14 +663,15 @@ def export(app: App, as_atom: bool, **filters: Any) -> None:
 
     if not as_atom:
         raise UsageError("choose a format: --atom")
-    rows = app.store().timeline(TimelineFilter(**filters))
+    rows = app.store().iter_timeline(TimelineFilter(**filters), newest_first=True)
     described = ", ".join(
         f"{key}={value if isinstance(value, str | int) else ','.join(value)}"
         for key, value in sorted(filters.items())
         if value not in (None, (), False, True)
     )
     title = "strikewatch: Hollywood labor timeline" + (f" ({described})" if described else "")
-    click.echo(write_atom(rows, title=title, description=described), nl=False)
+    for piece in write_atom(rows, title=title, description=described, newest_first=True):
+        click.echo(piece, nl=False)
 
 
 # classify ----------------------------------------------------------------------------

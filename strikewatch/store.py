@@ -602,10 +602,13 @@ class Store:
         --source, a story is shown through the earliest report from those sources."""
         return list(self.iter_timeline(filters))
 
-    def iter_timeline(self, filters: TimelineFilter) -> Iterator[dict[str, Any]]:
+    def iter_timeline(
+        self, filters: TimelineFilter, newest_first: bool = False
+    ) -> Iterator[dict[str, Any]]:
         """`timeline`'s entries as they are read, a few hundred at a time, so that listing a
         whole archive never holds all of it. The latest N (--limit) and stories seen through
-        --source are put in order first, and so are read whole."""
+        --source are put in order first, and so are read whole. `newest_first` reverses the
+        order (an Atom feed's)."""
         sql, params = self.timeline_sql(filters)
         batches: Iterable[list[dict[str, Any]]]
         if filters.limit is not None or (filters.collapse and filters.sources):
@@ -614,6 +617,8 @@ class Store:
                 rows.reverse()
             if filters.collapse and filters.sources:
                 rows = self._through_sources(rows, filters.sources)
+            if newest_first:
+                rows.reverse()
             batches = [rows]
         else:
             # The ids in one short statement, then each batch by id: a cursor kept open while
@@ -623,6 +628,8 @@ class Store:
             # regrouped, deleted) is left out rather than shown against them.
             id_sql, params = self.timeline_sql(filters, columns="id")
             ids = [row[0] for row in self.conn.execute(id_sql, params)]
+            if newest_first:
+                ids.reverse()
             batches = (
                 self._items_in_order(filters, ids[start : start + LISTING_BATCH])
                 for start in range(0, len(ids), LISTING_BATCH)

@@ -182,6 +182,19 @@ def test_atom_ids_are_stable_and_filters_apply(season_cli):
     assert not empty.bozo and empty.entries == []
 
 
+def test_atom_is_written_in_batches_that_do_not_show(season_cli, monkeypatch):
+    """The feed is serialised a few entries at a time and the timeline read a few at a time;
+    where either splits must not change a byte."""
+    whole = season_cli("export", "--atom").stdout
+    monkeypatch.setattr("strikewatch.atom.ENTRY_BATCH", 2)
+    monkeypatch.setattr("strikewatch.store.LISTING_BATCH", 3)
+    assert season_cli("export", "--atom").stdout == whole
+    assert whole.startswith('<?xml version="1.0" encoding="utf-8"?>\n<feed xmlns=')
+    assert whole.count("\n  <entry>\n    <id>") == 19 and whole.endswith("</entry>\n</feed>\n")
+    empty = season_cli("export", "--atom", "--since", "2030-01-01").stdout
+    assert empty.endswith("</generator>\n</feed>\n") and "<entry>" not in empty
+
+
 def test_export_needs_a_format(season_cli):
     result = season_cli("export")
     assert result.exit_code == 2 and "--atom" in result.stderr
