@@ -46,8 +46,8 @@ def write_atom(
     newest_first: bool = False,
 ) -> Iterator[str]:
     """The Atom document for timeline entries (as Store.timeline returns them), in pieces:
-    the feed's head, then one entry at a time, so a whole archive is never one tree in memory.
-    `newest_first` says the entries already come in the feed's order."""
+    the feed's head, then ENTRY_BATCH entries at a time, so a whole archive is never one tree
+    in memory. `newest_first` says the entries already come in the feed's order."""
     ElementTree.register_namespace("", ATOM_NS)
     if not newest_first:
         entries = sorted(entries, key=lambda entry: (entry["published"], entry["id"]), reverse=True)
