@@ -609,9 +609,9 @@ class Store:
         whole archive never holds all of it. The latest N (--limit) and stories seen through
         --source are put in order first, and so are read whole. `newest_first` reverses the
         order (an Atom feed's)."""
-        sql, params = self.timeline_sql(filters)
         batches: Iterable[list[dict[str, Any]]]
         if filters.limit is not None or (filters.collapse and filters.sources):
+            sql, params = self.timeline_sql(filters)
             rows = [item_dict(row) for row in self.conn.execute(sql, params)]
             if filters.limit is not None:
                 rows.reverse()
