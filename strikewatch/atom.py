@@ -11,11 +11,13 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
+from itertools import chain
 from typing import Any
 from xml.etree import ElementTree
 
 from strikewatch import __version__
 from strikewatch.normalize import strip_controls
+from strikewatch.render import batched
 
 ATOM_NS = "http://www.w3.org/2005/Atom"
 GUILD_SCHEME = "https://strikewatch.invalid/guilds"
@@ -70,13 +72,7 @@ def write_atom(
     head = ElementTree.tostring(root, encoding="unicode")
     yield '<?xml version="1.0" encoding="utf-8"?>\n' + head.removesuffix("\n</feed>")
     if newest is not None:
-        batch = [newest]
-        for entry in entries:
-            batch.append(entry)
-            if len(batch) == ENTRY_BATCH:
-                yield _entries_text(batch)
-                batch = []
-        if batch:
+        for batch in batched(chain([newest], entries), ENTRY_BATCH):
             yield _entries_text(batch)
     yield "\n</feed>\n"
 

@@ -113,7 +113,7 @@ def emit(
             ("[\n  ", ",\n  ", "\n]\n") if fmt == "json" else ("", "\n", "\n")
         )
         wrote = False
-        for batch in _batches(rows):
+        for batch in batched(rows, WRITE_BATCH):
             stream.write((between if wrote else opening) + between.join(map(encode, batch)))
             wrote = True
         if wrote:
@@ -136,9 +136,11 @@ def emit(
 WRITE_BATCH = 500
 
 
-def _batches(rows: Iterable[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
+def batched(rows: Iterable[dict[str, Any]], size: int) -> Iterator[list[dict[str, Any]]]:
+    """Consecutive rows in lists of `size` (the last may be shorter): what streamed output
+    encodes and writes at a time."""
     rows = iter(rows)
-    while batch := list(islice(rows, WRITE_BATCH)):
+    while batch := list(islice(rows, size)):
         yield batch
 
 
