@@ -8,7 +8,13 @@ from collections.abc import Iterable, Iterator
 from itertools import chain
 from typing import IO, TYPE_CHECKING
 
-from strikewatch.workers import LazyPool, numbered_chunks, usable_cores, use_classifier
+from strikewatch.workers import (
+    LazyPool,
+    numbered_chunks,
+    usable_cores,
+    use_classifier,
+    worker_classifier,
+)
 
 if TYPE_CHECKING:
     from concurrent.futures import Future
@@ -104,8 +110,6 @@ def _tag_chunk(classifier: Classifier, first: int, lines: list[str]) -> Tagged:
 
 
 def _tag_chunk_in_worker(first: int, lines: list[str]) -> Tagged:
-    from strikewatch.workers import worker_classifier
-
     return _tag_chunk(worker_classifier(), first, lines)
 
 

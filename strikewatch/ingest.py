@@ -18,7 +18,13 @@ from strikewatch.parse import (
     parse_feed,
 )
 from strikewatch.paths import data_path
-from strikewatch.workers import LazyPool, numbered_chunks, usable_cores, use_classifier
+from strikewatch.workers import (
+    LazyPool,
+    numbered_chunks,
+    usable_cores,
+    use_classifier,
+    worker_classifier,
+)
 
 if TYPE_CHECKING:
     from concurrent.futures import Future
@@ -124,8 +130,6 @@ def _parse_and_tag(
     lines: list[bytes], first_line: int, default_source: str
 ) -> tuple[list[Item | ArchiveLineError], list[Tags]]:
     """A worker's share of an import: a piece of the archive parsed, and its items tagged."""
-    from strikewatch.workers import worker_classifier
-
     classify = worker_classifier().classify
     entries = list(parse_archive_lines(lines, default_source, first_line))
     tags = [classify(e.title, e.summary) for e in entries if isinstance(e, Item)]
