@@ -180,3 +180,39 @@ def m003_search(db: Database) -> None:
         END
         """
     )
+
+
+@migrations()
+def m004_effective_days(db: Database) -> None:
+    """Keep with each strike report the day it takes effect (status.effective_day) and why, so
+    that `status` reads them instead of working every report's day out from its text on every
+    call (1.3 s for the 16,839 strike reports of a 200,000-item store).
+
+    The store fills the columns when it saves or re-tags a report as `strike-started` or
+    `strike-ended`. A trigger clears them when another tool edits the text or the date they came
+    from, and `status` works out the day itself wherever they are empty. Should the rule in
+    status.py ever change, a later migration must work the stored days out again."""
+    from strikewatch.status import effective_day
+    from strikewatch.taxonomy import STRIKE_CHANGES
+
+    db.execute("ALTER TABLE items ADD COLUMN effective_day TEXT")
+    db.execute("ALTER TABLE items ADD COLUMN effective_why TEXT")
+    marks = ", ".join("?" for _ in STRIKE_CHANGES)
+    reports = db.execute(
+        "SELECT id, title, summary, published FROM items"
+        f" WHERE id IN (SELECT item_id FROM tags WHERE tag IN ({marks}))",
+        STRIKE_CHANGES,
+    ).fetchall()
+    days = []
+    for item_id, title, summary, published in reports:
+        effective = effective_day(title, summary, published)
+        days.append((effective.day.isoformat(), effective.reason, item_id))
+    db.conn.executemany("UPDATE items SET effective_day = ?, effective_why = ? WHERE id = ?", days)
+    db.execute(
+        """
+        CREATE TRIGGER items_effective_stale AFTER UPDATE OF title, summary, published ON items
+        BEGIN
+            UPDATE items SET effective_day = NULL, effective_why = NULL WHERE id = new.id;
+        END
+        """
+    )

@@ -20,6 +20,9 @@ the day before writers may go back ("board votes to end strike at 12:01 a.m. Wed
       no future tense, "writers head back to sets") the next sentence is read.
 2. A report without such a sentence takes effect on the UTC day it was published.
 
+The store keeps each strike report's day and the reason with the report (migration
+m004_effective_days), so this is worked out when a report is saved, not on every call.
+
 Changes are then replayed in order of the day they take effect: a start opens a strike if the
 guild is not on strike, an end closes one if it is; everything else is a repeat. `as_of` is the
 end of a UTC day: only reports published by then count, and a change they schedule for a later
@@ -31,13 +34,14 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from typing import Any
 
 from strikewatch.stories import lead_event
-from strikewatch.taxonomy import GUILDS, STUDIOS
+from strikewatch.taxonomy import GUILDS, STRIKE_CHANGES, STUDIOS
 
 NOT_STRIKING = frozenset({STUDIOS})
 SCHEDULE_HORIZON = timedelta(days=7)
@@ -142,7 +146,6 @@ class Effective:
     """When a strike report's change takes effect, and why."""
 
     day: date
-    scheduled: bool
     reason: str
 
 
@@ -151,7 +154,7 @@ def effective_day(title: str, summary: str, published: str) -> Effective:
     moment = datetime.fromisoformat(published)
     if _SCHEDULE_CUE_RE.search(title) is None and _SCHEDULE_CUE_RE.search(summary or "") is None:
         # No sentence can be a schedule (splitting and "a.m." -> "am" create no cue).
-        return Effective(moment.astimezone(UTC).date(), False, "published that day (UTC)")
+        return Effective(moment.astimezone(UTC).date(), "published that day (UTC)")
     local_day = pacific_time(moment).date()
     for sentence in [title, *_sentences(summary)]:
         cue = _SCHEDULE_CUE_RE.search(sentence)
@@ -160,15 +163,14 @@ def effective_day(title: str, summary: str, published: str) -> Effective:
         named = _named_days(sentence, local_day)
         for day in named:
             if local_day <= day <= local_day + SCHEDULE_HORIZON:
-                return Effective(day, True, f"names {day:%A %Y-%m-%d} with {cue.group(0)!r}")
+                return Effective(day, f"names {day:%A %Y-%m-%d} with {cue.group(0)!r}")
         next_day = _NEXT_DAY_CUE_RE.search(sentence)
         if not named and next_day is not None:
             return Effective(
                 local_day + timedelta(days=1),
-                True,
                 f"{next_day.group(0)!r} without a day: the day after {local_day} (Pacific)",
             )
-    return Effective(moment.astimezone(UTC).date(), False, "published that day (UTC)")
+    return Effective(moment.astimezone(UTC).date(), "published that day (UTC)")
 
 
 def end_of_day(day: date) -> str:
@@ -180,28 +182,53 @@ class _Change:
     day: date
     published: str
     kind: str  # "strike-started" or "strike-ended"
-    row: dict[str, Any]
+    row: sqlite3.Row  # id, published, title, link
     effective: Effective
 
 
-def _strike_changes(conn: sqlite3.Connection, guild: str, until: str) -> list[_Change]:
-    changes = []
-    for row in conn.execute(
-        "SELECT items.id, items.published, items.title, items.summary, items.link,"
-        " items.source, items.guilds, items.events FROM items WHERE items.id IN"
-        " (SELECT item_id FROM tags WHERE tag IN ('strike-started', 'strike-ended')"
-        " AND published <= ?) AND EXISTS (SELECT 1 FROM tags AS mine"
-        " WHERE mine.item_id = items.id AND mine.tag = ?)"
-        " ORDER BY items.published, items.id",
-        (until, guild),
-    ):
-        effective = effective_day(row["title"], row["summary"], row["published"])
-        events = json.loads(row["events"])
-        for kind in ("strike-started", "strike-ended"):
-            if kind in events:
-                changes.append(_Change(effective.day, row["published"], kind, dict(row), effective))
-    changes.sort(key=lambda change: (change.day, change.published, change.row["id"]))
-    return changes
+# Strike reports with their stored day and reason (see the module doc), their summary only where
+# those are missing (written by another tool, or edited since), and all their tags. Read by id,
+# so that the items' pages are visited in order.
+_STRIKE_REPORTS_SQL = (
+    "SELECT items.id, items.published, items.title, items.link,"
+    " items.effective_day, items.effective_why,"
+    " CASE WHEN items.effective_day IS NULL THEN items.summary END AS summary,"
+    " (SELECT group_concat(tag, ' ') FROM tags WHERE tags.item_id = items.id) AS tags"
+    " FROM items WHERE items.id IN (SELECT item_id FROM tags"
+    " WHERE tag IN ('strike-started', 'strike-ended') AND published <= ?)"
+)
+
+
+def _strike_changes(
+    conn: sqlite3.Connection, until: str, guilds: Sequence[str]
+) -> dict[str, list[_Change]]:
+    """Each of `guilds`' strike changes published by `until`, in the order they take effect,
+    read in one pass for all of them (a pass per guild re-read every strike report)."""
+    by_guild: dict[str, list[_Change]] = {guild: [] for guild in guilds}
+    if not by_guild:
+        return by_guild
+    marks = ", ".join("?" for _ in by_guild)
+    sql = (
+        f"{_STRIKE_REPORTS_SQL} AND EXISTS (SELECT 1 FROM tags AS mine"
+        f" WHERE mine.item_id = items.id AND mine.tag IN ({marks}))"
+    )
+    for row in conn.execute(sql, (until, *by_guild)):
+        if row["effective_day"] is None:
+            effective = effective_day(row["title"], row["summary"], row["published"])
+        else:
+            effective = Effective(date.fromisoformat(row["effective_day"]), row["effective_why"])
+        tags = row["tags"].split(" ")
+        for guild, changes in by_guild.items():
+            if guild in tags:
+                changes.extend(
+                    _Change(effective.day, row["published"], kind, row, effective)
+                    for kind in STRIKE_CHANGES
+                    if kind in tags
+                )
+    for changes in by_guild.values():
+        # Stable: a report that both starts and ends a strike keeps its start first.
+        changes.sort(key=lambda change: (change.day, change.published, change.row["id"]))
+    return by_guild
 
 
 def _last_event(conn: sqlite3.Connection, guild: str, until: str) -> dict[str, Any] | None:
@@ -266,16 +293,23 @@ def _weekly(conn: sqlite3.Connection, guild: str, as_of: date) -> list[dict[str,
 
 
 def guild_status(
-    conn: sqlite3.Connection, guild: str, as_of: date, with_weeks: bool = True
+    conn: sqlite3.Connection,
+    guild: str,
+    as_of: date,
+    with_weeks: bool = True,
+    changes: Sequence[_Change] | None = None,
 ) -> dict[str, Any]:
-    """One guild's standing at the end of `as_of` (a UTC day), as `status --json` shows it."""
+    """One guild's standing at the end of `as_of` (a UTC day), as `status --json` shows it.
+    `changes` are its strike changes when the caller has read them already."""
     until = end_of_day(as_of)
     on_strike = False
     started: _Change | None = None
     previous: dict[str, Any] | None = None
     pending: _Change | None = None
     if guild not in NOT_STRIKING:
-        for change in _strike_changes(conn, guild, until):
+        if changes is None:
+            changes = _strike_changes(conn, until, (guild,))[guild]
+        for change in changes:
             opens = change.kind == "strike-started" and not on_strike
             closes = change.kind == "strike-ended" and on_strike
             if not (opens or closes):
@@ -322,7 +356,9 @@ def guild_status(
 def all_status(
     conn: sqlite3.Connection, as_of: date, guilds: tuple[str, ...] = GUILDS
 ) -> list[dict[str, Any]]:
-    return [guild_status(conn, guild, as_of) for guild in guilds]
+    striking = [guild for guild in guilds if guild not in NOT_STRIKING]
+    changes = _strike_changes(conn, end_of_day(as_of), striking)
+    return [guild_status(conn, guild, as_of, changes=changes.get(guild, ())) for guild in guilds]
 
 
 def explain_strikes(conn: sqlite3.Connection, guild: str, as_of: date) -> list[dict[str, Any]]:
@@ -335,5 +371,5 @@ def explain_strikes(conn: sqlite3.Connection, guild: str, as_of: date) -> list[d
             "why": change.effective.reason,
             "title": change.row["title"],
         }
-        for change in _strike_changes(conn, guild, end_of_day(as_of))
+        for change in _strike_changes(conn, end_of_day(as_of), (guild,))[guild]
     ]

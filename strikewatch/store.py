@@ -25,12 +25,13 @@ from strikewatch.normalize import (
 )
 from strikewatch.search import index_new_items
 from strikewatch.stories import assign_pending, attach_also, pending_key, regroup_all, release
+from strikewatch.taxonomy import STRIKE_CHANGES
 
 if TYPE_CHECKING:
     from strikewatch.classify import Classifier
     from strikewatch.parse import Item
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 BUSY_TIMEOUT_SECONDS = 30.0
 
 
@@ -462,8 +463,8 @@ class Store:
                 """
                 INSERT INTO items (id, story_id, title, link, guid, summary, published,
                                    published_raw, first_seen, source, feed_id, content_hash,
-                                   guilds, events, rules_version)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                                   guilds, events, rules_version, effective_day, effective_why)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """,
                 (
                     # Grouped now: a new report starts as a story of its own and assign_pending
@@ -484,6 +485,7 @@ class Store:
                     tag_list_json(tags.guilds),
                     tag_list_json(tags.events),
                     classifier.version,
+                    *_effective_columns(item.title, item.summary, published, tags.events),
                 ),
             )
             item_id = cursor.lastrowid
@@ -532,6 +534,13 @@ class Store:
         published = conn.execute("SELECT published FROM items WHERE id = ?", (item_id,)).fetchone()[
             0
         ]
+        # The new text cleared the stored effective day (trigger items_effective_stale).
+        effective = _effective_columns(item.title, item.summary, published, tags.events)
+        if effective[0] is not None:
+            conn.execute(
+                "UPDATE items SET effective_day = ?, effective_why = ? WHERE id = ?",
+                (*effective, item_id),
+            )
         conn.execute("DELETE FROM tags WHERE item_id = ?", (item_id,))
         _write_tags(conn, item_id, tags.guilds, tags.events, published)
         return "updated", item_id
@@ -544,7 +553,8 @@ class Store:
         last_id = 0
         while True:
             rows = self.conn.execute(
-                "SELECT id, title, summary, published, guilds, events FROM items WHERE id > ? ORDER BY id LIMIT ?",
+                "SELECT id, title, summary, published, guilds, events, effective_day, effective_why"
+                " FROM items WHERE id > ? ORDER BY id LIMIT ?",
                 (last_id, batch_size),
             ).fetchall()
             if not rows:
@@ -559,9 +569,15 @@ class Store:
                         release(conn, [row["id"]])
                         conn.execute("DELETE FROM tags WHERE item_id = ?", (row["id"],))
                         _write_tags(conn, row["id"], tags.guilds, tags.events, row["published"])
+                    effective = (row["effective_day"], row["effective_why"])
+                    if effective[0] is None:
+                        effective = _effective_columns(
+                            row["title"], row["summary"], row["published"], tags.events
+                        )
                     conn.execute(
-                        "UPDATE items SET guilds = ?, events = ?, rules_version = ? WHERE id = ?",
-                        (guilds, events, classifier.version, row["id"]),
+                        "UPDATE items SET guilds = ?, events = ?, rules_version = ?,"
+                        " effective_day = ?, effective_why = ? WHERE id = ?",
+                        (guilds, events, classifier.version, *effective, row["id"]),
                     )
             seen += len(rows)
             last_id = rows[-1]["id"]
@@ -807,6 +823,19 @@ def tag_list(stored: str) -> list[str]:
 def tag_list_json(ids: Sequence[str]) -> str:
     """json.dumps(list(ids)) for tag ids (plain ASCII), without the encoder's per-call cost."""
     return '["' + '", "'.join(ids) + '"]' if ids else "[]"
+
+
+def _effective_columns(
+    title: str, summary: str, published: str, events: Sequence[str]
+) -> tuple[str | None, str | None]:
+    """The day a strike report takes effect and why (status.effective_day), stored with it so
+    that `status` need not work it out from the text on every call; nothing for other reports."""
+    if not any(event in STRIKE_CHANGES for event in events):
+        return None, None
+    from strikewatch.status import effective_day
+
+    effective = effective_day(title, summary, published)
+    return effective.day.isoformat(), effective.reason
 
 
 def _write_tags(

@@ -26,6 +26,9 @@ EVENTS: tuple[str, ...] = (
     "strike-started",
     "strike-ended",
 )
+# The events that open and close a strike: `status` replays them, and the store keeps the day
+# each such report takes effect.
+STRIKE_CHANGES: tuple[str, ...] = ("strike-started", "strike-ended")
 
 # Spellings users type for --guild; the ids themselves are always accepted (see resolve_guild).
 GUILD_ALIASES: dict[str, str] = {

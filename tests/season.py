@@ -5,8 +5,12 @@ depend on the real rules."""
 from __future__ import annotations
 
 import json
+import sqlite3
 from dataclasses import dataclass
+from datetime import UTC
 from pathlib import Path
+
+from strikewatch.parse import Item, archive_record_to_item
 
 SEASON = Path(__file__).parent / "data" / "season-2023.jsonl"
 
@@ -36,3 +40,51 @@ class ArchiveClassifier:
 
 def season_records() -> list[dict]:
     return [json.loads(line) for line in SEASON.read_text().splitlines() if line.strip()]
+
+
+def season_items() -> list[Item]:
+    return [
+        archive_record_to_item(record, number, "season")
+        for number, record in enumerate(season_records(), start=1)
+    ]
+
+
+def write_old_database(path: Path, stop_before: str) -> Path:
+    """The season as an older strikewatch stored it: the schema up to the migration
+    `stop_before`, and the items and their tags written in that schema's columns only."""
+    from sqlite_utils import Database
+
+    from strikewatch.migrations import migrations
+
+    conn = sqlite3.connect(path)
+    migrations.apply(Database(conn), stop_before=stop_before)
+    applied = conn.execute("SELECT count(*) FROM _sqlite_migrations").fetchone()[0]
+    conn.execute(f"PRAGMA user_version = {applied}")
+    classifier = ArchiveClassifier()
+    for number, item in enumerate(season_items(), start=1):
+        tags = classifier.classify(item.title)
+        published = item.published.astimezone(UTC).isoformat(timespec="seconds")
+        conn.execute(
+            "INSERT INTO items (id, title, link, summary, published, first_seen, source,"
+            " content_hash, guilds, events) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                number,
+                item.title,
+                item.link,
+                item.summary,
+                published,
+                published,
+                item.source,
+                str(number),
+                json.dumps(list(tags.guilds)),
+                json.dumps(list(tags.events)),
+            ),
+        )
+        conn.executemany(
+            "INSERT INTO tags (item_id, kind, tag, published) VALUES (?, ?, ?, ?)",
+            [(number, "guild", tag, published) for tag in tags.guilds]
+            + [(number, "event", tag, published) for tag in tags.events],
+        )
+    conn.commit()
+    conn.close()
+    return path

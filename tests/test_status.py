@@ -9,10 +9,10 @@ import pytest
 
 from strikewatch.cli import App
 from strikewatch.ingest import import_file
-from strikewatch.parse import Item
+from strikewatch.parse import Item, archive_record_to_item
 from strikewatch.status import effective_day, guild_status, pacific_time
 from strikewatch.store import Store
-from tests.season import SEASON, ArchiveClassifier
+from tests.season import SEASON, ArchiveClassifier, season_records, write_old_database
 
 
 @pytest.fixture
@@ -284,3 +284,96 @@ def test_status_explain_lists_each_report_and_why(season_cli):
 def test_status_bad_date_is_a_usage_error(season_cli):
     result = season_cli("status", "--as-of", "2023-02-30")
     assert result.exit_code == 2 and "no such day" in result.stderr
+
+
+SAG_CALL = "SAG-AFTRA board calls strike, to begin at midnight"  # Jul 13, 12:30 p.m. Pacific
+
+
+def stored_days(store: Store) -> dict[str, tuple[str | None, str | None]]:
+    return {
+        row["title"]: (row["effective_day"], row["effective_why"])
+        for row in store.conn.execute("SELECT title, effective_day, effective_why FROM items")
+    }
+
+
+def test_the_store_keeps_each_strike_reports_day(season_store):
+    """Saved with the report, so `status` need not work it out from the text on every call."""
+    strike_reports = 0
+    for row in season_store.conn.execute(
+        "SELECT title, summary, published, events, effective_day, effective_why FROM items"
+    ):
+        if {"strike-started", "strike-ended"} & set(json.loads(row["events"])):
+            strike_reports += 1
+            expected = effective_day(row["title"], row["summary"], row["published"])
+            assert (row["effective_day"], row["effective_why"]) == (
+                expected.day.isoformat(),
+                expected.reason,
+            )
+        else:
+            assert row["effective_day"] is None and row["effective_why"] is None
+    assert strike_reports == 12
+    assert stored_days(season_store)[SAG_CALL] == (
+        "2023-07-14",
+        "'to begin' without a day: the day after 2023-07-13 (Pacific)",
+    )
+
+
+def test_a_day_gone_stale_is_worked_out_again(season_store):
+    """Another tool edits a report's text: the stored day is cleared and status reads the text."""
+    season_store.conn.execute(
+        "UPDATE items SET title = 'SAG-AFTRA board calls strike',"
+        " summary = 'The vote was unanimous.' WHERE title = ?",
+        (SAG_CALL,),
+    )
+    assert stored_days(season_store)["SAG-AFTRA board calls strike"] == (None, None)
+    status = guild_status(season_store.conn, "sag-aftra", date(2023, 7, 13))
+    # No schedule any more: it takes effect the day it was published (19:30 UTC).
+    assert (status["on_strike"], status["strike_started"], status["pending"]) == (
+        True,
+        "2023-07-13",
+        None,
+    )
+    # Only the text and the date clear it: a tag or story change leaves it.
+    season_store.conn.execute("UPDATE items SET story_id = id, rules_version = 'x'")
+    kept = stored_days(season_store)["Writers strike begins as TV and film scribes put down pens"]
+    assert kept == ("2023-05-02", "published that day (UTC)")
+
+
+def test_an_edited_report_gets_its_day_again(season_store):
+    record = next(r for r in season_records() if r["title"] == SAG_CALL)
+    edited = archive_record_to_item(
+        dict(record, title="SAG-AFTRA board calls strike", summary="The vote was unanimous."),
+        1,
+        "x",
+    )
+    classifier = ArchiveClassifier(
+        {"SAG-AFTRA board calls strike": (("sag-aftra",), ("strike-started",))}
+    )
+    result = season_store.save_items([edited], source=record["source"], classifier=classifier)
+    assert len(result.updated_ids) == 1
+    assert stored_days(season_store)["SAG-AFTRA board calls strike"] == (
+        "2023-07-13",
+        "published that day (UTC)",
+    )
+    assert guild_status(season_store.conn, "sag-aftra", date(2023, 7, 13))["on_strike"]
+
+
+def test_a_report_retagged_as_a_strike_gets_its_day(season_store):
+    title = "WGA pickets Paramount as writers strike enters fifth week"
+    assert stored_days(season_store)[title] == (None, None)
+    season_store.reclassify(ArchiveClassifier({title: (("wga",), ("strike-started",))}))
+    assert stored_days(season_store)[title] == ("2023-06-04", "published that day (UTC)")
+
+
+def test_an_older_database_gets_the_days_when_opened(tmp_path, season_store):
+    path = write_old_database(tmp_path / "old.db", stop_before="m004_effective_days")
+    with Store.open(path) as migrated:
+        assert stored_days(migrated) == stored_days(season_store)
+        for guild, as_of in [("wga", "2023-09-26"), ("sag-aftra", "2023-07-13")]:
+            day = date.fromisoformat(as_of)
+            # Its stories are still to be grouped (by the next poll or import): compare strikes.
+            strike = ("on_strike", "strike_started", "strike_day", "previous_strike", "pending")
+            now, before = (
+                guild_status(store.conn, guild, day) for store in (migrated, season_store)
+            )
+            assert [now[key] for key in strike] == [before[key] for key in strike]

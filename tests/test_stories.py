@@ -6,24 +6,21 @@ from __future__ import annotations
 import json
 import random
 import re
-import sqlite3
 from datetime import UTC, datetime
 
 import pytest
-from sqlite_utils import Database
 
 from strikewatch.ingest import import_file
 from strikewatch.parse import Item, archive_record_to_item
 from strikewatch.store import Store, TimelineFilter
 from strikewatch.stories import ALSO_SQL, headline_words, lead_event, parties_of, word_similarity
-from tests.season import SEASON, ArchiveClassifier, season_records
-
-
-def season_items() -> list[Item]:
-    return [
-        archive_record_to_item(record, number, "season")
-        for number, record in enumerate(season_records(), start=1)
-    ]
+from tests.season import (
+    SEASON,
+    ArchiveClassifier,
+    season_items,
+    season_records,
+    write_old_database,
+)
 
 
 @pytest.fixture
@@ -256,39 +253,7 @@ def test_timeline_and_also_queries_use_indexes(season_store):
 
 def test_migrating_an_existing_database_groups_and_indexes_it(tmp_path):
     """A database made before stories existed gets them (and search) when first opened."""
-    from strikewatch.migrations import migrations
-
-    path = tmp_path / "old.db"
-    conn = sqlite3.connect(path)
-    migrations.apply(Database(conn), stop_before="m002_stories")
-    conn.execute("PRAGMA user_version = 1")
-    classifier = ArchiveClassifier()
-    for number, item in enumerate(season_items(), start=1):
-        tags = classifier.classify(item.title)
-        published = item.published.astimezone(UTC).isoformat(timespec="seconds")
-        conn.execute(
-            "INSERT INTO items (id, title, link, summary, published, first_seen, source,"
-            " content_hash, guilds, events) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                number,
-                item.title,
-                item.link,
-                item.summary,
-                published,
-                published,
-                item.source,
-                str(number),
-                json.dumps(list(tags.guilds)),
-                json.dumps(list(tags.events)),
-            ),
-        )
-        conn.executemany(
-            "INSERT INTO tags (item_id, kind, tag, published) VALUES (?, ?, ?, ?)",
-            [(number, "guild", tag, published) for tag in tags.guilds]
-            + [(number, "event", tag, published) for tag in tags.events],
-        )
-    conn.commit()
-    conn.close()
+    path = write_old_database(tmp_path / "old.db", stop_before="m002_stories")
     store = Store.open(path)
     assert len(store.timeline(TimelineFilter())) == 19
     view = store.conn.execute(

@@ -29,7 +29,7 @@ CREATE TABLE feeds ( id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, url TEXT
 -- table item_sources
 CREATE TABLE item_sources ( item_id INTEGER NOT NULL REFERENCES items(id) ON DELETE CASCADE, feed_id INTEGER REFERENCES feeds(id) ON DELETE SET NULL, source TEXT NOT NULL, guid TEXT, link TEXT, title TEXT NOT NULL, first_seen TEXT NOT NULL, PRIMARY KEY (item_id, source) );
 -- table items
-CREATE TABLE items ( id INTEGER PRIMARY KEY, title TEXT NOT NULL, link TEXT, guid TEXT, summary TEXT NOT NULL DEFAULT '', published TEXT NOT NULL, published_raw TEXT, first_seen TEXT NOT NULL, updated_at TEXT, source TEXT NOT NULL, feed_id INTEGER REFERENCES feeds(id) ON DELETE SET NULL, content_hash TEXT NOT NULL, guilds TEXT NOT NULL DEFAULT '[]', events TEXT NOT NULL DEFAULT '[]', rules_version TEXT , story_id INTEGER);
+CREATE TABLE items ( id INTEGER PRIMARY KEY, title TEXT NOT NULL, link TEXT, guid TEXT, summary TEXT NOT NULL DEFAULT '', published TEXT NOT NULL, published_raw TEXT, first_seen TEXT NOT NULL, updated_at TEXT, source TEXT NOT NULL, feed_id INTEGER REFERENCES feeds(id) ON DELETE SET NULL, content_hash TEXT NOT NULL, guilds TEXT NOT NULL DEFAULT '[]', events TEXT NOT NULL DEFAULT '[]', rules_version TEXT , story_id INTEGER, effective_day TEXT, effective_why TEXT);
 -- table items_fts
 CREATE VIRTUAL TABLE items_fts USING FTS5 ( title, summary, content="items", content_rowid="id", tokenize='porter unicode61' );
 -- table items_fts_config
@@ -48,5 +48,7 @@ CREATE TABLE tags ( item_id INTEGER NOT NULL REFERENCES items(id) ON DELETE CASC
 CREATE TRIGGER items_ad AFTER DELETE ON items BEGIN INSERT INTO items_fts (items_fts, rowid, title, summary) VALUES ('delete', old.id, old.title, old.summary); END;
 -- trigger items_au
 CREATE TRIGGER items_au AFTER UPDATE OF title, summary ON items BEGIN INSERT INTO items_fts (items_fts, rowid, title, summary) VALUES ('delete', old.id, old.title, old.summary); INSERT INTO items_fts (rowid, title, summary) VALUES (new.id, new.title, new.summary); END;
+-- trigger items_effective_stale
+CREATE TRIGGER items_effective_stale AFTER UPDATE OF title, summary, published ON items BEGIN UPDATE items SET effective_day = NULL, effective_why = NULL WHERE id = new.id; END;
 -- view timeline
 CREATE VIEW timeline AS SELECT items.id, items.published, items.source, items.title, items.link, items.guilds, items.events, items.summary, (SELECT count(*) FROM items AS report WHERE report.story_id = items.id AND report.id != items.id) AS also_count, (SELECT group_concat(report.source, ', ') FROM items AS report WHERE report.story_id = items.id AND report.id != items.id) AS also_sources FROM items WHERE coalesce(items.story_id, items.id) = items.id AND items.guilds != '[]' ORDER BY items.published DESC, items.id DESC;
