@@ -1,5 +1,5 @@
-"""(c) timeline/since on a 200,000-item store against a process that only opens it with sqlite3,
-and (d) importing those 200,000 items.
+"""(c) timeline/since (and, for information, status) on a 200,000-item store against a process
+that only opens it with sqlite3, and (d) importing those 200,000 items.
 
     python benchmarks/bench_store.py [--items 200000] [--runs 21]
 """
@@ -62,6 +62,7 @@ def main() -> list[Ratio]:
             [*STRIKEWATCH, "--db", str(db), "timeline", "--guild", "wga", "--limit", "50", "--json"]
         ),
         since=lambda: run_command([*STRIKEWATCH, "--db", str(db), "since", since, "--json"]),
+        status=lambda: run_command([*STRIKEWATCH, "--db", str(db), "status", "--json"]),
     )
     ratios = [
         Ratio(
@@ -71,6 +72,8 @@ def main() -> list[Ratio]:
             5.0,
         ),
         Ratio(f"since {since} --json / bare sqlite3", results["since"], results["bare"], 5.0),
+        # No target: every guild's standing, from all the store's strike reports.
+        Ratio("status --json / bare sqlite3", results["status"], results["bare"], None),
         Ratio(
             f"import {stored:,} items / bare json+insert loop",
             Measurement("import", [import_seconds]),
