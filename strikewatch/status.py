@@ -35,9 +35,8 @@ import json
 import re
 import sqlite3
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from functools import lru_cache
+from functools import cache, lru_cache
 from typing import Any
 
 from strikewatch.stories import lead_event
@@ -48,19 +47,17 @@ SCHEDULE_HORIZON = timedelta(days=7)
 CHART_WEEKS = 12
 
 # Words that make a sentence about a strike's start or end a schedule when it names a day...
-_SCHEDULE_CUE_RE = re.compile(
+_SCHEDULE_CUE = (
     r"\b(?:12:01|midnight|effective|as of|takes? effect|tomorrow|tonight|will|set to|scheduled"
     r"|to (?:begin|start|end|be lifted|lift|return)|(?:return|back) to work"
-    r"|(?:go|going|head|heading|come|coming) back|(?:begins?|starts?|ends?|lifts?|lifted) (?:at|on))\b",
-    re.IGNORECASE,
+    r"|(?:go|going|head|heading|come|coming) back|(?:begins?|starts?|ends?|lifts?|lifted) (?:at|on))\b"
 )
 # ...and the ones that mean "tomorrow" when it names none. Only the future tense counts:
 # "walked out at midnight" is a report, "walkout begins at midnight" a schedule.
-_NEXT_DAY_CUE_RE = re.compile(
+_NEXT_DAY_CUE = (
     r"\b(?:tomorrow|tonight|will|set to|scheduled to|to (?:begin|start|end|be lifted)"
     r"|(?:begins?|starts?|ends?|takes? effect|is lifted|expires?) at (?:midnight|12:01)"
-    r"|effective (?:at )?(?:midnight|12:01))\b",
-    re.IGNORECASE,
+    r"|effective (?:at )?(?:midnight|12:01))\b"
 )
 _MONTHS = {
     "jan": 1,
@@ -77,15 +74,29 @@ _MONTHS = {
     "dec": 12,
 }
 _WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
-_DAY_RE = re.compile(
+_NAMED_DAY = (
     r"\b(?:(?P<month>jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?"
     r"|sept?(?:ember)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?\s+(?P<day>\d{1,2})(?!\d)"
     r"(?:(?:st|nd|rd|th)\b)?(?:,?\s+(?P<year>\d{4}))?"
-    r"|(?P<weekday>monday|tuesday|wednesday|thursday|friday|saturday|sunday))",
-    re.IGNORECASE,
+    r"|(?P<weekday>monday|tuesday|wednesday|thursday|friday|saturday|sunday))"
 )
-_SENTENCE_END_RE = re.compile(r"(?<=[.!?;])\s+(?=[A-Z\"'\u201c])")
-_CLOCK_RE = re.compile(r"\b([ap])\.m\.", re.IGNORECASE)
+
+
+class _Patterns:
+    """The regexes of the rule, compiled at first use: `status` reads the days the store kept
+    and rarely needs them, so compiling at import would only slow its start."""
+
+    def __init__(self) -> None:
+        self.schedule_cue = re.compile(_SCHEDULE_CUE, re.IGNORECASE)
+        self.next_day_cue = re.compile(_NEXT_DAY_CUE, re.IGNORECASE)
+        self.named_day = re.compile(_NAMED_DAY, re.IGNORECASE)
+        self.sentence_end = re.compile(r"(?<=[.!?;])\s+(?=[A-Z\"'\u201c])")
+        self.clock = re.compile(r"\b([ap])\.m\.", re.IGNORECASE)
+
+
+@cache
+def _patterns() -> _Patterns:
+    return _Patterns()
 
 
 def pacific_time(moment: datetime) -> datetime:
@@ -111,14 +122,15 @@ def _daylight_saving(year: int) -> tuple[datetime, datetime]:
 
 
 def _sentences(text: str) -> list[str]:
-    text = _CLOCK_RE.sub(lambda match: match.group(1) + "m", text or "")
-    return [part for part in _SENTENCE_END_RE.split(text) if part.strip()]
+    patterns = _patterns()
+    text = patterns.clock.sub(lambda match: match.group(1) + "m", text or "")
+    return [part for part in patterns.sentence_end.split(text) if part.strip()]
 
 
 def _named_days(sentence: str, local_day: date) -> list[date]:
     """The days a sentence names, in order, resolved near `local_day`."""
     days = []
-    for match in _DAY_RE.finditer(sentence):
+    for match in _patterns().named_day.finditer(sentence):
         if match.group("weekday"):
             weekday = _WEEKDAYS.index(match.group("weekday").lower())
             days.append(local_day + timedelta(days=(weekday - local_day.weekday()) % 7))
@@ -141,30 +153,36 @@ def _named_days(sentence: str, local_day: date) -> list[date]:
     return days
 
 
-@dataclass(frozen=True)
+# Plain classes, not dataclasses: importing `dataclasses` (it imports `inspect`) slows every
+# start of `status`, as it did the listings' (see store.SaveResult).
 class Effective:
     """When a strike report's change takes effect, and why."""
 
-    day: date
-    reason: str
+    __slots__ = ("day", "reason")
+
+    def __init__(self, day: date, reason: str) -> None:
+        self.day = day
+        self.reason = reason
 
 
 def effective_day(title: str, summary: str, published: str) -> Effective:
     """The day a strike-started/strike-ended report takes effect (the rule in the module doc)."""
     moment = datetime.fromisoformat(published)
-    if _SCHEDULE_CUE_RE.search(title) is None and _SCHEDULE_CUE_RE.search(summary or "") is None:
+    patterns = _patterns()
+    schedule_cue = patterns.schedule_cue
+    if schedule_cue.search(title) is None and schedule_cue.search(summary or "") is None:
         # No sentence can be a schedule (splitting and "a.m." -> "am" create no cue).
         return Effective(moment.astimezone(UTC).date(), "published that day (UTC)")
     local_day = pacific_time(moment).date()
     for sentence in [title, *_sentences(summary)]:
-        cue = _SCHEDULE_CUE_RE.search(sentence)
+        cue = schedule_cue.search(sentence)
         if cue is None:
             continue
         named = _named_days(sentence, local_day)
         for day in named:
             if local_day <= day <= local_day + SCHEDULE_HORIZON:
                 return Effective(day, f"names {day:%A %Y-%m-%d} with {cue.group(0)!r}")
-        next_day = _NEXT_DAY_CUE_RE.search(sentence)
+        next_day = patterns.next_day_cue.search(sentence)
         if not named and next_day is not None:
             return Effective(
                 local_day + timedelta(days=1),
@@ -177,13 +195,19 @@ def end_of_day(day: date) -> str:
     return datetime.combine(day, time(23, 59, 59), tzinfo=UTC).isoformat(timespec="seconds")
 
 
-@dataclass
 class _Change:
-    day: date
-    published: str
-    kind: str  # "strike-started" or "strike-ended"
-    row: sqlite3.Row  # id, published, title, link
-    effective: Effective
+    """One report's start or end of a strike, on the day it takes effect."""
+
+    __slots__ = ("day", "effective", "kind", "published", "row")
+
+    def __init__(
+        self, day: date, published: str, kind: str, row: sqlite3.Row, effective: Effective
+    ) -> None:
+        self.day = day
+        self.published = published
+        self.kind = kind  # "strike-started" or "strike-ended"
+        self.row = row  # id, published, title, link
+        self.effective = effective
 
 
 # Strike reports with their stored day and reason (see the module doc), their summary only where
