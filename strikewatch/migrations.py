@@ -192,7 +192,7 @@ def m004_effective_days(db: Database) -> None:
     `strike-ended`. A trigger clears them when another tool edits the text or the date they came
     from, and `status` works out the day itself wherever they are empty. Should the rule in
     status.py ever change, a later migration must work the stored days out again."""
-    from strikewatch.status import effective_day
+    from strikewatch.status import stored_effective
     from strikewatch.taxonomy import STRIKE_CHANGES
 
     db.execute("ALTER TABLE items ADD COLUMN effective_day TEXT")
@@ -203,10 +203,10 @@ def m004_effective_days(db: Database) -> None:
         f" WHERE id IN (SELECT item_id FROM tags WHERE tag IN ({marks}))",
         STRIKE_CHANGES,
     ).fetchall()
-    days = []
-    for item_id, title, summary, published in reports:
-        effective = effective_day(title, summary, published)
-        days.append((effective.day.isoformat(), effective.reason, item_id))
+    days = [
+        (*stored_effective(title, summary, published), item_id)
+        for item_id, title, summary, published in reports
+    ]
     db.conn.executemany("UPDATE items SET effective_day = ?, effective_why = ? WHERE id = ?", days)
     db.execute(
         """

@@ -153,8 +153,7 @@ def _named_days(sentence: str, local_day: date) -> list[date]:
     return days
 
 
-# Plain classes, not dataclasses: importing `dataclasses` (it imports `inspect`) slows every
-# start of `status`, as it did the listings' (see store.SaveResult).
+# Plain classes, not dataclasses: importing `dataclasses` slowed every start of `status`.
 class Effective:
     """When a strike report's change takes effect, and why."""
 
@@ -189,6 +188,17 @@ def effective_day(title: str, summary: str, published: str) -> Effective:
                 f"{next_day.group(0)!r} without a day: the day after {local_day} (Pacific)",
             )
     return Effective(moment.astimezone(UTC).date(), "published that day (UTC)")
+
+
+def stored_effective(title: str, summary: str, published: str) -> tuple[str | None, str | None]:
+    """The day and the reason the store keeps with a strike report (items.effective_day and
+    effective_why); none when `published` is not the ISO time strikewatch writes, which only
+    another tool can leave, so that `status` works the day out (or passes over it) itself."""
+    try:
+        effective = effective_day(title, summary, published)
+    except ValueError:
+        return None, None
+    return effective.day.isoformat(), effective.reason
 
 
 def end_of_day(day: date) -> str:
@@ -238,7 +248,10 @@ def _strike_changes(
     )
     for row in conn.execute(sql, (until, *by_guild)):
         if row["effective_day"] is None:
-            effective = effective_day(row["title"], row["summary"], row["published"])
+            try:
+                effective = effective_day(row["title"], row["summary"], row["published"])
+            except ValueError:  # a time no strikewatch wrote: no day to place it on
+                continue
         else:
             effective = Effective(date.fromisoformat(row["effective_day"]), row["effective_why"])
         tags = row["tags"].split(" ")

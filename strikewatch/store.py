@@ -145,6 +145,9 @@ class Store:
         except sqlite3.Error as error:
             conn.close()
             raise StoreError(f"{location}: {describe_sqlite_error(error)}") from None
+        except BaseException:
+            conn.close()
+            raise
         return store
 
     def _prepare(self) -> None:
@@ -163,18 +166,24 @@ class Store:
         from strikewatch.migrations import migrations
 
         conn = self.conn
-        if conn.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
-            conn.execute("PRAGMA journal_mode = WAL")
-        conn.execute("BEGIN IMMEDIATE")
         try:
+            if conn.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+                conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("BEGIN IMMEDIATE")
             # Another process may have migrated while we waited for the write lock.
             if conn.execute("PRAGMA user_version").fetchone()[0] < SCHEMA_VERSION:
                 migrations.apply(Database(conn))
                 conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
             conn.execute("COMMIT")
-        except BaseException:
+        except BaseException as error:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
+            if isinstance(error, sqlite3.Error) and "readonly" in str(error):
+                raise StoreError(
+                    f"{self.path}: the database is read-only, and this version of strikewatch"
+                    f" must first upgrade it (to schema {SCHEMA_VERSION}): run any strikewatch"
+                    " command on it once with write access"
+                ) from None
             raise
 
     def prepare_for_bulk_writes(self) -> None:
@@ -552,14 +561,14 @@ class Store:
         seen = changed = 0
         last_id = 0
         while True:
-            rows = self.conn.execute(
-                "SELECT id, title, summary, published, guilds, events, effective_day, effective_why"
-                " FROM items WHERE id > ? ORDER BY id LIMIT ?",
-                (last_id, batch_size),
-            ).fetchall()
-            if not rows:
-                break
+            # Read inside the write transaction: a report edited by a poll between the read and
+            # the write would otherwise get its old tags, and its old day, back.
             with self.transaction() as conn:
+                rows = conn.execute(
+                    "SELECT id, title, summary, published, guilds, events, effective_day,"
+                    " effective_why FROM items WHERE id > ? ORDER BY id LIMIT ?",
+                    (last_id, batch_size),
+                ).fetchall()
                 for row in rows:
                     tags = classifier.classify(row["title"], row["summary"])
                     guilds = tag_list_json(tags.guilds)
@@ -569,16 +578,20 @@ class Store:
                         release(conn, [row["id"]])
                         conn.execute("DELETE FROM tags WHERE item_id = ?", (row["id"],))
                         _write_tags(conn, row["id"], tags.guilds, tags.events, row["published"])
-                    effective = (row["effective_day"], row["effective_why"])
-                    if effective[0] is None:
-                        effective = _effective_columns(
-                            row["title"], row["summary"], row["published"], tags.events
-                        )
+                    effective = _effective_columns(
+                        row["title"],
+                        row["summary"],
+                        row["published"],
+                        tags.events,
+                        stored=(row["effective_day"], row["effective_why"]),
+                    )
                     conn.execute(
                         "UPDATE items SET guilds = ?, events = ?, rules_version = ?,"
                         " effective_day = ?, effective_why = ? WHERE id = ?",
                         (guilds, events, classifier.version, *effective, row["id"]),
                     )
+            if not rows:
+                break
             seen += len(rows)
             last_id = rows[-1]["id"]
             if progress is not None:
@@ -826,16 +839,22 @@ def tag_list_json(ids: Sequence[str]) -> str:
 
 
 def _effective_columns(
-    title: str, summary: str, published: str, events: Sequence[str]
+    title: str,
+    summary: str,
+    published: str,
+    events: Sequence[str],
+    stored: tuple[str | None, str | None] = (None, None),
 ) -> tuple[str | None, str | None]:
-    """The day a strike report takes effect and why (status.effective_day), stored with it so
-    that `status` need not work it out from the text on every call; nothing for other reports."""
+    """The day a strike report takes effect and why (status.stored_effective), stored with it
+    so that `status` need not work it out from the text on every call; nothing for others.
+    `stored` is what the report already has for its unchanged text, if anything."""
     if not any(event in STRIKE_CHANGES for event in events):
         return None, None
-    from strikewatch.status import effective_day
+    if stored[0] is not None:
+        return stored
+    from strikewatch.status import stored_effective
 
-    effective = effective_day(title, summary, published)
-    return effective.day.isoformat(), effective.reason
+    return stored_effective(title, summary, published)
 
 
 def _write_tags(

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 from datetime import UTC, date, datetime
 
 import pytest
+from click.testing import CliRunner
 
-from strikewatch.cli import App
+from strikewatch.cli import App, cli
 from strikewatch.ingest import import_file
 from strikewatch.parse import Item, archive_record_to_item
 from strikewatch.status import effective_day, guild_status, pacific_time
@@ -377,3 +379,231 @@ def test_an_older_database_gets_the_days_when_opened(tmp_path, season_store):
                 guild_status(store.conn, guild, day) for store in (migrated, season_store)
             )
             assert [now[key] for key in strike] == [before[key] for key in strike]
+
+
+def write_as_another_tool(
+    store: Store,
+    item_id: int,
+    title: str,
+    summary: str,
+    published: str,
+    guilds: tuple[str, ...],
+    events: tuple[str, ...],
+) -> None:
+    """A report inserted by hand or by another tool: the two effective-day columns left empty."""
+    store.conn.execute(
+        "INSERT INTO items (id, story_id, title, summary, published, first_seen, source,"
+        " content_hash, guilds, events) VALUES (?, ?, ?, ?, ?, ?, 'tool', ?, ?, ?)",
+        (
+            item_id,
+            item_id,
+            title,
+            summary,
+            published,
+            published,
+            str(item_id),
+            json.dumps(guilds),
+            json.dumps(events),
+        ),
+    )
+    store.conn.executemany(
+        "INSERT INTO tags (item_id, kind, tag, published) VALUES (?, ?, ?, ?)",
+        [(item_id, "guild", tag, published) for tag in guilds]
+        + [(item_id, "event", tag, published) for tag in events],
+    )
+
+
+def test_status_reads_the_stored_day(season_store):
+    """The stored day is what status uses (the text is not read again when there is one)."""
+    season_store.conn.execute(
+        "UPDATE items SET effective_day = '2023-07-13', effective_why = 'set by hand'"
+        " WHERE title = ?",
+        (SAG_CALL,),
+    )
+    # Its text gives July 14 (pending on the 13th); the stored day starts the strike on the 13th.
+    status = guild_status(season_store.conn, "sag-aftra", date(2023, 7, 13))
+    assert (status["on_strike"], status["strike_started"]) == (True, "2023-07-13")
+    from strikewatch.status import explain_strikes
+
+    reasons = {
+        entry["why"] for entry in explain_strikes(season_store.conn, "sag-aftra", date(2023, 7, 31))
+    }
+    assert "set by hand" in reasons
+
+
+def test_a_report_without_a_stored_day_is_read_from_its_summary(tmp_path):
+    with Store.open(tmp_path / "s.db") as store:
+        # Thursday evening in Los Angeles; the summary schedules the walkout for Saturday.
+        write_as_another_tool(
+            store,
+            1,
+            "Directors call a strike",
+            "Picket lines go up at 12:01 a.m. Saturday, the guild said.",
+            pt("2023-06-01T20:00"),
+            ("dga",),
+            ("strike-started",),
+        )
+        friday = guild_status(store.conn, "dga", date(2023, 6, 2))
+        assert (friday["on_strike"], friday["pending"]["on"]) == (False, "2023-06-03")
+        saturday = guild_status(store.conn, "dga", date(2023, 6, 3))
+        assert (saturday["strike_started"], saturday["strike_day"]) == ("2023-06-03", 1)
+
+
+def test_changes_replay_in_the_order_they_take_effect(tmp_path):
+    """A start announced on Monday for Wednesday comes after an end reported on Tuesday."""
+    with Store.open(tmp_path / "s.db") as store:
+        write_as_another_tool(
+            store,
+            1,
+            "Writers strike to begin at 12:01 a.m. Wednesday",
+            "",
+            pt("2023-05-01T20:00"),
+            ("wga",),
+            ("strike-started",),
+        )
+        write_as_another_tool(
+            store,
+            2,
+            "Writers strike is over",
+            "",
+            pt("2023-05-02T10:00"),
+            ("wga",),
+            ("strike-ended",),
+        )
+        status = guild_status(store.conn, "wga", date(2023, 5, 4))
+        assert (status["on_strike"], status["strike_started"], status["previous_strike"]) == (
+            True,
+            "2023-05-03",
+            None,
+        )
+
+
+def test_a_report_that_starts_and_ends_a_strike_starts_it_first(tmp_path):
+    with Store.open(tmp_path / "s.db") as store:
+        write_as_another_tool(
+            store,
+            1,
+            "Writers strike begins and ends",
+            "",
+            pt("2023-05-02T10:00"),
+            ("wga",),
+            ("strike-ended", "strike-started"),
+        )
+        status = guild_status(store.conn, "wga", date(2023, 5, 3))
+        assert status["on_strike"] is False
+        assert status["previous_strike"] == {
+            "started": "2023-05-02",
+            "ended": "2023-05-02",
+            "days": 0,
+        }
+
+
+@pytest.mark.parametrize("published", ["Tue, 02 May 2023 07:00:00 GMT", "01/05/2023"])
+def test_a_date_no_strikewatch_wrote_is_passed_over(tmp_path, published):
+    """Another tool's unreadable time leaves no day: upgrade, re-tag and status go on."""
+    path = write_old_database(tmp_path / "old.db", stop_before="m004_effective_days")
+    conn = sqlite3.connect(path)
+    conn.execute(
+        "INSERT INTO items (id, title, summary, published, first_seen, source, content_hash,"
+        " guilds, events) VALUES (999, 'Writers strike begins', '', ?, ?, 'tool', 'h',"
+        " '[\"wga\"]', '[\"strike-started\"]')",
+        (published, published),
+    )
+    conn.executemany(
+        "INSERT INTO tags (item_id, kind, tag, published) VALUES (999, ?, ?, ?)",
+        [("guild", "wga", published), ("event", "strike-started", published)],
+    )
+    conn.commit()
+    conn.close()
+    with Store.open(path) as store:  # the upgrade works the days out
+        assert stored_days(store)["Writers strike begins"] == (None, None)
+        classifier = ArchiveClassifier({"Writers strike begins": (("wga",), ("strike-started",))})
+        store.reclassify(classifier)
+        assert stored_days(store)["Writers strike begins"] == (None, None)
+        status = guild_status(store.conn, "wga", date(2023, 8, 4))
+        assert (status["strike_started"], status["strike_day"]) == ("2023-05-02", 95)
+
+
+def test_a_report_no_longer_about_a_strike_loses_its_day(season_store):
+    title = "Writers strike begins as TV and film scribes put down pens"
+    season_store.reclassify(ArchiveClassifier({title: (("wga",), ())}))
+    assert stored_days(season_store)[title] == (None, None)
+
+
+def test_a_read_only_database_that_needs_upgrading_says_so(tmp_path, monkeypatch, run):
+    path = write_old_database(tmp_path / "old.db", stop_before="m004_effective_days")
+    connect = sqlite3.connect
+
+    def read_only(*args, **kwargs):
+        conn = connect(*args, **kwargs)
+        conn.execute("PRAGMA query_only = ON")  # as a file the user may not write
+        return conn
+
+    monkeypatch.setattr("strikewatch.store.sqlite3.connect", read_only)
+    result = CliRunner().invoke(cli, ["--db", str(path), "status", "--json"])
+    assert result.exit_code == 1 and result.stdout == ""
+    assert result.stderr == (
+        f"Error: {path}: the database is read-only, and this version of strikewatch must first"
+        " upgrade it (to schema 4): run any strikewatch command on it once with write access\n"
+    )
+    monkeypatch.undo()
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == 3
+
+
+# Work the rule's fingerprint out again after changing it on purpose, *and* add a migration that
+# works out items.effective_day and effective_why again for every stored strike report: the
+# store keeps the days the old rule gave, and status trusts them.
+EFFECTIVE_RULE_FINGERPRINT = "2a9efbb3bdad36a3"
+
+
+def test_the_effective_day_rule_is_pinned():
+    import hashlib
+    import inspect
+
+    from strikewatch import status
+
+    parts = [
+        inspect.getsource(function)
+        for function in (
+            status.effective_day,
+            status._named_days,
+            status._sentences,
+            status.pacific_time,
+            status._daylight_saving,
+            status._Patterns,
+        )
+    ]
+    parts += [
+        status._SCHEDULE_CUE,
+        status._NEXT_DAY_CUE,
+        status._NAMED_DAY,
+        repr(status._MONTHS),
+        repr(status.SCHEDULE_HORIZON),
+    ]
+    fingerprint = hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
+    assert fingerprint == EFFECTIVE_RULE_FINGERPRINT
+
+
+def test_changes_on_the_same_day_replay_in_the_order_they_were_published(tmp_path):
+    with Store.open(tmp_path / "s.db") as store:
+        # Stored first, published last.
+        write_as_another_tool(
+            store, 1, "Writers strike ends", "", pt("2023-05-02T14:00"), ("wga",), ("strike-ended",)
+        )
+        write_as_another_tool(
+            store,
+            2,
+            "Writers strike begins",
+            "",
+            pt("2023-05-02T08:00"),
+            ("wga",),
+            ("strike-started",),
+        )
+        status = guild_status(store.conn, "wga", date(2023, 5, 3))
+        assert status["on_strike"] is False
+        assert status["previous_strike"] == {
+            "started": "2023-05-02",
+            "ended": "2023-05-02",
+            "days": 0,
+        }
