@@ -478,26 +478,6 @@ def test_changes_replay_in_the_order_they_take_effect(tmp_path):
         )
 
 
-def test_a_report_that_starts_and_ends_a_strike_starts_it_first(tmp_path):
-    with Store.open(tmp_path / "s.db") as store:
-        write_as_another_tool(
-            store,
-            1,
-            "Writers strike begins and ends",
-            "",
-            pt("2023-05-02T10:00"),
-            ("wga",),
-            ("strike-ended", "strike-started"),
-        )
-        status = guild_status(store.conn, "wga", date(2023, 5, 3))
-        assert status["on_strike"] is False
-        assert status["previous_strike"] == {
-            "started": "2023-05-02",
-            "ended": "2023-05-02",
-            "days": 0,
-        }
-
-
 @pytest.mark.parametrize("published", ["Tue, 02 May 2023 07:00:00 GMT", "01/05/2023"])
 def test_a_date_no_strikewatch_wrote_is_passed_over(tmp_path, published):
     """Another tool's unreadable time leaves no day: upgrade, re-tag and status go on."""
@@ -585,21 +565,30 @@ def test_the_effective_day_rule_is_pinned():
     assert fingerprint == EFFECTIVE_RULE_FINGERPRINT
 
 
-def test_changes_on_the_same_day_replay_in_the_order_they_were_published(tmp_path):
-    with Store.open(tmp_path / "s.db") as store:
+@pytest.mark.parametrize(
+    "reports",
+    [
+        [
+            (
+                1,
+                "Writers strike begins and ends",
+                "2023-05-02T10:00",
+                ("strike-ended", "strike-started"),
+            )
+        ],
         # Stored first, published last.
-        write_as_another_tool(
-            store, 1, "Writers strike ends", "", pt("2023-05-02T14:00"), ("wga",), ("strike-ended",)
-        )
-        write_as_another_tool(
-            store,
-            2,
-            "Writers strike begins",
-            "",
-            pt("2023-05-02T08:00"),
-            ("wga",),
-            ("strike-started",),
-        )
+        [
+            (1, "Writers strike ends", "2023-05-02T14:00", ("strike-ended",)),
+            (2, "Writers strike begins", "2023-05-02T08:00", ("strike-started",)),
+        ],
+    ],
+    ids=["one report starts and ends it", "the end stored first, published last"],
+)
+def test_a_strike_started_and_ended_on_one_day_is_over(tmp_path, reports):
+    """On one day, a report's start comes before its end, and reports go in publication order."""
+    with Store.open(tmp_path / "s.db") as store:
+        for item_id, title, published, events in reports:
+            write_as_another_tool(store, item_id, title, "", pt(published), ("wga",), events)
         status = guild_status(store.conn, "wga", date(2023, 5, 3))
         assert status["on_strike"] is False
         assert status["previous_strike"] == {
