@@ -220,17 +220,22 @@ class _Change:
         self.effective = effective
 
 
-# Strike reports with their stored day and reason (see the module doc), their summary only where
-# those are missing (written by another tool, or edited since), and all their tags. Read by id,
-# so that the items' pages are visited in order.
-_STRIKE_REPORTS_SQL = (
-    "SELECT items.id, items.published, items.title, items.link,"
-    " items.effective_day, items.effective_why,"
-    " CASE WHEN items.effective_day IS NULL THEN items.summary END AS summary,"
-    " (SELECT group_concat(tag, ' ') FROM tags WHERE tags.item_id = items.id) AS tags"
-    " FROM items WHERE items.id IN (SELECT item_id FROM tags"
-    " WHERE tag IN ('strike-started', 'strike-ended') AND published <= ?)"
-)
+def strike_reports_sql(guild_count: int) -> str:
+    """The strike reports published by a time (the first parameter) about any of `guild_count`
+    guilds (the others): their stored day and reason (see the module doc), their summary only
+    where those are missing (written by another tool, or edited since), and all their tags.
+    Read by id, so that the items' pages are visited in order."""
+    marks = ", ".join("?" for _ in range(guild_count))
+    return (
+        "SELECT items.id, items.published, items.title, items.link,"
+        " items.effective_day, items.effective_why,"
+        " CASE WHEN items.effective_day IS NULL THEN items.summary END AS summary,"
+        " (SELECT group_concat(tag, ' ') FROM tags WHERE tags.item_id = items.id) AS tags"
+        " FROM items WHERE items.id IN (SELECT item_id FROM tags"
+        " WHERE tag IN ('strike-started', 'strike-ended') AND published <= ?)"
+        " AND EXISTS (SELECT 1 FROM tags AS mine"
+        f" WHERE mine.item_id = items.id AND mine.tag IN ({marks}))"
+    )
 
 
 def _strike_changes(
@@ -241,12 +246,7 @@ def _strike_changes(
     by_guild: dict[str, list[_Change]] = {guild: [] for guild in guilds}
     if not by_guild:
         return by_guild
-    marks = ", ".join("?" for _ in by_guild)
-    sql = (
-        f"{_STRIKE_REPORTS_SQL} AND EXISTS (SELECT 1 FROM tags AS mine"
-        f" WHERE mine.item_id = items.id AND mine.tag IN ({marks}))"
-    )
-    for row in conn.execute(sql, (until, *by_guild)):
+    for row in conn.execute(strike_reports_sql(len(by_guild)), (until, *by_guild)):
         if row["effective_day"] is None:
             try:
                 effective = effective_day(row["title"], row["summary"], row["published"])

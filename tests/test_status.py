@@ -596,3 +596,17 @@ def test_a_strike_started_and_ended_on_one_day_is_over(tmp_path, reports):
             "ended": "2023-05-02",
             "days": 0,
         }
+
+
+def test_status_reads_strike_reports_through_indexes(season_store):
+    from strikewatch.status import strike_reports_sql
+
+    plan = " | ".join(
+        row[3]
+        for row in season_store.conn.execute(
+            "EXPLAIN QUERY PLAN " + strike_reports_sql(5), ("2024", *"abcde")
+        )
+    )
+    assert "SCAN" not in plan, plan
+    assert "SEARCH items USING INTEGER PRIMARY KEY" in plan, plan
+    assert "tags_tag_published" in plan, plan
