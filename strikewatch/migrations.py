@@ -190,8 +190,9 @@ def m004_effective_days(db: Database) -> None:
 
     The store fills the columns when it saves or re-tags a report as `strike-started` or
     `strike-ended`. A trigger clears them when another tool edits the text or the date they came
-    from, and `status` works out the day itself wherever they are empty. Should the rule in
-    status.py ever change, a later migration must work the stored days out again."""
+    from, and `status` works out the day itself wherever they are empty (or passes over a report
+    whose date it cannot read, which only another tool can write). Should the rule in status.py
+    ever change, a later migration must work the stored days out again (a test pins the rule)."""
     from strikewatch.status import stored_effective
     from strikewatch.taxonomy import STRIKE_CHANGES
 

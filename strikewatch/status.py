@@ -315,7 +315,11 @@ def _weekly(conn: sqlite3.Connection, guild: str, as_of: date) -> list[dict[str,
         " WHERE tags.tag = ? AND tags.published >= ? AND tags.published <= ?",
         (guild, start, end_of_day(as_of)),
     ):
-        index = (date.fromisoformat(row["published"][:10]) - first_monday).days // 7
+        try:
+            day = date.fromisoformat(row["published"][:10])
+        except ValueError:  # a time no strikewatch wrote ("2023/05/02 07:00") sorts in here
+            continue
+        index = (day - first_monday).days // 7
         if not 0 <= index < CHART_WEEKS:
             continue
         week = weeks[index]
@@ -399,7 +403,8 @@ def all_status(
 
 
 def explain_strikes(conn: sqlite3.Connection, guild: str, as_of: date) -> list[dict[str, Any]]:
-    """Every strike report considered for `guild`, with the day it takes effect and why."""
+    """Every strike report considered for `guild`, with the day it takes effect and why (one
+    whose date strikewatch cannot read, which only another tool can write, is not considered)."""
     return [
         {
             "published": change.published,

@@ -178,7 +178,10 @@ class Store:
         except BaseException as error:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
-            if isinstance(error, sqlite3.Error) and "readonly" in str(error):
+            if (
+                isinstance(error, sqlite3.Error)
+                and getattr(error, "sqlite_errorcode", 0) & 0xFF == sqlite3.SQLITE_READONLY
+            ):
                 raise StoreError(
                     f"{self.path}: the database is read-only, and this version of strikewatch"
                     f" must first upgrade it (to schema {SCHEMA_VERSION}): run any strikewatch"
