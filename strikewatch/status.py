@@ -190,13 +190,20 @@ def effective_day(title: str, summary: str, published: str) -> Effective:
     return Effective(moment.astimezone(UTC).date(), "published that day (UTC)")
 
 
+def _readable_effective_day(title: str, summary: str, published: str) -> Effective | None:
+    """effective_day, or None when `published` is not the ISO time strikewatch writes (only
+    another tool can leave one): such a report has no day to place it on."""
+    try:
+        return effective_day(title, summary, published)
+    except ValueError:
+        return None
+
+
 def stored_effective(title: str, summary: str, published: str) -> tuple[str | None, str | None]:
     """The day and the reason the store keeps with a strike report (items.effective_day and
-    effective_why); none when `published` is not the ISO time strikewatch writes, which only
-    another tool can leave, so that `status` works the day out (or passes over it) itself."""
-    try:
-        effective = effective_day(title, summary, published)
-    except ValueError:
+    effective_why); none for an unreadable `published`, which `status` then passes over."""
+    effective = _readable_effective_day(title, summary, published)
+    if effective is None:
         return None, None
     return effective.day.isoformat(), effective.reason
 
@@ -248,9 +255,8 @@ def _strike_changes(
         return by_guild
     for row in conn.execute(strike_reports_sql(len(by_guild)), (until, *by_guild)):
         if row["effective_day"] is None:
-            try:
-                effective = effective_day(row["title"], row["summary"], row["published"])
-            except ValueError:  # a time no strikewatch wrote: no day to place it on
+            effective = _readable_effective_day(row["title"], row["summary"], row["published"])
+            if effective is None:
                 continue
         else:
             effective = Effective(date.fromisoformat(row["effective_day"]), row["effective_why"])
