@@ -384,7 +384,7 @@ def test_an_older_database_gets_the_days_when_opened(tmp_path, season_store):
 
 
 def write_as_another_tool(
-    store: Store,
+    conn: sqlite3.Connection,
     item_id: int,
     title: str,
     summary: str,
@@ -393,7 +393,7 @@ def write_as_another_tool(
     events: tuple[str, ...],
 ) -> None:
     """A report inserted by hand or by another tool: the two effective-day columns left empty."""
-    store.conn.execute(
+    conn.execute(
         "INSERT INTO items (id, story_id, title, summary, published, first_seen, source,"
         " content_hash, guilds, events) VALUES (?, ?, ?, ?, ?, ?, 'tool', ?, ?, ?)",
         (
@@ -408,7 +408,7 @@ def write_as_another_tool(
             json.dumps(events),
         ),
     )
-    store.conn.executemany(
+    conn.executemany(
         "INSERT INTO tags (item_id, kind, tag, published) VALUES (?, ?, ?, ?)",
         [(item_id, "guild", tag, published) for tag in guilds]
         + [(item_id, "event", tag, published) for tag in events],
@@ -437,7 +437,7 @@ def test_a_report_without_a_stored_day_is_read_from_its_summary(tmp_path):
     with Store.open(tmp_path / "s.db") as store:
         # Thursday evening in Los Angeles; the summary schedules the walkout for Saturday.
         write_as_another_tool(
-            store,
+            store.conn,
             1,
             "Directors call a strike",
             "Picket lines go up at 12:01 a.m. Saturday, the guild said.",
@@ -455,7 +455,7 @@ def test_changes_replay_in_the_order_they_take_effect(tmp_path):
     """A start announced on Monday for Wednesday comes after an end reported on Tuesday."""
     with Store.open(tmp_path / "s.db") as store:
         write_as_another_tool(
-            store,
+            store.conn,
             1,
             "Writers strike to begin at 12:01 a.m. Wednesday",
             "",
@@ -464,7 +464,7 @@ def test_changes_replay_in_the_order_they_take_effect(tmp_path):
             ("strike-started",),
         )
         write_as_another_tool(
-            store,
+            store.conn,
             2,
             "Writers strike is over",
             "",
@@ -488,18 +488,10 @@ def test_changes_replay_in_the_order_they_take_effect(tmp_path):
 def test_a_date_no_strikewatch_wrote_is_passed_over(tmp_path, published):
     """Another tool's unreadable time leaves no day: upgrade, re-tag and status go on."""
     path = write_old_database(tmp_path / "old.db", stop_before="m004_effective_days")
-    conn = sqlite3.connect(path)
-    conn.execute(
-        "INSERT INTO items (id, title, summary, published, first_seen, source, content_hash,"
-        " guilds, events) VALUES (999, 'Writers strike begins', '', ?, ?, 'tool', 'h',"
-        " '[\"wga\"]', '[\"strike-started\"]')",
-        (published, published),
-    )
-    conn.executemany(
-        "INSERT INTO tags (item_id, kind, tag, published) VALUES (999, ?, ?, ?)",
-        [("guild", "wga", published), ("event", "strike-started", published)],
-    )
-    conn.commit()
+    with sqlite3.connect(path) as conn:
+        write_as_another_tool(
+            conn, 999, "Writers strike begins", "", published, ("wga",), ("strike-started",)
+        )
     conn.close()
     with Store.open(path) as store:  # the upgrade works the days out
         assert stored_days(store)["Writers strike begins"] == (None, None)
@@ -668,7 +660,7 @@ def test_a_strike_started_and_ended_on_one_day_is_over(tmp_path, reports):
     """On one day, a report's start comes before its end, and reports go in publication order."""
     with Store.open(tmp_path / "s.db") as store:
         for item_id, title, published, events in reports:
-            write_as_another_tool(store, item_id, title, "", pt(published), ("wga",), events)
+            write_as_another_tool(store.conn, item_id, title, "", pt(published), ("wga",), events)
         status = guild_status(store.conn, "wga", date(2023, 5, 3))
         assert status["on_strike"] is False
         assert status["previous_strike"] == {
