@@ -53,9 +53,7 @@ def run_command(
     command: Sequence[str], *, stdin_path: Path | None = None, env: dict[str, str] | None = None
 ) -> float:
     """Wall time of one run of a command, output discarded; fails loudly if it fails."""
-    environment = {**os.environ, "NO_COLOR": "1", **(env or {})}
-    # Users' installs have compiled bytecode; measure that, not recompiling on every start.
-    environment.pop("PYTHONDONTWRITEBYTECODE", None)
+    environment = _environment(env)
     stdin = open(stdin_path, "rb") if stdin_path else subprocess.DEVNULL  # noqa: SIM115
     try:
         started = time.perf_counter()
@@ -71,6 +69,30 @@ def run_command(
             f"benchmark command failed ({completed.returncode}): {' '.join(command)}\n{completed.stderr.decode()[-2000:]}"
         )
     return elapsed
+
+
+def _environment(extra: dict[str, str] | None = None) -> dict[str, str]:
+    environment = {**os.environ, "NO_COLOR": "1", **(extra or {})}
+    # Users' installs have compiled bytecode; measure that, not recompiling on every start.
+    environment.pop("PYTHONDONTWRITEBYTECODE", None)
+    return environment
+
+
+def command_output(command: Sequence[str]) -> str:
+    """What a command prints, for the probes that time a part of a run from inside it."""
+    completed = subprocess.run(command, capture_output=True, text=True, env=_environment())
+    if completed.returncode != 0 or not completed.stdout.strip():
+        raise SystemExit(
+            f"benchmark command failed ({completed.returncode}): {' '.join(command)}\n{completed.stderr[-2000:]}"
+        )
+    return completed.stdout
+
+
+def breakdown(title: str, parts: Sequence[tuple[str, float]], unit: str = "s") -> list[str]:
+    """Report lines that say where a measure's time goes: (what, seconds) each."""
+    if unit == "ms":
+        return [title, *(f"  {what:<56}{seconds * 1000:6.0f} ms" for what, seconds in parts)]
+    return [title, *(f"  {what:<56}{seconds:6.3f}s" for what, seconds in parts)]
 
 
 def interleaved(runs: int, **candidates: Callable[[], float]) -> dict[str, Measurement]:
