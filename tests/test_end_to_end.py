@@ -122,3 +122,30 @@ def test_env_var_database_and_broken_pipe(tmp_path):
     )
     assert json.loads(shell.stdout)["id"]
     assert "Traceback" not in shell.stderr and "BrokenPipe" not in shell.stderr
+
+
+def test_only_the_process_hides_its_objects_from_the_collector_at_exit(tmp_path):
+    """The program's entry point freezes its objects as it ends (the collector's passes at exit
+    are a tenth of a short run); a caller that goes on running, as tests do, must not inherit
+    that: frozen objects are never collected."""
+    import gc
+
+    from click.testing import CliRunner
+
+    from strikewatch.cli import cli
+
+    probe = (
+        "import atexit, gc\n"
+        "atexit.register(lambda: print('frozen', gc.get_freeze_count() > 0))\n"
+        "from strikewatch.cli import cli\n"
+        "cli(['--version'], prog_name='strikewatch')\n"
+    )
+    ended = subprocess.run(
+        [sys.executable, "-c", probe], cwd=tmp_path, capture_output=True, text=True, timeout=60
+    )
+    assert ended.returncode == 0, ended.stderr
+    assert ended.stdout.splitlines()[-1] == "frozen True"
+
+    before = gc.get_freeze_count()
+    assert CliRunner().invoke(cli, ["--version"]).exit_code == 0
+    assert gc.get_freeze_count() == before
