@@ -43,6 +43,12 @@ class Ratio:
         return self.subject.median / self.baseline.median
 
     @property
+    def allowed(self) -> float:
+        """The most the subject may take to meet the target, in seconds."""
+        assert self.target is not None
+        return self.baseline.median * self.target
+
+    @property
     def verdict(self) -> str:
         if self.target is None:
             return "info"
@@ -65,9 +71,7 @@ def run_command(
         if stdin_path:
             stdin.close()
     if completed.returncode != 0:
-        raise SystemExit(
-            f"benchmark command failed ({completed.returncode}): {' '.join(command)}\n{completed.stderr.decode()[-2000:]}"
-        )
+        _failed(command, completed.returncode, completed.stderr.decode())
     return elapsed
 
 
@@ -82,17 +86,21 @@ def command_output(command: Sequence[str]) -> str:
     """What a command prints, for the probes that time a part of a run from inside it."""
     completed = subprocess.run(command, capture_output=True, text=True, env=_environment())
     if completed.returncode != 0 or not completed.stdout.strip():
-        raise SystemExit(
-            f"benchmark command failed ({completed.returncode}): {' '.join(command)}\n{completed.stderr[-2000:]}"
-        )
+        _failed(command, completed.returncode, completed.stderr)
     return completed.stdout
+
+
+def _failed(command: Sequence[str], returncode: int, stderr: str) -> None:
+    raise SystemExit(
+        f"benchmark command failed ({returncode}): {' '.join(command)}\n{stderr[-2000:]}"
+    )
 
 
 def breakdown(title: str, parts: Sequence[tuple[str, float]], unit: str = "s") -> list[str]:
     """Report lines that say where a measure's time goes: (what, seconds) each."""
     if unit == "ms":
-        return [title, *(f"  {what:<56}{seconds * 1000:6.0f} ms" for what, seconds in parts)]
-    return [title, *(f"  {what:<56}{seconds:6.3f}s" for what, seconds in parts)]
+        return [title, *(f"  {what:<60}{seconds * 1000:6.0f} ms" for what, seconds in parts)]
+    return [title, *(f"  {what:<60}{seconds:6.3f}s" for what, seconds in parts)]
 
 
 def interleaved(runs: int, **candidates: Callable[[], float]) -> dict[str, Measurement]:

@@ -11,7 +11,13 @@ import click
 
 from strikewatch import __version__
 from strikewatch.errors import PollLocked, StrikewatchError, UsageError
-from strikewatch.paths import bundled_rule_files, default_db_path, user_rules_path
+from strikewatch.paths import (
+    RULES_ENV_VAR,
+    bundled_rule_files,
+    configured_rule_files,
+    default_db_path,
+    user_rules_path,
+)
 from strikewatch.taxonomy import EVENTS, GUILDS, resolve_event, resolve_guild
 
 if TYPE_CHECKING:
@@ -21,18 +27,14 @@ if TYPE_CHECKING:
     from strikewatch.classify import Classifier, DeferredClassifier
     from strikewatch.store import Store
 
-RULES_ENV_VAR = "STRIKEWATCH_RULES"
-
 
 class StrikewatchGroup(click.Group):
     """Turns our exceptions into one-line errors with the contract's exit codes."""
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        """The `strikewatch` process's entry point (tests call `main`, and go on running)."""
-        try:
-            return super().__call__(*args, **kwargs)
-        finally:
-            _before_exit()
+        """The `strikewatch` program's entry point (CliRunner calls `main` instead)."""
+        _freeze_at_exit()
+        return super().__call__(*args, **kwargs)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -64,14 +66,17 @@ class StrikewatchGroup(click.Group):
             ) from None
 
 
-def _before_exit() -> None:
-    """The process is about to end: hide its objects from the garbage collector, whose passes
-    over every loaded module at exit only free memory the system takes back anyway: they were
-    a tenth of an unchanged poll. Objects are still released as their last reference goes; the
-    store is closed already, and the interpreter flushes standard output regardless."""
+def _freeze_at_exit() -> None:
+    """Have the collector ignore every object once the interpreter is ending: its last passes
+    over every tracked object only free memory the system takes back anyway, and they were a
+    tenth of an unchanged poll. So an object in a reference cycle is not finalized at exit:
+    what must be closed (the store, a file) is closed explicitly, never left to the collector.
+    At exit, not on return: a program that calls `cli(...)` goes on running."""
+    import atexit
     import gc
 
-    gc.freeze()
+    atexit.unregister(gc.freeze)
+    atexit.register(gc.freeze)
 
 
 class App:
@@ -276,12 +281,9 @@ def cli(ctx: click.Context, db_path: str | None, rules: tuple[str, ...]) -> None
 
         strikewatch import --sample && strikewatch timeline --guild wga
     """
-    user_rules = user_rules_path()
-    configured = [user_rules] if os.path.isfile(user_rules) else []
-    env_rules = [part for part in os.environ.get(RULES_ENV_VAR, "").split(os.pathsep) if part]
     if db_path is None:  # not `or`: --db "" is a mistake to report, not the default database
         db_path = default_db_path()
-    ctx.obj = App(db_path=db_path, rules=[*configured, *env_rules, *rules])
+    ctx.obj = App(db_path=db_path, rules=[*configured_rule_files(), *rules])
 
 
 @cli.command()

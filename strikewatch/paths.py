@@ -17,6 +17,7 @@ from strikewatch.errors import UsageError
 
 APP_NAME = "strikewatch"
 DB_ENV_VAR = "STRIKEWATCH_DB"
+RULES_ENV_VAR = "STRIKEWATCH_RULES"
 
 
 def _user_dir(windows: tuple[str, str], macos: str, xdg: tuple[str, str]) -> str:
@@ -66,6 +67,15 @@ def user_rules_path() -> str:
     """The user's own rules, loaded after the defaults by every command when the file exists,
     so a cron poll and `classify` agree without repeating --rules."""
     return os.path.join(user_config_dir(), "rules.toml")
+
+
+def configured_rule_files() -> list[str]:
+    """The rules every command loads after the defaults: the user's own file when it exists,
+    then those named in `$STRIKEWATCH_RULES` (separated like PATH)."""
+    user_rules = user_rules_path()
+    configured = [user_rules] if os.path.isfile(user_rules) else []
+    from_env = os.environ.get(RULES_ENV_VAR, "").split(os.pathsep)
+    return [*configured, *(part for part in from_env if part)]
 
 
 def data_path(*parts: str) -> Path:

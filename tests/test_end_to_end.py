@@ -124,10 +124,10 @@ def test_env_var_database_and_broken_pipe(tmp_path):
     assert "Traceback" not in shell.stderr and "BrokenPipe" not in shell.stderr
 
 
-def test_only_the_process_hides_its_objects_from_the_collector_at_exit(tmp_path):
-    """The program's entry point freezes its objects as it ends (the collector's passes at exit
-    are a tenth of a short run); a caller that goes on running, as tests do, must not inherit
-    that: frozen objects are never collected."""
+def test_the_program_hides_its_objects_from_the_collector_only_as_it_exits(tmp_path):
+    """The entry point has the interpreter freeze every object as it ends (the collector's
+    passes at exit were a tenth of a short run). Nothing may be frozen before: frozen objects are
+    never collected, and a program that calls `cli(...)` or CliRunner, as tests do, goes on."""
     import gc
 
     from click.testing import CliRunner
@@ -136,15 +136,16 @@ def test_only_the_process_hides_its_objects_from_the_collector_at_exit(tmp_path)
 
     probe = (
         "import atexit, gc\n"
-        "atexit.register(lambda: print('frozen', gc.get_freeze_count() > 0))\n"
+        "atexit.register(lambda: print('frozen at exit', gc.get_freeze_count() > 0))\n"
         "from strikewatch.cli import cli\n"
-        "cli(['--version'], prog_name='strikewatch')\n"
+        "code = cli(['--version'], prog_name='strikewatch', standalone_mode=False)\n"
+        "print('frozen on return', gc.get_freeze_count() > 0)\n"
     )
     ended = subprocess.run(
         [sys.executable, "-c", probe], cwd=tmp_path, capture_output=True, text=True, timeout=60
     )
     assert ended.returncode == 0, ended.stderr
-    assert ended.stdout.splitlines()[-1] == "frozen True"
+    assert ended.stdout.splitlines()[-2:] == ["frozen on return False", "frozen at exit True"]
 
     before = gc.get_freeze_count()
     assert CliRunner().invoke(cli, ["--version"]).exit_code == 0
