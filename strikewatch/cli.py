@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from strikewatch import __version__
-from strikewatch.errors import PollLocked, StrikewatchError, UsageError
+from strikewatch.errors import PollLocked, StrikewatchError, Terminated, UsageError
 from strikewatch.paths import (
     RULES_ENV_VAR,
     bundled_rule_files,
@@ -34,7 +34,13 @@ class StrikewatchGroup(click.Group):
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         """The `strikewatch` program's entry point (CliRunner calls `main` instead)."""
         _freeze_at_exit()
-        return super().__call__(*args, **kwargs)
+        _stop_cleanly_on_sigterm()
+        try:
+            return super().__call__(*args, **kwargs)
+        except Terminated:
+            # Past the command's own clean-up: its store is closed, its workers shut down.
+            click.echo("strikewatch: terminated", err=True)
+            sys.exit(143)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -64,6 +70,19 @@ class StrikewatchGroup(click.Group):
             raise click.ClickException(
                 f"{error.filename or 'I/O error'}: {error.strerror or error}"
             ) from None
+
+
+def _stop_cleanly_on_sigterm() -> None:
+    """SIGTERM (`timeout`, `kill`, cron's or a service manager's stop) ends the command as Ctrl-C
+    does, through its clean-up, rather than at once with its worker processes left running."""
+    import contextlib
+    import signal
+
+    def stop(signum: int, frame: Any) -> None:
+        raise Terminated()
+
+    with contextlib.suppress(ValueError):  # not the main thread: the caller has the signals
+        signal.signal(signal.SIGTERM, stop)
 
 
 def _freeze_at_exit() -> None:

@@ -39,3 +39,9 @@ class ImportFileError(StrikewatchError):
 
 class PollLocked(StrikewatchError):
     """Another poll holds the lock: not a failure, cron simply overlapped."""
+
+
+class Terminated(BaseException):
+    """The process was asked to stop (SIGTERM: `timeout`, `kill`, a service manager). Raised in
+    the main thread, as Ctrl-C raises KeyboardInterrupt, so that open transactions end and worker
+    processes are shut down instead of being left behind."""

@@ -53,10 +53,64 @@ def start_pool(
         context = multiprocessing.get_context("spawn")
     try:
         return ProcessPoolExecutor(
-            max_workers=workers, mp_context=context, initializer=initializer, initargs=initargs
+            max_workers=workers,
+            mp_context=context,
+            initializer=_start_worker,
+            initargs=(os.getpid(), initializer, initargs),
         )
     except (OSError, RuntimeError, ValueError, ImportError):
         return None
+
+
+def _start_worker(
+    starter: int, initializer: Callable[..., None] | None, initargs: tuple[Any, ...]
+) -> None:
+    """Every worker's first step. Ctrl-C reaches the whole process group, but it is the parent's
+    to handle: it stops handing out work and waits for what is running, so workers ignore it
+    (else each prints its own traceback). SIGTERM ends a worker at once, as by default, whatever
+    a forked one inherited. And a worker whose `starter` (the process that started the pool) was
+    killed outright exits instead of waiting for work for ever."""
+    import signal
+    import threading
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    watch = threading.Thread(target=_exit_without, args=(starter, os.getppid()), daemon=True)
+    watch.start()
+    if initializer is not None:
+        initializer(*initargs)
+
+
+def _exit_without(starter: int, parent: int, every: float = 0.5) -> None:
+    """Exit once `starter` has ended. A forked worker is then another process's child; one from a
+    forkserver finds `starter` ended (its forkserver, `parent`, waits for its workers)."""
+    import time
+
+    while os.getppid() == parent and not _ended(starter):
+        time.sleep(every)
+    os._exit(1)
+
+
+def _ended(pid: int) -> bool:
+    """Whether process `pid` has ended. A killed process stays a zombie until its own parent reads
+    its exit status, and a parent that first reads the output to its end (cron mailing it, Python's
+    `subprocess.run`) would wait for ever on workers that wait for that: a zombie has ended."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stat:
+            return stat.read().rsplit(b")", 1)[1].split()[0] == b"Z"
+    except FileNotFoundError:
+        return True
+    except OSError:
+        pass
+    if os.name != "posix":  # there os.kill(pid, 0) would end the process
+        return False
+    try:  # no /proc (macOS): whether it exists at all, zombie or not
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # it exists, and is not ours: keep working
+        pass
+    return False
 
 
 def pool_errors() -> tuple[type[BaseException], ...]:
