@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sqlite3
 import sys
@@ -33,14 +34,21 @@ class StrikewatchGroup(click.Group):
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         """The `strikewatch` program's entry point (CliRunner calls `main` instead)."""
+        import signal
+
         _freeze_at_exit()
-        _stop_cleanly_on_sigterm()
+        _stop_cleanly_on_signals()
         try:
             return super().__call__(*args, **kwargs)
         except Terminated:
             # Past the command's own clean-up: its store is closed, its workers shut down.
             click.echo("strikewatch: terminated", err=True)
             sys.exit(143)
+        finally:
+            # What is left (exit handlers, joining threads) is no place for those exceptions.
+            with contextlib.suppress(ValueError):
+                signal.signal(signal.SIGTERM, signal.SIG_DFL)
+                signal.signal(signal.SIGINT, signal.default_int_handler)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -72,17 +80,22 @@ class StrikewatchGroup(click.Group):
             ) from None
 
 
-def _stop_cleanly_on_sigterm() -> None:
+def _stop_cleanly_on_signals() -> None:
     """SIGTERM (`timeout`, `kill`, cron's or a service manager's stop) ends the command as Ctrl-C
-    does, through its clean-up, rather than at once with its worker processes left running."""
-    import contextlib
+    does, through its clean-up, rather than at once with its worker processes left running. A
+    second signal, during that clean-up, ends the process at once: interrupting the clean-up
+    itself could leave it waiting on workers for ever (they notice and exit by themselves)."""
     import signal
 
     def stop(signum: int, frame: Any) -> None:
-        raise Terminated()
+        signal.signal(signum, signal.SIG_DFL)
+        if signum == signal.SIGTERM:
+            raise Terminated()
+        raise KeyboardInterrupt()
 
     with contextlib.suppress(ValueError):  # not the main thread: the caller has the signals
         signal.signal(signal.SIGTERM, stop)
+        signal.signal(signal.SIGINT, stop)
 
 
 def _freeze_at_exit() -> None:

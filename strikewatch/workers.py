@@ -99,7 +99,8 @@ def _ended(pid: int) -> bool:
         with open(f"/proc/{pid}/stat", "rb") as stat:
             return stat.read().rsplit(b")", 1)[1].split()[0] == b"Z"
     except FileNotFoundError:
-        return True
+        if os.path.isdir("/proc/self"):  # /proc lists every process, and no longer this one
+            return True
     except OSError:
         pass
     if os.name != "posix":  # there os.kill(pid, 0) would end the process

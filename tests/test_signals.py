@@ -119,10 +119,10 @@ if __name__ == "__main__":
     start, then = sys.argv[1:]
     pool = LazyPool(1, may_fork=start == "fork")
     worker = pool.result(pool.submit(os.getpid), os.getpid)
-    print(os.getpid(), worker, flush=True)  # the worker has started, and waits for work
-    if then == "dies":
-        os.kill(os.getpid(), signal.SIGKILL)
-    try:
+    try:  # before saying so: Ctrl-C may come at once
+        print(os.getpid(), worker, flush=True)  # the worker has started, and waits for work
+        if then == "dies":
+            os.kill(os.getpid(), signal.SIGKILL)
         time.sleep(60)
     except KeyboardInterrupt:
         pool.close()
@@ -170,3 +170,32 @@ def test_workers_exit_when_the_process_that_started_them_is_killed(tmp_path, sta
     assert worker != starter_pid  # the work ran in a worker process
     assert wait_until(lambda: not running(worker)), "the worker outlived its starter"
     assert wait_until(lambda: not session_members(starter_pid))
+
+
+def test_a_process_has_ended_once_it_is_a_zombie_or_gone(monkeypatch):
+    from strikewatch import workers
+
+    assert not workers._ended(os.getpid())
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    assert wait_until(lambda: not running(child.pid))
+    assert workers._ended(child.pid)  # a zombie: its parent has not read its exit status yet
+    child.wait()
+    assert workers._ended(child.pid)  # gone
+
+    def no_proc(path, *args, **kwargs):  # a system without /proc, as macOS
+        raise FileNotFoundError(path)
+
+    monkeypatch.setattr(workers, "open", no_proc, raising=False)
+    monkeypatch.setattr(workers.os.path, "isdir", lambda path: False)
+    assert not workers._ended(os.getpid())
+    assert workers._ended(child.pid)
+
+
+@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT])
+def test_a_second_signal_during_the_clean_up_ends_the_program_at_once(tmp_path, stop):
+    process = classify_waiting_for_input(tmp_path)
+    process.send_signal(stop)
+    process.send_signal(stop)  # impatient: the clean-up must not be left half done and waiting
+    code, error = ended_alone(process)
+    assert code in (-stop, 143 if stop == signal.SIGTERM else 130)
+    assert "Traceback" not in error
