@@ -37,7 +37,7 @@ class StrikewatchGroup(click.Group):
         import signal
 
         _freeze_at_exit()
-        _stop_cleanly_on_signals()
+        previous = _stop_cleanly_on_signals()
         try:
             return super().__call__(*args, **kwargs)
         except Terminated:
@@ -46,9 +46,9 @@ class StrikewatchGroup(click.Group):
             sys.exit(143)
         finally:
             # What is left (exit handlers, joining threads) is no place for those exceptions.
-            with contextlib.suppress(ValueError):
-                signal.signal(signal.SIGTERM, signal.SIG_DFL)
-                signal.signal(signal.SIGINT, signal.default_int_handler)
+            with contextlib.suppress(ValueError, TypeError):
+                for signum, handler in previous.items():
+                    signal.signal(signum, handler)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -80,7 +80,7 @@ class StrikewatchGroup(click.Group):
             ) from None
 
 
-def _stop_cleanly_on_signals() -> None:
+def _stop_cleanly_on_signals() -> dict[int, Any]:
     """SIGTERM (`timeout`, `kill`, cron's or a service manager's stop) ends the command as Ctrl-C
     does, through its clean-up, rather than at once with its worker processes left running. A
     second signal, during that clean-up, ends the process at once: interrupting the clean-up
@@ -93,9 +93,11 @@ def _stop_cleanly_on_signals() -> None:
             raise Terminated()
         raise KeyboardInterrupt()
 
+    previous: dict[int, Any] = {}
     with contextlib.suppress(ValueError):  # not the main thread: the caller has the signals
-        signal.signal(signal.SIGTERM, stop)
-        signal.signal(signal.SIGINT, stop)
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            previous[signum] = signal.signal(signum, stop)
+    return previous  # put back after the command, for a program that calls `cli(...)`
 
 
 def _freeze_at_exit() -> None:

@@ -140,12 +140,18 @@ def test_the_program_hides_its_objects_from_the_collector_only_as_it_exits(tmp_p
         "from strikewatch.cli import cli\n"
         "code = cli(['--version'], prog_name='strikewatch', standalone_mode=False)\n"
         "print('frozen on return', gc.get_freeze_count() > 0)\n"
+        "import signal\n"
+        "print('handler put back', signal.getsignal(signal.SIGTERM) is signal.SIG_DFL)\n"
     )
     ended = subprocess.run(
         [sys.executable, "-c", probe], cwd=tmp_path, capture_output=True, text=True, timeout=60
     )
     assert ended.returncode == 0, ended.stderr
-    assert ended.stdout.splitlines()[-2:] == ["frozen on return False", "frozen at exit True"]
+    assert ended.stdout.splitlines()[-3:] == [
+        "frozen on return False",
+        "handler put back True",
+        "frozen at exit True",
+    ]
 
     before = gc.get_freeze_count()
     assert CliRunner().invoke(cli, ["--version"]).exit_code == 0
