@@ -23,15 +23,22 @@ from strikewatch.normalize import (
     to_utc_iso,
     utcnow,
 )
-from strikewatch.search import index_new_items
-from strikewatch.stories import assign_pending, attach_also, pending_key, regroup_all, release
+from strikewatch.stories import (
+    assign_pending,
+    attach_also,
+    headline_words,
+    pending_key,
+    regroup_all,
+    release,
+    word_similarity,
+)
 from strikewatch.taxonomy import STRIKE_CHANGES
 
 if TYPE_CHECKING:
     from strikewatch.classify import Classifier
     from strikewatch.parse import Item
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 BUSY_TIMEOUT_SECONDS = 30.0
 
 
@@ -387,6 +394,7 @@ class Store:
         result = SaveResult()
         with self.transaction() as conn:
             next_id = [conn.execute("SELECT coalesce(max(id), 0) + 1 FROM items").fetchone()[0]]
+            counted: set[int] = set()
             for item in items:
                 outcome, item_id = self._save_item(
                     conn,
@@ -401,14 +409,16 @@ class Store:
                 )
                 if outcome == "new":
                     result.new_ids.append(item_id)
+                    counted.add(item_id)
                 elif outcome == "updated":
-                    result.updated_ids.append(item_id)
+                    # An entry listed twice is one item: new (or updated) once, not again.
+                    if item_id not in counted:
+                        result.updated_ids.append(item_id)
+                        counted.add(item_id)
                 else:
                     result.unchanged += 1
                 if on_saved is not None:
                     on_saved()
-            if result.new_ids:
-                index_new_items(conn, min(result.new_ids))
             if group_stories:
                 assign_pending(conn, result.to_group)
         return result
@@ -437,34 +447,7 @@ class Store:
         next_id: list[int],
     ) -> tuple[str, int]:
         fingerprint = content_hash(item.title, item.summary)
-        existing = None
-        if item.guid:
-            existing = conn.execute(
-                "SELECT items.id, items.content_hash, items.source, items.link FROM item_sources"
-                " JOIN items ON items.id = item_sources.item_id"
-                " WHERE item_sources.source = ? AND item_sources.guid = ?",
-                (source, item.guid),
-            ).fetchone()
-            # The guid now points at a link that is already another stored story: the link wins.
-            if (
-                existing is not None
-                and item.link
-                and existing["link"] != item.link
-                and conn.execute(
-                    "SELECT 1 FROM items WHERE link = ? AND id != ?", (item.link, existing["id"])
-                ).fetchone()
-            ):
-                existing = None
-        if existing is None and item.link:
-            existing = conn.execute(
-                "SELECT id, content_hash, source, link FROM items WHERE link = ?", (item.link,)
-            ).fetchone()
-        if existing is None and not item.link:
-            existing = conn.execute(
-                "SELECT id, content_hash, source, link FROM items"
-                " WHERE link IS NULL AND content_hash = ? AND source = ?",
-                (fingerprint, source),
-            ).fetchone()
+        existing = _find_existing(conn, item, source, fingerprint)
 
         if existing is None:
             published = to_utc_iso(published_or_seen(item.published, seen_at))
@@ -839,6 +822,67 @@ def tag_list(stored: str) -> list[str]:
 def tag_list_json(ids: Sequence[str]) -> str:
     """json.dumps(list(ids)) for tag ids (plain ASCII), without the encoder's per-call cost."""
     return '["' + '", "'.join(ids) + '"]' if ids else "[]"
+
+
+
+# What _find_existing reads of a stored item: its identity and text, and how the source being
+# saved carries it (its guid, link and headline there; NULL when it does not carry it).
+_CANDIDATE = (
+    "SELECT items.id, items.content_hash, items.source, items.link,"
+    " mine.guid AS my_guid, mine.link AS my_link, mine.title AS my_title FROM items"
+)
+
+
+def _find_existing(
+    conn: sqlite3.Connection, item: Item, source: str, fingerprint: str
+) -> sqlite3.Row | None:
+    """The stored item this entry of `source` is, or None for a new one (the identity rule the
+    README's "The database" section states).
+
+    - Within one source the guid tells entries apart. The same guid again is the same item (an
+      edit, the later text winning) unless both its link and its headline differ from what the
+      source said under it before (the headlines share less than half their words): then the
+      source reused the guid for another story, which is a new item.
+    - An entry whose guid is new to its source is identified by its canonical link: an item
+      this source carries with that link is the same one if the source gave it no guid or the
+      same headline (the feed changed its guids); another headline under another guid is another
+      entry that shares the link (a podcast's episodes linking to the show page).
+    - Across sources the canonical link makes one item of one story, but only while one item
+      holds that link: a link that some source uses for several items (a show page, a guild's
+      news page) says nothing about which story another outlet's entry is.
+    - An entry without a link is identified within its source by its text (content hash)."""
+    if item.guid:
+        for row in conn.execute(
+            f"{_CANDIDATE} JOIN item_sources AS mine ON mine.item_id = items.id"
+            " WHERE mine.source = ? AND mine.guid = ? ORDER BY items.id DESC",
+            (source, item.guid),
+        ):
+            if row["my_link"] == item.link or _same_headline(row["my_title"], item.title):
+                return row
+    if not item.link:
+        return conn.execute(
+            f"{_CANDIDATE} LEFT JOIN item_sources AS mine ON 0"
+            " WHERE items.link IS NULL AND items.content_hash = ? AND items.source = ?",
+            (fingerprint, source),
+        ).fetchone()
+    candidates = conn.execute(
+        f"{_CANDIDATE} LEFT JOIN item_sources AS mine"
+        " ON mine.item_id = items.id AND mine.source = ?"
+        " WHERE items.link = ? ORDER BY items.id",
+        (source, item.link),
+    ).fetchall()
+    carried = [row for row in candidates if row["my_title"] is not None]
+    if carried:
+        for row in carried:
+            if not item.guid or row["my_guid"] is None or row["my_title"] == item.title:
+                return row
+        return None
+    return candidates[0] if len(candidates) == 1 else None
+
+
+def _same_headline(before: str, now: str) -> bool:
+    """An edited headline keeps most of its words; another story's does not."""
+    return before == now or word_similarity(headline_words(before), headline_words(now)) >= 0.5
 
 
 def _effective_columns(
