@@ -399,10 +399,9 @@ def poll_feeds(
     report.offline = answered == 0 and len(hosts) >= 2
     for fetched in unreachable:
         record(fetched, backoff=not report.offline)
-    if report.new_ids or any(outcome.updated_ids for outcome in report.outcomes):
-        # Each feed's items were committed as they came; a poll killed before this point
-        # leaves them pending, and the next poll or import groups them.
-        store.assign_stories()
+    # Each feed's items were committed as they came; a poll killed before this point leaves
+    # them pending, and the next poll, import or reclassify groups them, even an unchanged one.
+    store.assign_stories()
     return report
 
 

@@ -12,7 +12,7 @@ import os
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from strikewatch.errors import StoreError, UsageError
@@ -40,6 +40,10 @@ if TYPE_CHECKING:
 
 SCHEMA_VERSION = 5
 BUSY_TIMEOUT_SECONDS = 30.0
+# poll_log keeps each feed's last POLL_LOG_DAYS days or last POLL_LOG_KEEP polls, whichever
+# is more.
+POLL_LOG_DAYS = 90
+POLL_LOG_KEEP = 100
 
 
 # Plain classes, not dataclasses: importing `dataclasses` (it imports `inspect`) was a sixth of
@@ -365,12 +369,23 @@ class Store:
             )
 
     def log_poll(self, feed_id: int | None, **values: Any) -> None:
+        """One poll_log row, and the feed's history pruned as it goes: the last POLL_LOG_DAYS
+        days or the last POLL_LOG_KEEP polls, whichever is more."""
         columns = ["feed_id", *values]
         with self.transaction() as conn:
             conn.execute(
                 f"INSERT INTO poll_log ({', '.join(columns)}) VALUES ({', '.join('?' for _ in columns)})",
                 (feed_id, *values.values()),
             )
+            if feed_id is not None:
+                cutoff = to_utc_iso(utcnow() - timedelta(days=POLL_LOG_DAYS))
+                # Only rows older than the cutoff are looked at (index poll_log_feed).
+                conn.execute(
+                    "DELETE FROM poll_log WHERE feed_id = :feed AND started_at < :cutoff"
+                    " AND id NOT IN (SELECT id FROM poll_log WHERE feed_id = :feed"
+                    " ORDER BY started_at DESC, id DESC LIMIT :keep)",
+                    {"feed": feed_id, "cutoff": cutoff, "keep": POLL_LOG_KEEP},
+                )
 
     # -- items ---------------------------------------------------------------------------
 
@@ -425,9 +440,20 @@ class Store:
 
     def assign_stories(self) -> int:
         """Place the pending reports (saved with group_stories=False, or released) in their
-        stories; returns how many reports changed story."""
+        stories; returns how many reports changed story. Every poll, import and reclassify ends
+        with it, whatever it did itself, so reports a killed run left pending are grouped by the
+        next; with none pending (the items_story index answers) it writes nothing."""
+        if not self._depth and not self.has_pending_stories():
+            return 0
         with self.transaction() as conn:
             return assign_pending(conn)
+
+    def has_pending_stories(self) -> bool:
+        """Whether some report waits for its story (story_id NULL)."""
+        return (
+            self.conn.execute("SELECT 1 FROM items WHERE story_id IS NULL LIMIT 1").fetchone()
+            is not None
+        )
 
     def regroup_stories(self) -> int:
         """Recompute every story from scratch."""
@@ -582,8 +608,8 @@ class Store:
             last_id = rows[-1]["id"]
             if progress is not None:
                 progress(len(rows))
-        if changed:
-            self.assign_stories()
+        # Also when no tag changed: a reclassify killed before grouping left reports pending.
+        self.assign_stories()
         return seen, changed
 
     def item_count(self) -> int:
