@@ -101,17 +101,49 @@ class TimelineFilter:
         self.collapse = collapse
 
 
-def describe_sqlite_error(error: sqlite3.Error) -> str:
+def describe_sqlite_error(error: sqlite3.Error, path: str | None = None) -> str:
+    """One true line for what SQLite said. The database is called damaged only when `PRAGMA
+    quick_check` on `path` says so: SQLite's own words otherwise."""
     text = str(error)
-    if "locked" in text or "busy" in text:
-        return "the database is busy (another strikewatch is writing); try again in a moment"
-    if "disk is full" in text or "disk I/O" in text:
-        return "the disk is full or failing: nothing was written"
-    if "not a database" in text or "malformed" in text:
-        return "the file is not a strikewatch database, or it is damaged"
-    if "readonly" in text:
+    code = getattr(error, "sqlite_errorcode", 0) & 0xFF
+    if code in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED) or "locked" in text or "busy" in text:
+        return (
+            f"the database is busy: another program has been writing to it for over"
+            f" {BUSY_TIMEOUT_SECONDS:g} s; try again in a moment"
+        )
+    if code == sqlite3.SQLITE_FULL or "disk is full" in text:
+        return "the disk is full: the write in progress was undone"
+    if code == sqlite3.SQLITE_IOERR or "disk I/O" in text:
+        return "the disk failed to read or write (I/O error): the write in progress was undone"
+    if code in (sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB) or (
+        "not a database" in text or "malformed" in text
+    ):
+        if path is not None and database_is_damaged(path):
+            return "the file is not a strikewatch database, or it is damaged"
+        if path is not None:
+            return f"{text} (yet PRAGMA quick_check finds the database sound; try again)"
+        return text
+    if code == sqlite3.SQLITE_READONLY or "readonly" in text:
         return "the database is read-only"
     return text
+
+
+def database_is_damaged(path: str) -> bool:
+    """Whether the file at `path` is not an SQLite database or fails `PRAGMA quick_check`
+    (False when that cannot be told: the file is missing, busy or unreadable)."""
+    from urllib.parse import quote
+
+    try:
+        conn = sqlite3.connect(f"file:{quote(path)}?mode=ro", uri=True, timeout=5)
+    except sqlite3.Error:
+        return False
+    try:
+        return conn.execute("PRAGMA quick_check").fetchall() != [("ok",)]
+    except sqlite3.Error as error:
+        code = getattr(error, "sqlite_errorcode", 0) & 0xFF
+        return code in (sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB)
+    finally:
+        conn.close()
 
 
 class Store:
@@ -133,6 +165,12 @@ class Store:
             raise StoreError("no database file given (the path is empty)")
         if os.path.isdir(location):
             raise StoreError(f"{location}: is a directory, not a database file")
+        if os.path.exists(location) and not os.path.isfile(location):
+            # /dev/null, a FIFO, a terminal: SQLite fails on them with a misleading I/O error.
+            raise StoreError(
+                f"{location}: is not a regular file (a device or pipe) and cannot hold a"
+                " database; give the path of a database file"
+            )
         folder = os.path.dirname(location)
         try:
             if folder:
@@ -148,14 +186,14 @@ class Store:
             )
         except sqlite3.Error as error:
             raise StoreError(
-                f"{location}: cannot open database: {describe_sqlite_error(error)}"
+                f"{location}: cannot open database: {describe_sqlite_error(error, location)}"
             ) from None
         store = cls(conn, location)
         try:
             store._prepare()
         except sqlite3.Error as error:
             conn.close()
-            raise StoreError(f"{location}: {describe_sqlite_error(error)}") from None
+            raise StoreError(f"{location}: {describe_sqlite_error(error, location)}") from None
         except BaseException:
             conn.close()
             raise
@@ -220,6 +258,10 @@ class Store:
     def close(self) -> None:
         self.conn.close()
 
+    def describe_error(self, error: sqlite3.Error) -> str:
+        """describe_sqlite_error for this database."""
+        return describe_sqlite_error(error, self.path)
+
     def __enter__(self) -> Store:
         return self
 
@@ -235,9 +277,19 @@ class Store:
         """
         conn = self.conn
         if self._depth:
+            # A savepoint: a caller that catches an error (one feed's, in a batch of feeds)
+            # goes on with the outer transaction as it was before this part began.
             self._depth += 1
+            savepoint = f"part_{self._depth}"
+            conn.execute(f"SAVEPOINT {savepoint}")
             try:
                 yield conn
+                conn.execute(f"RELEASE {savepoint}")
+            except BaseException:
+                if conn.in_transaction:  # SQLite may have rolled all of it back (a full disk)
+                    conn.execute(f"ROLLBACK TO {savepoint}")
+                    conn.execute(f"RELEASE {savepoint}")
+                raise
             finally:
                 self._depth -= 1
             return
@@ -410,6 +462,8 @@ class Store:
         with self.transaction() as conn:
             next_id = [conn.execute("SELECT coalesce(max(id), 0) + 1 FROM items").fetchone()[0]]
             counted: set[int] = set()
+            # The stored text hash of each item this batch updates, from before the batch.
+            original: dict[int, str] = {}
             for item in items:
                 outcome, item_id = self._save_item(
                     conn,
@@ -421,6 +475,7 @@ class Store:
                     classifier,
                     result.to_group if group_stories else None,
                     next_id,
+                    original,
                 )
                 if outcome == "new":
                     result.new_ids.append(item_id)
@@ -430,10 +485,29 @@ class Store:
                     if item_id not in counted:
                         result.updated_ids.append(item_id)
                         counted.add(item_id)
+                    else:
+                        result.unchanged += 1
                 else:
                     result.unchanged += 1
                 if on_saved is not None:
                     on_saved()
+            if original:
+                # An entry listed twice with different texts (an archive re-imported) may be
+                # rewritten and then written back as it was: that item did not change.
+                current = dict(
+                    conn.execute(
+                        "SELECT id, content_hash FROM items WHERE id IN"
+                        f" ({', '.join('?' for _ in original)})",
+                        list(original),
+                    ).fetchall()
+                )
+                kept = [
+                    item_id
+                    for item_id in result.updated_ids
+                    if current[item_id] != original[item_id]
+                ]
+                result.unchanged += len(result.updated_ids) - len(kept)
+                result.updated_ids = kept
             if group_stories:
                 assign_pending(conn, result.to_group)
         return result
@@ -471,6 +545,7 @@ class Store:
         classifier: Classifier,
         to_group: list[tuple[str, str]] | None,
         next_id: list[int],
+        original: dict[int, str],
     ) -> tuple[str, int]:
         fingerprint = content_hash(item.title, item.summary)
         existing = _find_existing(conn, item, source, fingerprint)
@@ -526,6 +601,7 @@ class Store:
         # A guid match keeps the item's first link, which other carriers may share.
         if existing["content_hash"] == fingerprint:
             return "unchanged", item_id
+        original.setdefault(item_id, existing["content_hash"])
         tags = classifier.classify(item.title, item.summary)
         old_tags = conn.execute(
             "SELECT guilds, events FROM items WHERE id = ?", (item_id,)
