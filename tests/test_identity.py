@@ -203,3 +203,24 @@ def test_an_older_database_out_of_step_is_rebuilt_once(tmp_path):
     assert [entry["title"] for entry in json.loads(result.stdout)] == ["IATSE locals back the plan"]
     with sqlite3.connect(path) as conn:
         conn.execute("INSERT INTO items_fts (items_fts, rank) VALUES ('integrity-check', 1)")
+
+
+def test_rows_inserted_with_sqlite_utils_are_searchable(db_path, run_json):
+    from sqlite_utils import Database
+
+    Store.open(db_path).close()
+    db = Database(db_path)
+    db["items"].insert(
+        {
+            "title": "Animation Guild members rally",
+            "summary": "",
+            "published": "2023-07-14T10:00:00+00:00",
+            "first_seen": "2023-07-14T10:00:00+00:00",
+            "source": "manual",
+            "content_hash": "h",
+        }
+    )
+    db.close()
+    assert [entry["title"] for entry in run_json("search", "animation")] == [
+        "Animation Guild members rally"
+    ]
