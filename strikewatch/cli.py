@@ -63,7 +63,10 @@ class StrikewatchGroup(click.Group):
         except sqlite3.Error as error:
             from strikewatch.store import describe_sqlite_error
 
-            raise click.ClickException(f"database error: {describe_sqlite_error(error)}") from None
+            opened = getattr(ctx.obj, "_store", None)
+            raise click.ClickException(
+                f"database error: {describe_sqlite_error(error, opened.path if opened else None)}"
+            ) from None
         except KeyboardInterrupt:
             click.echo("strikewatch: interrupted", err=True)
             ctx.exit(130)
@@ -506,6 +509,16 @@ def poll(app: App, locations: tuple[str, ...], timeout: float, quiet: bool) -> N
                 f"{outcome.moved_note}",
                 err=True,
             )
+    if any(outcome.store_failed for outcome in report.outcomes):
+        # Say what did get stored, so that a full disk is not taken for a lost poll.
+        stored = [
+            f"{one_line(outcome.name)} ({len(outcome.new_ids)} new, {len(outcome.updated_ids)} updated)"
+            for outcome in report.outcomes
+            if not outcome.failed and outcome.skipped_until is None
+        ]
+        click.echo(
+            f"note: stored before or despite that: {', '.join(stored) or 'no feed'}", err=True
+        )
     if report.offline and not quiet:
         click.echo(
             "note: no feed could be reached at all (is the network down?); "
@@ -515,7 +528,13 @@ def poll(app: App, locations: tuple[str, ...], timeout: float, quiet: bool) -> N
     if not quiet:
         click.echo(polling.summarize(report))
         _show_new_items(store, report.new_ids)
-    if report.failures:
+    if report.grouping_error:
+        click.echo(
+            f"error: the stored items could not be grouped into stories: {report.grouping_error};"
+            " the next run groups them",
+            err=True,
+        )
+    if report.failures or report.grouping_error:
         sys.exit(1)
 
 

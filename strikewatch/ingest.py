@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
+import sqlite3
 from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from strikewatch.errors import FeedError, ImportFileError
+from strikewatch.errors import FeedError, ImportFileError, StoreError
 from strikewatch.fetch import DEFAULT_MAX_BYTES, read_local
 from strikewatch.parse import (
     ArchiveLineError,
@@ -98,22 +100,33 @@ def import_file(
             raise ImportFileError(f"{path}: {error}") from None
         report.warning = parsed.warning
         batches = iter([(parsed.items, classifier)])
+    failed = True
     try:
         for batch, batch_classifier in batches:
-            saved = store.save_items(
-                batch, source=default_source, classifier=batch_classifier, group_stories=False
-            )
+            try:
+                saved = store.save_items(
+                    batch, source=default_source, classifier=batch_classifier, group_stories=False
+                )
+            except sqlite3.Error as error:
+                # Each batch is committed as it is stored: say how much of the file was.
+                raise StoreError(
+                    f"{path}: {store.describe_error(error)}; {len(report.new_ids)} new and"
+                    f" {len(report.updated_ids)} updated item(s) from it were stored before that"
+                ) from None
             report.new_ids.extend(saved.new_ids)
             report.updated_ids.extend(saved.updated_ids)
             report.unchanged += saved.unchanged
             if on_items is not None:
                 on_items(len(batch))
+        failed = False
     finally:
         if archive is not None:
             archive.close()
         # Once per file rather than per batch: an archive in no particular order would
-        # otherwise make every batch regroup most of the store.
-        store.assign_stories()
+        # otherwise make every batch regroup most of the store. After a failure, best effort:
+        # the next run groups whatever is left pending.
+        with contextlib.suppress(*((sqlite3.Error,) if failed else ())):
+            store.assign_stories()
         if archive is not None:
             store.finish_bulk_writes()
     return report

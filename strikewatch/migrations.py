@@ -217,3 +217,24 @@ def m004_effective_days(db: Database) -> None:
         END
         """
     )
+
+
+@migrations()
+def m005_identity_and_search_triggers(db: Database) -> None:
+    """Within one feed the guid tells entries apart, so one link can be carried by several items
+    (a podcast's episodes all linking to the show page): the link index is no longer unique.
+
+    The search index is kept in step by triggers on every insert, update and delete, so rows
+    written by any tool (sqlite-utils, sqlite3, Datasette) are searchable at once; it used to be
+    filled for new rows only at the end of a batch, and an edit inside that batch deleted a row
+    the index never had. Rebuilt once here, which also mends any index left out of step."""
+    db.execute("DROP INDEX IF EXISTS items_link")
+    db.execute("CREATE INDEX items_link ON items(link) WHERE link IS NOT NULL")
+    db.execute(
+        """
+        CREATE TRIGGER items_ai AFTER INSERT ON items BEGIN
+            INSERT INTO items_fts (rowid, title, summary) VALUES (new.id, new.title, new.summary);
+        END
+        """
+    )
+    db.execute("INSERT INTO items_fts (items_fts) VALUES ('rebuild')")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import queue
+import sqlite3
 import threading
 import time
 from collections import deque
@@ -55,6 +56,7 @@ class FeedOutcome:
     moved_note: str | None = None
     gone: bool = False
     skipped_until: str | None = None
+    store_failed: bool = False  # fetched and parsed, but the database would not take it
 
     @property
     def failed(self) -> bool:
@@ -78,6 +80,7 @@ class FeedOutcome:
 class PollReport:
     outcomes: list[FeedOutcome] = field(default_factory=list)
     offline: bool = False  # no feed could be reached at all: backoff was not applied
+    grouping_error: str | None = None  # the stored items could not be grouped into stories
 
     @property
     def failures(self) -> list[FeedOutcome]:
@@ -342,19 +345,32 @@ def poll_feeds(
     unchanged: deque[_Fetched] = deque()
 
     def record_unchanged() -> None:
-        with store.transaction():
-            while unchanged:
-                record(unchanged.popleft())
+        batch = list(unchanged)
+        unchanged.clear()
+        try:
+            with store.transaction():
+                outcomes = [process(fetched) for fetched in batch]
+        except sqlite3.Error:  # the batch would not commit: each feed on its own
+            outcomes = [process(fetched) for fetched in batch]
+        for outcome in outcomes:
+            done(outcome)
+
+    def process(
+        fetched: _Fetched, parsing: Future[ParsedFeed] | None = None, backoff: bool = True
+    ) -> FeedOutcome:
+        return _process(
+            store, fetched, classifier, now_iso, parsers, parsing=parsing, backoff=backoff
+        )
+
+    def done(outcome: FeedOutcome) -> None:
+        report.outcomes.append(outcome)
+        if on_feed_done is not None:
+            on_feed_done(outcome)
 
     def record(
         fetched: _Fetched, parsing: Future[ParsedFeed] | None = None, backoff: bool = True
     ) -> None:
-        outcome = _process(
-            store, fetched, classifier, now_iso, parsers, parsing=parsing, backoff=backoff
-        )
-        report.outcomes.append(outcome)
-        if on_feed_done is not None:
-            on_feed_done(outcome)
+        done(process(fetched, parsing, backoff))
 
     def record_ready(all_of_them: bool = False) -> None:
         while waiting:
@@ -399,10 +415,12 @@ def poll_feeds(
     report.offline = answered == 0 and len(hosts) >= 2
     for fetched in unreachable:
         record(fetched, backoff=not report.offline)
-    if report.new_ids or any(outcome.updated_ids for outcome in report.outcomes):
-        # Each feed's items were committed as they came; a poll killed before this point
-        # leaves them pending, and the next poll or import groups them.
+    # Each feed's items were committed as they came; a poll killed before this point leaves
+    # them pending, and the next poll, import or reclassify groups them, even an unchanged one.
+    try:
         store.assign_stories()
+    except sqlite3.Error as error:  # a full disk: what was stored stays, grouped next time
+        report.grouping_error = store.describe_error(error)
     return report
 
 
@@ -428,23 +446,53 @@ def _process(
         except Exception as parse_error:  # hostile input can surprise any parser
             error, result = ParseError(f"cannot parse: {type(parse_error).__name__}"), None
     feed = fetched.feed
-    with store.transaction():
-        outcome = _record(store, feed, result, parsed, error, classifier, backoff=backoff)
+    try:
+        with store.transaction():
+            outcome = _record(store, feed, result, parsed, error, classifier, backoff=backoff)
+            _log(store, fetched, started_iso, outcome)
+    except Exception as store_error:  # a constraint, a full disk, a bug: this feed's error only
+        outcome = FeedOutcome(name=feed["name"], url=feed["url"], store_failed=True)
+        outcome.status = result.status if result is not None else None
+        if isinstance(store_error, sqlite3.Error):
+            why = store.describe_error(store_error)
+        elif isinstance(store_error, StoreError):
+            why = str(store_error)
+        else:
+            why = f"unexpected error: {type(store_error).__name__}"
+        outcome.error = f"{'its items' if parsed else 'its state'} could not be stored: {why}"
         if feed.get("id") is not None:
-            store.log_poll(
-                feed["id"],
-                started_at=started_iso,
-                duration_ms=int(fetched.elapsed * 1000),
-                status=outcome.status,
-                outcome=outcome.kind,
-                new_items=len(outcome.new_ids),
-                updated_items=len(outcome.updated_ids),
-                bytes=len(fetched.result.body)
-                if fetched.result is not None and fetched.result.body is not None
-                else None,
-                error=outcome.error or outcome.warning,
-            )
+            # Its health, if the database takes it (not on a full disk); no backoff: the feed
+            # itself answered.
+            with contextlib.suppress(sqlite3.Error), store.transaction():
+                store.update_feed(
+                    feed["id"],
+                    last_polled=to_utc_iso(utcnow()),
+                    last_status=outcome.status,
+                    error=outcome.error,
+                    error_count=int(feed.get("error_count") or 0) + 1,
+                )
+                _log(store, fetched, started_iso, outcome)
     return outcome
+
+
+def _log(store: Store, fetched: _Fetched, started_iso: str, outcome: FeedOutcome) -> None:
+    """The feed's poll_log row for this poll."""
+    feed_id = fetched.feed.get("id")
+    if feed_id is None:
+        return
+    store.log_poll(
+        feed_id,
+        started_at=started_iso,
+        duration_ms=int(fetched.elapsed * 1000),
+        status=outcome.status,
+        outcome=outcome.kind,
+        new_items=len(outcome.new_ids),
+        updated_items=len(outcome.updated_ids),
+        bytes=len(fetched.result.body)
+        if fetched.result is not None and fetched.result.body is not None
+        else None,
+        error=outcome.error or outcome.warning,
+    )
 
 
 def _record(

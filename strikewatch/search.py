@@ -1,4 +1,5 @@
-"""Full-text search over stored titles and summaries (SQLite FTS5, table items_fts).
+"""Full-text search over stored titles and summaries (SQLite FTS5, table items_fts, kept in step
+with items by triggers: see migrations.m005).
 
 What users type is never handed to FTS5 as query syntax: every word becomes a quoted term, so
 "sag-aftra deal)" or "wga: strike" cannot produce a syntax error. Kept on purpose: "quoted
@@ -21,29 +22,6 @@ RANK = "bm25(items_fts, 5.0, 1.0)"
 
 def _quote(tokens: Sequence[str]) -> str:
     return '"' + " ".join(tokens) + '"'
-
-
-def index_new_items(conn: sqlite3.Connection, first_id: int) -> None:
-    """Add the items with id >= first_id to the search index (in the caller's transaction)."""
-    conn.execute(
-        "INSERT INTO items_fts (rowid, title, summary)"
-        " SELECT id, title, summary FROM items WHERE id >= ?",
-        (first_id,),
-    )
-
-
-def catch_up(conn: sqlite3.Connection) -> None:
-    """Index rows that other tools appended to items since strikewatch last wrote."""
-    indexed = conn.execute("SELECT max(id) FROM items_fts_docsize").fetchone()[0] or 0
-    newest = conn.execute("SELECT max(id) FROM items").fetchone()[0] or 0
-    if newest > indexed:
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            index_new_items(conn, indexed + 1)
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
 
 
 def fts_query(text: str) -> str:
@@ -85,7 +63,6 @@ def search(
     from strikewatch.store import item_dict  # store imports this module
 
     match = fts_query(query)
-    catch_up(conn)
     where = ["items_fts MATCH ?"]
     params: list[Any] = [match]
     for tags in (guilds, events):

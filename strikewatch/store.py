@@ -12,7 +12,7 @@ import os
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from strikewatch.errors import StoreError, UsageError
@@ -23,16 +23,27 @@ from strikewatch.normalize import (
     to_utc_iso,
     utcnow,
 )
-from strikewatch.search import index_new_items
-from strikewatch.stories import assign_pending, attach_also, pending_key, regroup_all, release
+from strikewatch.stories import (
+    assign_pending,
+    attach_also,
+    headline_words,
+    pending_key,
+    regroup_all,
+    release,
+    word_similarity,
+)
 from strikewatch.taxonomy import STRIKE_CHANGES
 
 if TYPE_CHECKING:
     from strikewatch.classify import Classifier
     from strikewatch.parse import Item
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 BUSY_TIMEOUT_SECONDS = 30.0
+# poll_log keeps each feed's last POLL_LOG_DAYS days or last POLL_LOG_KEEP polls, whichever
+# is more.
+POLL_LOG_DAYS = 90
+POLL_LOG_KEEP = 100
 
 
 # Plain classes, not dataclasses: importing `dataclasses` (it imports `inspect`) was a sixth of
@@ -90,17 +101,49 @@ class TimelineFilter:
         self.collapse = collapse
 
 
-def describe_sqlite_error(error: sqlite3.Error) -> str:
+def describe_sqlite_error(error: sqlite3.Error, path: str | None = None) -> str:
+    """One true line for what SQLite said. The database is called damaged only when `PRAGMA
+    quick_check` on `path` says so: SQLite's own words otherwise."""
     text = str(error)
-    if "locked" in text or "busy" in text:
-        return "the database is busy (another strikewatch is writing); try again in a moment"
-    if "disk is full" in text or "disk I/O" in text:
-        return "the disk is full or failing: nothing was written"
-    if "not a database" in text or "malformed" in text:
-        return "the file is not a strikewatch database, or it is damaged"
-    if "readonly" in text:
+    code = getattr(error, "sqlite_errorcode", 0) & 0xFF
+    if code in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED) or "locked" in text or "busy" in text:
+        return (
+            f"the database is busy: another program has been writing to it for over"
+            f" {BUSY_TIMEOUT_SECONDS:g} s; try again in a moment"
+        )
+    if code == sqlite3.SQLITE_FULL or "disk is full" in text:
+        return "the disk is full: the write in progress was undone"
+    if code == sqlite3.SQLITE_IOERR or "disk I/O" in text:
+        return "the disk failed to read or write (I/O error): the write in progress was undone"
+    if code in (sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB) or (
+        "not a database" in text or "malformed" in text
+    ):
+        if path is not None and database_is_damaged(path):
+            return "the file is not a strikewatch database, or it is damaged"
+        if path is not None:
+            return f"{text} (yet PRAGMA quick_check finds the database sound; try again)"
+        return text
+    if code == sqlite3.SQLITE_READONLY or "readonly" in text:
         return "the database is read-only"
     return text
+
+
+def database_is_damaged(path: str) -> bool:
+    """Whether the file at `path` is not an SQLite database or fails `PRAGMA quick_check`
+    (False when that cannot be told: the file is missing, busy or unreadable)."""
+    from urllib.parse import quote
+
+    try:
+        conn = sqlite3.connect(f"file:{quote(path)}?mode=ro", uri=True, timeout=5)
+    except sqlite3.Error:
+        return False
+    try:
+        return conn.execute("PRAGMA quick_check").fetchall() != [("ok",)]
+    except sqlite3.Error as error:
+        code = getattr(error, "sqlite_errorcode", 0) & 0xFF
+        return code in (sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB)
+    finally:
+        conn.close()
 
 
 class Store:
@@ -122,6 +165,12 @@ class Store:
             raise StoreError("no database file given (the path is empty)")
         if os.path.isdir(location):
             raise StoreError(f"{location}: is a directory, not a database file")
+        if os.path.exists(location) and not os.path.isfile(location):
+            # /dev/null, a FIFO, a terminal: SQLite fails on them with a misleading I/O error.
+            raise StoreError(
+                f"{location}: is not a regular file (a device or pipe) and cannot hold a"
+                " database; give the path of a database file"
+            )
         folder = os.path.dirname(location)
         try:
             if folder:
@@ -137,14 +186,14 @@ class Store:
             )
         except sqlite3.Error as error:
             raise StoreError(
-                f"{location}: cannot open database: {describe_sqlite_error(error)}"
+                f"{location}: cannot open database: {describe_sqlite_error(error, location)}"
             ) from None
         store = cls(conn, location)
         try:
             store._prepare()
         except sqlite3.Error as error:
             conn.close()
-            raise StoreError(f"{location}: {describe_sqlite_error(error)}") from None
+            raise StoreError(f"{location}: {describe_sqlite_error(error, location)}") from None
         except BaseException:
             conn.close()
             raise
@@ -209,6 +258,10 @@ class Store:
     def close(self) -> None:
         self.conn.close()
 
+    def describe_error(self, error: sqlite3.Error) -> str:
+        """describe_sqlite_error for this database."""
+        return describe_sqlite_error(error, self.path)
+
     def __enter__(self) -> Store:
         return self
 
@@ -224,9 +277,19 @@ class Store:
         """
         conn = self.conn
         if self._depth:
+            # A savepoint: a caller that catches an error (one feed's, in a batch of feeds)
+            # goes on with the outer transaction as it was before this part began.
             self._depth += 1
+            savepoint = f"part_{self._depth}"
+            conn.execute(f"SAVEPOINT {savepoint}")
             try:
                 yield conn
+                conn.execute(f"RELEASE {savepoint}")
+            except BaseException:
+                if conn.in_transaction:  # SQLite may have rolled all of it back (a full disk)
+                    conn.execute(f"ROLLBACK TO {savepoint}")
+                    conn.execute(f"RELEASE {savepoint}")
+                raise
             finally:
                 self._depth -= 1
             return
@@ -358,12 +421,23 @@ class Store:
             )
 
     def log_poll(self, feed_id: int | None, **values: Any) -> None:
+        """One poll_log row, and the feed's history pruned as it goes: the last POLL_LOG_DAYS
+        days or the last POLL_LOG_KEEP polls, whichever is more."""
         columns = ["feed_id", *values]
         with self.transaction() as conn:
             conn.execute(
                 f"INSERT INTO poll_log ({', '.join(columns)}) VALUES ({', '.join('?' for _ in columns)})",
                 (feed_id, *values.values()),
             )
+            if feed_id is not None:
+                cutoff = to_utc_iso(utcnow() - timedelta(days=POLL_LOG_DAYS))
+                # Only rows older than the cutoff are looked at (index poll_log_feed).
+                conn.execute(
+                    "DELETE FROM poll_log WHERE feed_id = :feed AND started_at < :cutoff"
+                    " AND id NOT IN (SELECT id FROM poll_log WHERE feed_id = :feed"
+                    " ORDER BY started_at DESC, id DESC LIMIT :keep)",
+                    {"feed": feed_id, "cutoff": cutoff, "keep": POLL_LOG_KEEP},
+                )
 
     # -- items ---------------------------------------------------------------------------
 
@@ -387,6 +461,9 @@ class Store:
         result = SaveResult()
         with self.transaction() as conn:
             next_id = [conn.execute("SELECT coalesce(max(id), 0) + 1 FROM items").fetchone()[0]]
+            counted: set[int] = set()
+            # The stored text hash of each item this batch updates, from before the batch.
+            original: dict[int, str] = {}
             for item in items:
                 outcome, item_id = self._save_item(
                     conn,
@@ -398,26 +475,59 @@ class Store:
                     classifier,
                     result.to_group if group_stories else None,
                     next_id,
+                    original,
                 )
                 if outcome == "new":
                     result.new_ids.append(item_id)
+                    counted.add(item_id)
                 elif outcome == "updated":
-                    result.updated_ids.append(item_id)
+                    # An entry listed twice is one item: new (or updated) once, not again.
+                    if item_id not in counted:
+                        result.updated_ids.append(item_id)
+                        counted.add(item_id)
+                    else:
+                        result.unchanged += 1
                 else:
                     result.unchanged += 1
                 if on_saved is not None:
                     on_saved()
-            if result.new_ids:
-                index_new_items(conn, min(result.new_ids))
+            if original:
+                # An entry listed twice with different texts (an archive re-imported) may be
+                # rewritten and then written back as it was: that item did not change.
+                current = dict(
+                    conn.execute(
+                        "SELECT id, content_hash FROM items WHERE id IN"
+                        f" ({', '.join('?' for _ in original)})",
+                        list(original),
+                    ).fetchall()
+                )
+                kept = [
+                    item_id
+                    for item_id in result.updated_ids
+                    if current[item_id] != original[item_id]
+                ]
+                result.unchanged += len(result.updated_ids) - len(kept)
+                result.updated_ids = kept
             if group_stories:
                 assign_pending(conn, result.to_group)
         return result
 
     def assign_stories(self) -> int:
         """Place the pending reports (saved with group_stories=False, or released) in their
-        stories; returns how many reports changed story."""
+        stories; returns how many reports changed story. Every poll, import and reclassify ends
+        with it, whatever it did itself, so reports a killed run left pending are grouped by the
+        next; with none pending (the items_story index answers) it writes nothing."""
+        if not self._depth and not self.has_pending_stories():
+            return 0
         with self.transaction() as conn:
             return assign_pending(conn)
+
+    def has_pending_stories(self) -> bool:
+        """Whether some report waits for its story (story_id NULL)."""
+        return (
+            self.conn.execute("SELECT 1 FROM items WHERE story_id IS NULL LIMIT 1").fetchone()
+            is not None
+        )
 
     def regroup_stories(self) -> int:
         """Recompute every story from scratch."""
@@ -435,36 +545,10 @@ class Store:
         classifier: Classifier,
         to_group: list[tuple[str, str]] | None,
         next_id: list[int],
+        original: dict[int, str],
     ) -> tuple[str, int]:
         fingerprint = content_hash(item.title, item.summary)
-        existing = None
-        if item.guid:
-            existing = conn.execute(
-                "SELECT items.id, items.content_hash, items.source, items.link FROM item_sources"
-                " JOIN items ON items.id = item_sources.item_id"
-                " WHERE item_sources.source = ? AND item_sources.guid = ?",
-                (source, item.guid),
-            ).fetchone()
-            # The guid now points at a link that is already another stored story: the link wins.
-            if (
-                existing is not None
-                and item.link
-                and existing["link"] != item.link
-                and conn.execute(
-                    "SELECT 1 FROM items WHERE link = ? AND id != ?", (item.link, existing["id"])
-                ).fetchone()
-            ):
-                existing = None
-        if existing is None and item.link:
-            existing = conn.execute(
-                "SELECT id, content_hash, source, link FROM items WHERE link = ?", (item.link,)
-            ).fetchone()
-        if existing is None and not item.link:
-            existing = conn.execute(
-                "SELECT id, content_hash, source, link FROM items"
-                " WHERE link IS NULL AND content_hash = ? AND source = ?",
-                (fingerprint, source),
-            ).fetchone()
+        existing = _find_existing(conn, item, source, fingerprint)
 
         if existing is None:
             published = to_utc_iso(published_or_seen(item.published, seen_at))
@@ -517,6 +601,7 @@ class Store:
         # A guid match keeps the item's first link, which other carriers may share.
         if existing["content_hash"] == fingerprint:
             return "unchanged", item_id
+        original.setdefault(item_id, existing["content_hash"])
         tags = classifier.classify(item.title, item.summary)
         old_tags = conn.execute(
             "SELECT guilds, events FROM items WHERE id = ?", (item_id,)
@@ -599,8 +684,8 @@ class Store:
             last_id = rows[-1]["id"]
             if progress is not None:
                 progress(len(rows))
-        if changed:
-            self.assign_stories()
+        # Also when no tag changed: a reclassify killed before grouping left reports pending.
+        self.assign_stories()
         return seen, changed
 
     def item_count(self) -> int:
@@ -839,6 +924,67 @@ def tag_list(stored: str) -> list[str]:
 def tag_list_json(ids: Sequence[str]) -> str:
     """json.dumps(list(ids)) for tag ids (plain ASCII), without the encoder's per-call cost."""
     return '["' + '", "'.join(ids) + '"]' if ids else "[]"
+
+
+
+# What _find_existing reads of a stored item: its identity and text, and how the source being
+# saved carries it (its guid, link and headline there; NULL when it does not carry it).
+_CANDIDATE = (
+    "SELECT items.id, items.content_hash, items.source, items.link,"
+    " mine.guid AS my_guid, mine.link AS my_link, mine.title AS my_title FROM items"
+)
+
+
+def _find_existing(
+    conn: sqlite3.Connection, item: Item, source: str, fingerprint: str
+) -> sqlite3.Row | None:
+    """The stored item this entry of `source` is, or None for a new one (the identity rule the
+    README's "The database" section states).
+
+    - Within one source the guid tells entries apart. The same guid again is the same item (an
+      edit, the later text winning) unless both its link and its headline differ from what the
+      source said under it before (the headlines share less than half their words): then the
+      source reused the guid for another story, which is a new item.
+    - An entry whose guid is new to its source is identified by its canonical link: an item
+      this source carries with that link is the same one if the source gave it no guid or the
+      same headline (the feed changed its guids); another headline under another guid is another
+      entry that shares the link (a podcast's episodes linking to the show page).
+    - Across sources the canonical link makes one item of one story, but only while one item
+      holds that link: a link that some source uses for several items (a show page, a guild's
+      news page) says nothing about which story another outlet's entry is.
+    - An entry without a link is identified within its source by its text (content hash)."""
+    if item.guid:
+        for row in conn.execute(
+            f"{_CANDIDATE} JOIN item_sources AS mine ON mine.item_id = items.id"
+            " WHERE mine.source = ? AND mine.guid = ? ORDER BY items.id DESC",
+            (source, item.guid),
+        ):
+            if row["my_link"] == item.link or _same_headline(row["my_title"], item.title):
+                return row
+    if not item.link:
+        return conn.execute(
+            f"{_CANDIDATE} LEFT JOIN item_sources AS mine ON 0"
+            " WHERE items.link IS NULL AND items.content_hash = ? AND items.source = ?",
+            (fingerprint, source),
+        ).fetchone()
+    candidates = conn.execute(
+        f"{_CANDIDATE} LEFT JOIN item_sources AS mine"
+        " ON mine.item_id = items.id AND mine.source = ?"
+        " WHERE items.link = ? ORDER BY items.id",
+        (source, item.link),
+    ).fetchall()
+    carried = [row for row in candidates if row["my_title"] is not None]
+    if carried:
+        for row in carried:
+            if not item.guid or row["my_guid"] is None or row["my_title"] == item.title:
+                return row
+        return None
+    return candidates[0] if len(candidates) == 1 else None
+
+
+def _same_headline(before: str, now: str) -> bool:
+    """An edited headline keeps most of its words; another story's does not."""
+    return before == now or word_similarity(headline_words(before), headline_words(now)) >= 0.5
 
 
 def _effective_columns(

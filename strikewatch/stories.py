@@ -228,6 +228,17 @@ def _iso(moment: datetime) -> str:
     return moment.isoformat(timespec="seconds")
 
 
+def _readable(published: str) -> datetime | None:
+    """A stored time, or None for one strikewatch did not write and cannot read (another tool's
+    row): such a report stays a story of its own rather than stopping the grouping."""
+    try:
+        moment = datetime.fromisoformat(published)
+        moment - STORY_WINDOW  # the earliest days cannot be looked back from
+    except (TypeError, ValueError, OverflowError):
+        return None
+    return moment
+
+
 def _partition_rows(conn: sqlite3.Connection, event: str, since: str) -> Iterator[Report]:
     """Tracked reports whose lead event is `event`, published at or after `since`, in order."""
     if event:
@@ -272,7 +283,9 @@ def _sweep(conn: sqlite3.Connection, event: str, start: datetime, last_new: str)
             if report.story_id == report.id:
                 open_story(report)
             continue
-        moment = report.moment
+        moment = _readable(report.published)
+        if moment is None:
+            continue
         if report.published > last_new and moment > quiet_after:
             break
         horizon = _iso(moment - STORY_WINDOW)
@@ -327,12 +340,13 @@ def assign_pending(
             latest[event] = published
 
     for key in new_reports:
-        if key is not None:
+        if key is not None and _readable(key[1]) is not None:
             note(*key)
     for published, events in conn.execute(
         "SELECT published, events FROM items WHERE story_id IS NULL AND guilds != '[]'"
     ):
-        note(_event_from_json(events), published)
+        if _readable(published) is not None:
+            note(_event_from_json(events), published)
     # Every pending report starts as a story of its own (one statement); the sweeps then
     # write only the reports that join an existing story.
     conn.execute("UPDATE items SET story_id = id WHERE story_id IS NULL")

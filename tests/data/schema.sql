@@ -7,7 +7,7 @@ CREATE INDEX item_sources_guid ON item_sources(source, guid) WHERE guid IS NOT N
 -- index items_feed
 CREATE INDEX items_feed ON items(feed_id);
 -- index items_link
-CREATE UNIQUE INDEX items_link ON items(link) WHERE link IS NOT NULL;
+CREATE INDEX items_link ON items(link) WHERE link IS NOT NULL;
 -- index items_published
 CREATE INDEX items_published ON items(published, id);
 -- index items_source_published
@@ -46,6 +46,8 @@ CREATE TABLE poll_log ( id INTEGER PRIMARY KEY, feed_id INTEGER REFERENCES feeds
 CREATE TABLE tags ( item_id INTEGER NOT NULL REFERENCES items(id) ON DELETE CASCADE, kind TEXT NOT NULL CHECK (kind IN ('guild', 'event')), tag TEXT NOT NULL, published TEXT NOT NULL, PRIMARY KEY (item_id, tag) );
 -- trigger items_ad
 CREATE TRIGGER items_ad AFTER DELETE ON items BEGIN INSERT INTO items_fts (items_fts, rowid, title, summary) VALUES ('delete', old.id, old.title, old.summary); END;
+-- trigger items_ai
+CREATE TRIGGER items_ai AFTER INSERT ON items BEGIN INSERT INTO items_fts (rowid, title, summary) VALUES (new.id, new.title, new.summary); END;
 -- trigger items_au
 CREATE TRIGGER items_au AFTER UPDATE OF title, summary ON items BEGIN INSERT INTO items_fts (items_fts, rowid, title, summary) VALUES ('delete', old.id, old.title, old.summary); INSERT INTO items_fts (rowid, title, summary) VALUES (new.id, new.title, new.summary); END;
 -- trigger items_effective_stale
