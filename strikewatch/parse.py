@@ -41,6 +41,7 @@ _ENTITY_DECL_RE = re.compile(rb"<!ENTITY(?:[^>\"']|\"[^\"]*\"|'[^']*')*>", re.IG
 _FIRST_ELEMENT_RE = re.compile(rb"<[A-Za-z_]")
 _ENTRY_OPEN_RE = re.compile(rb"<(?:item|entry)[\s>]")
 _ROOT_CLOSE_RE = re.compile(rb"</\s*(?:[\w.-]+:)?(?:rss|feed|RDF)\s*>\s*\Z")
+_SCHEME_RE = re.compile(r"\s*[A-Za-z][A-Za-z0-9+.-]*:")
 _HTML_SNIFF_RE = re.compile(rb"<(!doctype\s+html|html[\s>]|head[\s>]|body[\s>])", re.IGNORECASE)
 
 
@@ -121,7 +122,8 @@ def _entry_to_item(entry, base_url: str | None = None) -> Item | None:
         published = parse_timestamp(raw_date)
     guid = entry.get("id") or None
     link = entry.get("link")
-    if link and base_url and "://" not in link:
+    if link and base_url and not _SCHEME_RE.match(link):
+        # Not `"://" in link`: a relative share link carries one in its query (/share?u=https://x).
         from urllib.parse import urljoin
 
         link = urljoin(base_url, link.strip())
