@@ -132,6 +132,41 @@ def canonical_link(url: str | None) -> str | None:
     return urlunsplit((scheme, netloc, parts.path or "/", query, fragment))
 
 
+def feed_url(url: str) -> str:
+    """An http(s) feed address in the one form it is stored under, so that
+    HTTPS://DEADLINE.COM:443/feed/ and https://deadline.com/feed/ are one subscription: scheme and
+    host in lower case, the default port dropped, an empty path made "/". The rest (path, query)
+    is kept as written: servers may tell its case apart, and whether a trailing slash matters
+    only the server's redirect can say. Raises UsageError for an address with no host, with
+    spaces, or that is not a URL at all."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    from strikewatch.errors import UsageError
+
+    text = strip_controls(url).strip()
+    accepted = "give an http(s) address such as https://deadline.com/feed/"
+    if any(character.isspace() for character in text):
+        raise UsageError(f"{text}: an address cannot contain spaces; {accepted}")
+    try:
+        parts = urlsplit(text)
+        port = parts.port
+    except ValueError as error:
+        raise UsageError(f"{text}: not a valid URL ({error}); {accepted}") from None
+    scheme = parts.scheme.lower()
+    if scheme not in ("http", "https"):
+        raise UsageError(f"{text}: not an http(s) address; {accepted}")
+    host = (parts.hostname or "").lower()
+    if not host:
+        raise UsageError(f"{text}: the address has no host; {accepted}")
+    netloc = f"[{host}]" if ":" in host else host
+    if port is not None and port != (443 if scheme == "https" else 80):
+        netloc = f"{netloc}:{port}"
+    userinfo = parts.netloc.rpartition("@")[0] if "@" in parts.netloc else ""
+    if userinfo:
+        netloc = f"{userinfo}@{netloc}"
+    return urlunsplit((scheme, netloc, parts.path or "/", parts.query, parts.fragment))
+
+
 def _without_tracking(pairs: str) -> str:
     return "&".join(
         part for part in pairs.split("&") if part and not _is_tracking(part.split("=", 1)[0])

@@ -150,7 +150,8 @@ def _fetch_one(
             timeout=timeout,
             max_bytes=max_bytes,
         )
-    return fetching.read_local(url, max_bytes=max_bytes)
+    # Only a file named on this command line may be a pipe or a device (read up to the cap).
+    return fetching.read_local(url, max_bytes=max_bytes, regular_only=feed.get("id") is not None)
 
 
 def fetch_all(

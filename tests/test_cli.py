@@ -194,6 +194,16 @@ def test_import_rss_file(tmp_path, run, run_json):
         (["import"], "name at least one FILE"),
         (["feeds", "remove", "nobody"], "no feed 'nobody'"),
         (["feeds", "add", "/no/such/file.xml"], "no such file"),
+        (["feeds", "add", "http://[::1"], "http://[::1: not a valid URL"),
+        (["feeds", "add", "https:///feed/"], "the address has no host"),
+        (["feeds", "add", "https://"], "the address has no host"),
+        (["feeds", "add", "https://deadline.com/my feed/"], "cannot contain spaces"),
+        (["feeds", "add", "http://deadline.com:99999/feed"], "not a valid URL"),
+        (
+            ["feeds", "add", "deadline.com/feed"],
+            "deadline.com/feed: no such file; for a web address, give https://deadline.com/feed",
+        ),
+        (["poll", "http://[::1"], "http://[::1: not a valid URL"),
         (["classify"], "give a headline"),
     ],
 )
@@ -251,12 +261,12 @@ def test_relative_dates(archive, run_json):
 def test_feeds_add_list_remove(tmp_path, run, run_json):
     feed_file = tmp_path / "guild.xml"
     feed_file.write_text("<rss/>")
-    first = run("feeds", "add", "https://deadline.com/feed/")
+    first = run("feeds", "add", "https://deadline.com/feed/", "--no-check")
     assert (
         first.exit_code == 0
         and first.stdout.strip() == "Subscribed to deadline: https://deadline.com/feed/"
     )
-    again = run("feeds", "add", "https://deadline.com/feed/")
+    again = run("feeds", "add", "https://deadline.com/feed/", "--no-check")
     assert again.exit_code == 0 and "Already subscribed" in again.stdout
     assert run("feeds", "add", str(feed_file), "--name", "Guild").exit_code == 0
     feeds = run_json("feeds", "list")
@@ -275,13 +285,19 @@ def test_feeds_add_list_remove(tmp_path, run, run_json):
 
     removed = run("feeds", "remove", "DEADLINE")
     assert removed.exit_code == 0 and "its items stay" in removed.stdout
-    assert {feed["name"]: feed["active"] for feed in run_json("feeds", "list")} == {
+    assert [feed["name"] for feed in run_json("feeds", "list")] == ["Guild"]
+    assert {feed["name"]: feed["active"] for feed in run_json("feeds", "list", "--all")} == {
         "deadline": False,
         "Guild": True,
     }
+    twice = run("feeds", "remove", "deadline")
+    assert twice.exit_code == 2
+    assert "deadline (https://deadline.com/feed/) is not subscribed" in twice.stderr
     purged = run("feeds", "remove", str(feed_file), "--purge")
     assert purged.exit_code == 0 and "Removed Guild" in purged.stdout
-    assert [feed["name"] for feed in run_json("feeds", "list")] == ["deadline"]
+    assert [feed["name"] for feed in run_json("feeds", "list", "--all")] == ["deadline"]
+    assert run("feeds", "remove", "deadline", "--purge").exit_code == 0
+    assert run_json("feeds", "list", "--all") == []
 
 
 def test_second_poll_while_one_runs_exits_0(db_path, run):

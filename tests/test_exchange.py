@@ -59,10 +59,13 @@ def test_import_reader_opml_nested_missing_titles_variants_duplicates(tmp_path, 
 def test_opml_round_trip(tmp_path, run, run_json, db_path):
     local = tmp_path / "guild.xml"
     local.write_text("<rss/>")
-    assert run("feeds", "add", "https://deadline.com/feed/").exit_code == 0
-    assert run("feeds", "add", "https://variety.com/feed/", "--name", "Var").exit_code == 0
+    assert run("feeds", "add", "https://deadline.com/feed/", "--no-check").exit_code == 0
+    assert (
+        run("feeds", "add", "https://variety.com/feed/", "--name", "Var", "--no-check").exit_code
+        == 0
+    )
     assert run("feeds", "add", str(local), "--name", "guild-local").exit_code == 0
-    assert run("feeds", "add", "https://gone.example/feed").exit_code == 0
+    assert run("feeds", "add", "https://gone.example/feed", "--no-check").exit_code == 0
     assert run("feeds", "remove", "gone").exit_code == 0
     exported = run("feeds", "export")
     assert exported.exit_code == 0
@@ -81,9 +84,18 @@ def test_opml_round_trip(tmp_path, run, run_json, db_path):
 
     from strikewatch.cli import cli
 
+    # A file:// entry is subscribed only when asked for.
     result = CliRunner().invoke(cli, ["--db", str(other_db), "feeds", "import", str(opml)])
     assert result.exit_code == 0, result.output
-    assert "Subscribed to 3 feed(s)" in result.stdout
+    assert "Subscribed to 2 feed(s)" in result.stdout and "1 unusable" in result.stdout
+    assert f"skipped {local.resolve().as_uri()}: a local file: taken only with --allow-files" in (
+        result.stderr
+    )
+    result = CliRunner().invoke(
+        cli, ["--db", str(other_db), "feeds", "import", "--allow-files", str(opml)]
+    )
+    assert result.exit_code == 0, result.output
+    assert "Subscribed to 1 feed(s)" in result.stdout
     listed = CliRunner().invoke(cli, ["--db", str(other_db), "feeds", "list", "--json"])
     import json
 

@@ -67,7 +67,7 @@ def test_malformed_feed_keeps_what_parsed():
         (b"   \n", "empty response"),
         (
             b"<!DOCTYPE html><html><head><title>Login</title></head><body>Sign in</body></html>",
-            "HTML page",
+            "not a feed: an HTML file",
         ),
         (b"\x89PNG\r\n\x1a\n\x00\x00binary", "not a"),
     ],
