@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import socket
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
 
 from strikewatch.parse import find_feed_links, is_html_page
 from tests.feeds import Story, rss
@@ -156,3 +163,127 @@ def test_an_opml_file_given_to_import_points_at_feeds_import(tmp_path, run, run_
         f"error: {opml}: an OPML list of subscriptions, not a feed: use `strikewatch feeds import`"
     )
     assert run_json("feeds", "list") == []
+
+
+# -- local files are bounded and chosen by the user ----------------------------------------
+
+
+def strikewatch_bounded(db, *args: str, timeout: float = 60) -> subprocess.CompletedProcess:
+    """The CLI as a subprocess that can neither hang the suite nor eat the machine's memory."""
+
+    def limit_memory() -> None:
+        import resource  # POSIX only, as named pipes are
+
+        resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))
+
+    env = {key: value for key, value in os.environ.items() if not key.startswith("STRIKEWATCH")}
+    env["NO_COLOR"] = "1"
+    return subprocess.run(
+        [sys.executable, "-m", "strikewatch", "--db", str(db), *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        preexec_fn=limit_memory,
+        env=env,
+    )
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/zero"), reason="no /dev/zero")
+@pytest.mark.parametrize("command", ["poll", "import"])
+def test_a_device_is_read_up_to_the_cap_and_no_further(db_path, command):
+    result = strikewatch_bounded(db_path, command, "/dev/zero")
+    assert result.returncode == 1
+    [line] = result.stderr.strip().splitlines()
+    assert line.startswith("error: ") and "/dev/zero" in line
+    assert line.endswith("file is larger than the 20 MB limit")
+
+
+def make_fifo(path: Path, content: bytes | None) -> threading.Thread | None:
+    """A named pipe; with `content`, a thread writes it once a reader opens the pipe."""
+    os.mkfifo(path)
+    if content is None:
+        return None
+
+    def write() -> None:
+        with open(path, "wb") as pipe:
+            pipe.write(content)
+
+    writer = threading.Thread(target=write, daemon=True)
+    writer.start()
+    return writer
+
+
+needs_fifo = pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no named pipes")
+
+ARCHIVE_LINE = (
+    b'{"title": "WGA strike begins", "link": "https://guild.example/strike",'
+    b' "published": "2023-05-02T07:05:00+00:00", "source": "guild"}\n'
+)
+
+
+@needs_fifo
+def test_a_pipe_named_on_the_command_line_is_read_once_under_the_cap(tmp_path, db_path, run_json):
+    archive = tmp_path / "archive-pipe"
+    make_fifo(archive, ARCHIVE_LINE)
+    imported = strikewatch_bounded(db_path, "import", str(archive), timeout=30)
+    assert imported.returncode == 0, imported.stderr
+    assert "1 new" in imported.stdout
+    feed = tmp_path / "feed-pipe"
+    make_fifo(feed, rss([STORY]))
+    polled = strikewatch_bounded(db_path, "poll", str(feed), timeout=30)
+    assert polled.returncode == 0, polled.stderr
+    links = {entry["link"] for entry in run_json("timeline", "--all")}
+    assert links == {"https://guild.example/strike", "https://guild.example/1"}
+
+
+@needs_fifo
+def test_a_subscribed_feed_must_stay_a_regular_file(tmp_path, db_path, run):
+    feed = tmp_path / "guild.xml"
+    feed.write_bytes(rss([STORY]))
+    assert run("feeds", "add", str(feed), "--name", "guild").exit_code == 0
+    feed.unlink()
+    make_fifo(feed, None)  # nobody will ever write: opening it would block cron for ever
+    result = strikewatch_bounded(db_path, "poll", timeout=30)
+    assert result.returncode == 1
+    assert result.stderr.strip() == (
+        f"error: guild ({feed}): not a regular file (a device or a pipe); a feed must be a file"
+    )
+    added = run("feeds", "add", str(feed))
+    assert added.exit_code == 2 and "not a regular file" in added.stderr
+
+
+@needs_fifo
+def test_feeds_import_takes_local_files_only_when_allowed_and_only_regular_ones(
+    tmp_path, run, run_json
+):
+    secret = tmp_path / "id_rsa"
+    secret.write_text("-----BEGIN OPENSSH PRIVATE KEY-----\n")
+    pipe = tmp_path / "pipe"
+    make_fifo(pipe, None)
+    opml = tmp_path / "from-the-internet.opml"
+    opml.write_text(
+        f"""<?xml version="1.0"?>
+<opml version="2.0"><head><title>Great feeds</title></head><body>
+  <outline text="guild" xmlUrl="https://guild.example/feed/"/>
+  <outline text="key" xmlUrl="{secret.as_uri()}"/>
+  <outline text="zero" xmlUrl="file:///dev/zero"/>
+  <outline text="pipe" xmlUrl="{pipe.as_uri()}"/>
+  <outline text="folder" xmlUrl="{tmp_path.as_uri()}"/>
+</body></opml>"""
+    )
+    result = run("feeds", "import", str(opml))
+    assert result.exit_code == 0
+    assert "Subscribed to 1 feed(s)" in result.stdout and "4 unusable" in result.stdout
+    assert f"skipped {secret.as_uri()}: a local file: taken only with --allow-files" in (
+        result.stderr
+    )
+    assert [feed["url"] for feed in run_json("feeds", "list")] == ["https://guild.example/feed/"]
+    allowed = run("feeds", "import", "--allow-files", str(opml))
+    assert allowed.exit_code == 0
+    assert "Subscribed to 1 feed(s)" in allowed.stdout and "3 unusable" in allowed.stdout
+    for refused in ("file:///dev/zero", pipe.as_uri(), tmp_path.as_uri()):
+        assert f"skipped {refused}: not a regular file" in allowed.stderr
+    assert {feed["url"] for feed in run_json("feeds", "list")} == {
+        "https://guild.example/feed/",
+        str(secret),
+    }
