@@ -267,6 +267,14 @@ def test_relative_dates(archive, run_json):
     assert len(run_json("timeline", "--since", "52000w")) == 3
 
 
+def test_the_largest_limit_is_accepted_everywhere(archive, run, run_json):
+    largest = str(2**63 - 1)
+    everything = run_json("timeline", "--all")
+    assert run_json("timeline", "--all", "--limit", largest) == everything
+    assert run_json("search", "strike", "--limit", largest) == run_json("search", "strike")
+    assert run("export", "--atom", "--limit", largest).exit_code == 0
+
+
 def test_feeds_add_list_remove(tmp_path, run, run_json):
     feed_file = tmp_path / "guild.xml"
     feed_file.write_text("<rss/>")
