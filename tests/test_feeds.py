@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from strikewatch.parse import find_feed_links, is_html_page
+from tests import faultserver as fs
 from tests.feeds import Story, rss
 
 STORY = Story("WGA and studios to meet", "https://guild.example/1", "2023-05-02T07:05:00+00:00")
@@ -287,3 +288,22 @@ def test_feeds_import_takes_local_files_only_when_allowed_and_only_regular_ones(
         "https://guild.example/feed/",
         str(secret),
     }
+
+
+def test_a_redirect_target_is_compared_in_its_stored_form(run, run_json):
+    server = fs.FaultServer()
+    try:
+        home = server.route("/", fs.static(rss([STORY])))
+        bare = home.removesuffix("/")  # what a Location header may say: no path at all
+        server.route("/old.xml", fs.status("301 Moved Permanently", Location=bare))
+        run("feeds", "add", server.url("/old.xml"), "--name", "old", "--no-check")
+        run("feeds", "add", home, "--name", "home", "--no-check")
+        result = run("poll")
+        assert result.exit_code == 0, result.output
+        assert "another subscribed feed already has that address" in result.stderr
+        # Alone, the feed follows its redirect, and is stored as `feeds add` would store it.
+        assert run("feeds", "remove", "home", "--purge").exit_code == 0
+        assert run("poll").exit_code == 0
+        assert [feed["url"] for feed in run_json("feeds", "list")] == [home]
+    finally:
+        server.stop()
