@@ -439,7 +439,14 @@ def _check_local_feed(location: str) -> None:
     if os.path.exists(path):
         raise UsageError(f"{location}: not a regular file (a folder, device or pipe)")
     first = location.split("/", 1)[0]
-    if "://" not in location and "." in first.strip(".") and not location.startswith(("~", ".")):
+    suffix = first.rpartition(".")[2].lower()
+    looks_like_host = (
+        "." in first.strip(".")
+        and suffix.isalpha()
+        and suffix
+        not in ("xml", "rss", "atom", "rdf", "json", "jsonl", "opml", "html", "htm", "txt")
+    )
+    if "://" not in location and looks_like_host and not location.startswith(("~", ".")):
         raise UsageError(f"{location}: no such file; for a web address, give https://{location}")
     raise UsageError(f"{location}: not an http(s) URL and no such file")
 

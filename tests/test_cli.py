@@ -203,6 +203,7 @@ def test_import_rss_file(tmp_path, run, run_json):
             ["feeds", "add", "deadline.com/feed"],
             "deadline.com/feed: no such file; for a web address, give https://deadline.com/feed",
         ),
+        (["feeds", "add", "guild-news.xml"], "guild-news.xml: not an http(s) URL and no such file"),
         (["poll", "http://[::1"], "http://[::1: not a valid URL"),
         (["timeline", "--limit", str(2**63)], "is not in the range 1<=x<=9223372036854775807"),
         (["search", "wga", "--limit", str(2**64)], "is not in the range 1<=x<="),
