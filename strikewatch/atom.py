@@ -30,6 +30,23 @@ def _text(value: Any) -> str:
     return strip_controls(str(value or ""))
 
 
+def safe_link(link: Any) -> str | None:
+    """The link if a feed reader may offer it to be followed: http(s) with a host. A feed can
+    carry javascript:, data: or file: links; those are not passed on."""
+    from urllib.parse import urlsplit
+
+    text = _text(link).strip()
+    try:
+        parts = urlsplit(text)
+    except ValueError:
+        return None
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        return None
+    if any(character.isspace() for character in text):
+        return None
+    return text
+
+
 def entry_id(entry: dict[str, Any]) -> str:
     key = entry.get("link") or f"{entry['source']}\n{entry['title']}\n{entry['published']}"
     return ID_PREFIX + "story:" + hashlib.sha256(key.encode("utf-8")).hexdigest()[:32]
@@ -104,8 +121,9 @@ def _entry_element(entry: dict[str, Any]) -> ElementTree.Element:
     item = ElementTree.Element("entry")
     _element(item, "id", entry_id(entry))
     _element(item, "title", _text(entry["title"]), type="text")
-    if entry.get("link"):
-        _element(item, "link", rel="alternate", href=_text(entry["link"]))
+    link = safe_link(entry.get("link"))
+    if link:
+        _element(item, "link", rel="alternate", href=link)
     _element(item, "published", entry["published"])
     _element(item, "updated", entry["published"])
     source_author = _element(item, "author")
@@ -116,12 +134,13 @@ def _entry_element(entry: dict[str, Any]) -> ElementTree.Element:
         _element(item, "category", term=event, scheme=EVENT_SCHEME, label=event)
     also = entry.get("also", [])
     for other in also:
-        if other.get("link"):
+        related = safe_link(other.get("link"))
+        if related:
             _element(
                 item,
                 "link",
                 rel="related",
-                href=_text(other["link"]),
+                href=related,
                 title=_text(f"{other['source']}: {other['title']}"),
             )
     text = _text(entry.get("summary"))

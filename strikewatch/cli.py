@@ -179,6 +179,36 @@ class DateType(click.ParamType):
             self.fail(str(error), param, ctx)
 
 
+class Seconds(click.ParamType):
+    """A timeout: a finite number of seconds in a sane range (float() also reads nan and inf)."""
+
+    name = "SECONDS"
+
+    def __init__(self, low: float = 0.1, high: float = 600.0):
+        self.low = low
+        self.high = high
+
+    def convert(
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> float:
+        import math
+
+        try:
+            seconds = float(value)
+        except (TypeError, ValueError):
+            seconds = math.nan
+        if not (self.low <= seconds <= self.high):  # also false for nan
+            self.fail(
+                f"{value!r} is not a number of seconds from {self.low:g} to {self.high:g}",
+                param,
+                ctx,
+            )
+        return seconds
+
+
+TIMEOUT = Seconds()
+
+
 class IdType(click.ParamType):
     """A guild or event id, case-insensitive, with aliases; errors list what is accepted."""
 
@@ -249,7 +279,7 @@ def filter_options(
             click.option(
                 "--limit",
                 "-n",
-                type=click.IntRange(min=1),
+                type=click.IntRange(min=1, max=2**63 - 1),  # SQLite integers are 64-bit
                 default=limit_default,
                 show_default=limit_default is not None,
                 help=limit_help,
@@ -356,15 +386,47 @@ def feeds() -> None:
 @feeds.command("add")
 @click.argument("location", metavar="URL_OR_PATH")
 @click.option("--name", help="Short name shown as the source (default: from the address).")
+@click.option(
+    "--no-check",
+    is_flag=True,
+    help="Subscribe to the address as given, without fetching it first (offline, scripts).",
+)
+@click.option(
+    "--timeout",
+    type=TIMEOUT,
+    default=15.0,
+    show_default=True,
+    help="Deadline in seconds for fetching the address to check it.",
+)
 @click.pass_obj
-def feeds_add(app: App, location: str, name: str | None) -> None:
-    """Subscribe to a feed (http, https or a local file path)."""
-    from strikewatch.fetch import is_remote
+def feeds_add(app: App, location: str, name: str | None, no_check: bool, timeout: float) -> None:
+    """Subscribe to a feed (http, https or a local file path).
 
-    if not is_remote(location) and not os.path.isfile(
-        os.path.normpath(os.path.expanduser(location.removeprefix("file://")))
-    ):
-        raise UsageError(f"{location}: not an http(s) URL and no such file")
+    A web address is fetched once first: when it is a web page, the feed the page names
+    (<link rel="alternate" type="application/rss+xml"> or Atom) is subscribed instead.
+    """
+    from strikewatch.fetch import is_remote
+    from strikewatch.store import normalize_location
+
+    if is_remote(location):
+        location = normalize_location(location)  # a usage error when it is no usable address
+        if not no_check:
+            from strikewatch.discover import check_address
+            from strikewatch.fetch import new_session
+            from strikewatch.render import one_line
+
+            checked = check_address(new_session(), location, timeout=timeout)
+            if checked.unchecked:
+                click.echo(
+                    f"warning: {location}: could not check it now ({one_line(checked.unchecked)});"
+                    " subscribing all the same: `poll` will tell",
+                    err=True,
+                )
+            if checked.page:
+                click.echo(f"{checked.page} is a web page; its feed is {one_line(checked.url)}")
+            location = checked.url
+    else:
+        _check_local_feed(location)
     feed, created = app.store().add_feed(location, name=name)
     if created:
         click.echo(f"Subscribed to {feed['name']}: {feed['url']}")
@@ -372,15 +434,36 @@ def feeds_add(app: App, location: str, name: str | None) -> None:
         click.echo(f"Already subscribed: {feed['name']} ({feed['url']}); nothing changed")
 
 
+def _check_local_feed(location: str) -> None:
+    """A local feed must be a regular file that exists; a bare host/path was meant as a URL."""
+    path = os.path.normpath(os.path.expanduser(location.removeprefix("file://")))
+    if os.path.isfile(path):
+        return
+    if os.path.exists(path):
+        raise UsageError(f"{location}: not a regular file (a folder, device or pipe)")
+    first = location.split("/", 1)[0]
+    suffix = first.rpartition(".")[2].lower()
+    looks_like_host = (
+        "." in first.strip(".")
+        and suffix.isalpha()
+        and suffix
+        not in ("xml", "rss", "atom", "rdf", "json", "jsonl", "opml", "html", "htm", "txt")
+    )
+    if "://" not in location and looks_like_host and not location.startswith(("~", ".")):
+        raise UsageError(f"{location}: no such file; for a web address, give https://{location}")
+    raise UsageError(f"{location}: not an http(s) URL and no such file")
+
+
 @feeds.command("list")
+@click.option("--all", "show_all", is_flag=True, help="Include removed and gone feeds.")
 @output_options
 @click.pass_obj
-def feeds_list(app: App, fmt: str | None) -> None:
-    """Every feed with its health: last status, last error, next poll."""
+def feeds_list(app: App, show_all: bool, fmt: str | None) -> None:
+    """Every subscribed feed with its health: last status, last error, next poll."""
     from strikewatch.render import FEED_COLUMNS, emit
     from strikewatch.store import feed_summary
 
-    rows = [feed_summary(feed) for feed in app.store().feeds()]
+    rows = [feed_summary(feed) for feed in app.store().feeds(active_only=not show_all)]
     emit(
         rows,
         fmt,
@@ -394,11 +477,17 @@ def feeds_list(app: App, fmt: str | None) -> None:
 @click.option("--purge", is_flag=True, help="Also delete the items only this feed carried.")
 @click.pass_obj
 def feeds_remove(app: App, which: str, purge: bool) -> None:
-    """Unsubscribe from a feed; its items stay unless --purge."""
+    """Unsubscribe from a feed; its items stay unless --purge (which also works on a feed
+    removed before)."""
     store = app.store()
     feed = store.find_feed(which)
     if feed is None:
         raise UsageError(f"no feed {which!r}; `strikewatch feeds list` shows the names")
+    if not feed["active"] and not purge:
+        raise UsageError(
+            f"{feed['name']} ({feed['url']}) is not subscribed (removed before);"
+            " --purge deletes its items"
+        )
     deleted = store.remove_feed(feed["id"], purge=purge)
     if purge:
         click.echo(f"Removed {feed['name']} and {deleted} item(s) only it carried")
@@ -417,16 +506,21 @@ def feeds_export(app: App) -> None:
 
 @feeds.command("import")
 @click.argument("file", metavar="FILE.opml", type=click.Path(dir_okay=False))
+@click.option(
+    "--allow-files",
+    is_flag=True,
+    help="Also subscribe to file:// entries (regular files only): trust the OPML file first.",
+)
 @click.pass_obj
-def feeds_import(app: App, file: str) -> None:
+def feeds_import(app: App, file: str, allow_files: bool) -> None:
     """Subscribe to the feeds in an OPML file exported by a feed reader.
 
     Categories (nested outlines) are flattened; feeds already subscribed, or listed twice,
-    are skipped and counted.
+    are skipped and counted. Local file entries (file://) are skipped unless --allow-files.
     """
     from strikewatch.opml import import_feeds, read_opml
 
-    result = import_feeds(app.store(), read_opml(file))
+    result = import_feeds(app.store(), read_opml(file), allow_files=allow_files)
     for url, why in result.skipped:
         click.echo(f"warning: {file}: skipped {url}: {why}", err=True)
     click.echo(
@@ -443,7 +537,7 @@ def feeds_import(app: App, file: str) -> None:
 @click.argument("locations", nargs=-1, metavar="[URL_OR_PATH]...")
 @click.option(
     "--timeout",
-    type=click.FloatRange(min=0.1, max=600),
+    type=TIMEOUT,
     default=30.0,
     show_default=True,
     help="Deadline in seconds for each feed: connecting, redirects, headers and body.",

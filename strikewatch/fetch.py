@@ -81,14 +81,18 @@ class Unreachable(FetchError):
 
 
 def is_remote(location: str) -> bool:
-    return urlsplit(location).scheme.lower() in ("http", "https")
+    """An http(s) address (well formed or not: normalize.feed_url says what is wrong)."""
+    return location.lstrip()[:6].lower().startswith(("http:", "https:"))
 
 
 def host_key(location: str) -> str:
     """The server a location lives on, for the per-host connection limit ('' for files)."""
     if not is_remote(location):
         return ""
-    return (urlsplit(location).hostname or "").lower()
+    try:
+        return (urlsplit(location).hostname or "").lower()
+    except ValueError:
+        return location
 
 
 def new_session() -> requests.Session:
@@ -123,20 +127,36 @@ def parse_retry_after(value: str | None, now: datetime | None = None) -> datetim
     return min(max(moment, now), now + MAX_RETRY_AFTER)
 
 
-def read_local(path: str, max_bytes: int = DEFAULT_MAX_BYTES) -> FetchResult:
-    """A feed file on disk, read with the same size cap as a download."""
+def read_local(
+    path: str, max_bytes: int = DEFAULT_MAX_BYTES, *, regular_only: bool = False
+) -> FetchResult:
+    """A feed file on disk, read with the same size cap as a download, whatever it is: a
+    device (/dev/zero) or a pipe is read up to the cap and no further. `regular_only` refuses
+    anything but a regular file before opening it (a subscribed feed: cron must never block
+    on a pipe nobody writes to, nor read a device)."""
+    import stat
+
     location = Path(path).expanduser()
+    too_large = f"file is larger than the {_megabytes(max_bytes)} limit"
     try:
-        size = location.stat().st_size
-        if size > max_bytes:
-            raise FetchError(f"file is larger than the {_megabytes(max_bytes)} limit")
-        body = location.read_bytes()
+        status = location.stat()
+        if stat.S_ISDIR(status.st_mode):
+            raise FetchError("is a directory, not a feed file")
+        regular = stat.S_ISREG(status.st_mode)
+        if regular_only and not regular:
+            raise FetchError("not a regular file (a device or a pipe); a feed must be a file")
+        if regular and status.st_size > max_bytes:
+            raise FetchError(too_large)
+        with open(location, "rb") as handle:
+            body = handle.read(max_bytes + 1)  # a file may grow, a device never ends
     except FileNotFoundError:
         raise FetchError("no such file") from None
     except IsADirectoryError:
         raise FetchError("is a directory, not a feed file") from None
     except OSError as error:
         raise FetchError(f"cannot read file: {error.strerror or error}") from None
+    if len(body) > max_bytes:
+        raise FetchError(too_large)
     return FetchResult(status=None, body=body, url=str(path))
 
 

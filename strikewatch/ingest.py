@@ -16,6 +16,7 @@ from strikewatch.parse import (
     ArchiveLineError,
     Item,
     looks_like_jsonl,
+    looks_like_opml,
     parse_archive_lines,
     parse_feed,
 )
@@ -85,17 +86,25 @@ def import_file(
     """
     location = Path(path).expanduser()
     report = ImportReport(path=str(path))
-    head = read_file_start(path, 4096)
+    # A pipe (`import <(curl ...)`) or a device can be read only once, and may never end: it
+    # is read whole, up to the cap, first. A regular file is read as it is processed.
+    whole = None if _regular_or_missing(location) else _read_whole(path)
+    head = read_file_start(path, 4096) if whole is None else whole[:4096]
     default_source = location.stem or "import"
     archive: _Archive | None = None
     if looks_like_jsonl(head):
         store.prepare_for_bulk_writes()
-        large = _size(location) >= PARALLEL_TAGGING_MIN_BYTES
+        large = (len(whole) if whole is not None else _size(location)) >= PARALLEL_TAGGING_MIN_BYTES
         archive = _Archive(classifier, tag_workers if large else 0, default_source)
-        batches = archive.batches(location, report)
+        batches = archive.batches(location if whole is None else whole, report)
+    elif looks_like_opml(head):
+        raise ImportFileError(
+            f"{path}: an OPML list of subscriptions, not a feed: use `strikewatch feeds import`"
+        )
     else:
         try:
-            parsed = parse_feed(read_local(str(location), max_bytes=DEFAULT_MAX_BYTES).body or b"")
+            body = whole if whole is not None else _read_whole(path)
+            parsed = parse_feed(body)
         except FeedError as error:
             raise ImportFileError(f"{path}: {error}") from None
         report.warning = parsed.warning
@@ -130,6 +139,23 @@ def import_file(
         if archive is not None:
             store.finish_bulk_writes()
     return report
+
+
+def _regular_or_missing(location: Path) -> bool:
+    import stat
+
+    try:
+        return stat.S_ISREG(location.stat().st_mode)
+    except OSError:
+        return True  # read_file_start says what is wrong with it
+
+
+def _read_whole(path: str | Path) -> bytes:
+    """A feed document (or a pipe's whole content), read under the download cap."""
+    try:
+        return read_local(str(Path(path).expanduser()), max_bytes=DEFAULT_MAX_BYTES).body or b""
+    except FeedError as error:
+        raise ImportFileError(f"{path}: {error}") from None
 
 
 def _size(location: Path) -> int:
@@ -180,13 +206,20 @@ class _Archive:
             preload=["strikewatch.ingest"],
         )
 
-    def batches(self, location: Path, report: ImportReport) -> Iterator[tuple[list[Item], Any]]:
+    def batches(
+        self, source: Path | bytes, report: ImportReport
+    ) -> Iterator[tuple[list[Item], Any]]:
         """The archive's items in batches, in file order, each with the classifier to store it
-        with; bad lines go to `report`."""
-        try:
-            handle = open(location, "rb")  # noqa: SIM115 - closed below, once drained
-        except OSError as error:
-            raise ImportFileError(f"{location}: cannot read: {error.strerror or error}") from None
+        with; bad lines go to `report`. `source` is the file, or its content already read."""
+        if isinstance(source, bytes):
+            import io
+
+            handle: Any = io.BytesIO(source)
+        else:
+            try:
+                handle = open(source, "rb")  # noqa: SIM115 - closed below, once drained
+            except OSError as error:
+                raise ImportFileError(f"{source}: cannot read: {error.strerror or error}") from None
         waiting: deque[tuple[int, list[bytes], Future[Any] | None]] = deque()
         with handle:
             for first_line, lines in numbered_chunks(handle, BATCH_SIZE):

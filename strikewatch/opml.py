@@ -127,9 +127,14 @@ class OpmlImport:
     skipped: list[tuple[str, str]]  # (url, why)
 
 
-def import_feeds(store: Any, feeds: list[OpmlFeed]) -> OpmlImport:
+def import_feeds(store: Any, feeds: list[OpmlFeed], *, allow_files: bool = False) -> OpmlImport:
     """Subscribe to every feed in the list; duplicates (in the file or already subscribed) are
-    counted and skipped, unusable addresses reported."""
+    counted and skipped, unusable addresses reported.
+
+    An OPML file may come from anywhere: a `file://` entry is a local file that every later
+    poll would read (and could show), so it is taken only with `allow_files`, and only when
+    it is a regular file (never a device, a pipe or a folder)."""
+    from strikewatch.errors import UsageError
     from strikewatch.store import normalize_location
 
     result = OpmlImport(added=[], duplicates=0, skipped=[])
@@ -143,7 +148,19 @@ def import_feeds(store: Any, feeds: list[OpmlFeed]) -> OpmlImport:
         if scheme not in ("http", "https", "file"):
             result.skipped.append((feed.url, "not an http(s) or file address"))
             continue
-        location = normalize_location(url)
+        if scheme == "file" and not allow_files:
+            result.skipped.append((feed.url, "a local file: taken only with --allow-files"))
+            continue
+        try:
+            location = normalize_location(url)
+        except UsageError as error:
+            result.skipped.append((feed.url, _reason(str(error))))
+            continue
+        if scheme == "file" and not _regular_file(location):
+            result.skipped.append(
+                (feed.url, "not a regular file (missing, a folder, device or pipe)")
+            )
+            continue
         existing = store.find_feed(location)
         if location in seen or (existing is not None and existing["active"]):
             result.duplicates += 1
@@ -158,3 +175,17 @@ def import_feeds(store: Any, feeds: list[OpmlFeed]) -> OpmlImport:
         else:
             result.duplicates += 1
     return result
+
+
+def _reason(message: str) -> str:
+    """A usage error about an address, without the address (the warning line names it)."""
+    return message.split(": ", 1)[1] if ": " in message else message
+
+
+def _regular_file(path: str) -> bool:
+    import stat
+
+    try:
+        return stat.S_ISREG(Path(path).stat().st_mode)
+    except (OSError, ValueError):
+        return False

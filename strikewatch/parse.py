@@ -41,6 +41,7 @@ _ENTITY_DECL_RE = re.compile(rb"<!ENTITY(?:[^>\"']|\"[^\"]*\"|'[^']*')*>", re.IG
 _FIRST_ELEMENT_RE = re.compile(rb"<[A-Za-z_]")
 _ENTRY_OPEN_RE = re.compile(rb"<(?:item|entry)[\s>]")
 _ROOT_CLOSE_RE = re.compile(rb"</\s*(?:[\w.-]+:)?(?:rss|feed|RDF)\s*>\s*\Z")
+_SCHEME_RE = re.compile(r"\s*[A-Za-z][A-Za-z0-9+.-]*:")
 _HTML_SNIFF_RE = re.compile(rb"<(!doctype\s+html|html[\s>]|head[\s>]|body[\s>])", re.IGNORECASE)
 
 
@@ -121,7 +122,8 @@ def _entry_to_item(entry, base_url: str | None = None) -> Item | None:
         published = parse_timestamp(raw_date)
     guid = entry.get("id") or None
     link = entry.get("link")
-    if link and base_url and "://" not in link:
+    if link and base_url and not _SCHEME_RE.match(link):
+        # Not `"://" in link`: a relative share link carries one in its query (/share?u=https://x).
         from urllib.parse import urljoin
 
         link = urljoin(base_url, link.strip())
@@ -178,7 +180,12 @@ def parse_feed(
     _drop_unreliable_guids(items)
     if not items:
         if looks_like_html(body, content_type) and not parsed.get("version"):
-            raise ParseError("not a feed: the server sent an HTML page")
+            # A body with a Content-Type, or from an http(s) address, came from a server; any
+            # other is a file the user named.
+            served = bool(content_type) or (base_url or "").lower().startswith(("http:", "https:"))
+            raise ParseError(
+                "not a feed: the server sent an HTML page" if served else "not a feed: an HTML file"
+            )
         if problem is not None and not _harmless(problem):
             raise ParseError(f"not a readable feed: {_describe(problem)}")
         if not parsed.get("version"):
@@ -308,3 +315,52 @@ def archive_record_to_item(
         if isinstance(source, str) and source.strip()
         else default_source,
     )
+
+
+_ROOT_SNIFF_RE = re.compile(
+    rb"<(?:!doctype\s+)?(?:[\w.-]+:)?(rss|feed|rdf|html)[\s>]", re.IGNORECASE
+)
+_OPML_SNIFF_RE = re.compile(rb"\A(?:\xef\xbb\xbf)?\s*(?:<[?!][^>]*>\s*)*<opml[\s>]", re.IGNORECASE)
+FEED_LINK_TYPES = ("application/rss+xml", "application/atom+xml")
+
+
+def looks_like_opml(head: bytes) -> bool:
+    """An OPML subscription list (what `feeds import` reads), not a feed."""
+    match = _OPML_SNIFF_RE.search(head[:4096])
+    return match is not None
+
+
+def is_html_page(body: bytes) -> bool:
+    """True when the document is a web page rather than a feed (by its first root-like tag:
+    a feed served as text/html is still a feed, and HTML inside a feed's CDATA comes later)."""
+    match = _ROOT_SNIFF_RE.search(body[:4096])
+    return match is not None and match.group(1).lower() == b"html"
+
+
+def find_feed_links(body: bytes, page_url: str) -> list[str]:
+    """The feeds a web page announces with <link rel="alternate" type="application/rss+xml">
+    (or Atom), in page order, resolved against the page's address (or its <base href>); only
+    http(s) ones. Read with the standard library's HTML parser: pages are not XML."""
+    from html.parser import HTMLParser
+    from urllib.parse import urljoin
+
+    found: list[str] = []
+    base = [page_url]
+
+    class LinkFinder(HTMLParser):
+        def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+            values = {key.lower(): (value or "").strip() for key, value in attrs}
+            if tag == "base" and values.get("href"):
+                base[0] = urljoin(page_url, values["href"])
+            if tag != "link" or not values.get("href"):
+                return
+            kind = values.get("type", "").split(";")[0].strip().lower()
+            if "alternate" in values.get("rel", "").lower().split() and kind in FEED_LINK_TYPES:
+                address = urljoin(base[0], values["href"])
+                if _SCHEME_RE.match(address) and address.lower().startswith(("http:", "https:")):
+                    found.append(address)
+
+    finder = LinkFinder(convert_charrefs=True)
+    finder.feed(body.decode("utf-8", "replace"))
+    finder.close()
+    return list(dict.fromkeys(found))

@@ -153,7 +153,8 @@ def _fetch_one(
             timeout=timeout,
             max_bytes=max_bytes,
         )
-    return fetching.read_local(url, max_bytes=max_bytes)
+    # Only a file named on this command line may be a pipe or a device (read up to the cap).
+    return fetching.read_local(url, max_bytes=max_bytes, regular_only=feed.get("id") is not None)
 
 
 def fetch_all(
@@ -546,12 +547,13 @@ def _record(
         etag=result.etag,
         last_modified=result.last_modified,
     )
-    if result.moved_to and result.moved_to != feed["url"]:
-        outcome.moved_to = result.moved_to
+    moved_to = _stored_form(result.moved_to) if result.moved_to else None
+    if moved_to and moved_to != feed["url"]:
+        outcome.moved_to = moved_to
         if feed_id is None:
             outcome.moved_note = "not subscribed, so nothing was updated"
-        elif store.feed_with_url(result.moved_to, other_than=feed_id) is None:
-            state["url"] = result.moved_to
+        elif store.feed_with_url(moved_to, other_than=feed_id) is None:
+            state["url"] = moved_to
             outcome.moved_note = "address updated"
         else:
             outcome.moved_note = "another subscribed feed already has that address; kept this one"
@@ -574,6 +576,18 @@ def _record(
     if feed_id is not None:
         store.update_feed(feed_id, **state)
     return outcome
+
+
+def _stored_form(url: str) -> str:
+    """A redirect's target as `feeds add` would store it, so that the feed it moved to is
+    recognised when already subscribed (HTTPS://Host:443/feed/ is https://host/feed/)."""
+    from strikewatch.errors import UsageError
+    from strikewatch.normalize import feed_url
+
+    try:
+        return feed_url(url)
+    except UsageError:
+        return url
 
 
 def default_feeds() -> list[dict[str, str]]:

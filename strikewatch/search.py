@@ -89,7 +89,8 @@ def search(
     fetch = max(limit * 4, 50)
     while True:
         try:
-            rows = conn.execute(sql, [*params, fetch]).fetchall()
+            # Capped: a --limit near 2^63 times four overflows SQLite's integers.
+            rows = conn.execute(sql, [*params, min(fetch, 2**63 - 1)]).fetchall()
         except sqlite3.OperationalError as error:
             # Should not happen with quoted terms; still one line, never a traceback.
             raise UsageError(f"cannot search for {query!r}: {error}") from None

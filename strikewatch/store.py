@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from strikewatch.errors import StoreError, UsageError
 from strikewatch.normalize import (
     content_hash,
+    feed_url,
     published_or_seen,
     strip_controls,
     to_utc_iso,
@@ -308,6 +309,7 @@ class Store:
     # -- feeds ---------------------------------------------------------------------------
 
     def feeds(self, active_only: bool = False) -> list[dict[str, Any]]:
+        """Every feed by name; `active_only` leaves out removed and gone ones."""
         sql = "SELECT * FROM feeds"
         if active_only:
             sql += " WHERE active = 1"
@@ -318,9 +320,13 @@ class Store:
 
     def find_feed(self, url_or_name: str) -> dict[str, Any] | None:
         """A feed by name (any case), by URL, or by local path."""
+        try:
+            location = normalize_location(url_or_name)
+        except UsageError:  # not an address: maybe a name
+            location = url_or_name
         row = self.conn.execute(
             "SELECT * FROM feeds WHERE name = ? COLLATE NOCASE OR url = ? OR url = ?",
-            (url_or_name, url_or_name, normalize_location(url_or_name)),
+            (url_or_name, url_or_name, location),
         ).fetchone()
         return dict(row) if row else None
 
@@ -1050,13 +1056,13 @@ def _local_path(text: str) -> str:
 
 
 def normalize_location(location: str) -> str:
-    """A URL as given (trimmed), or a local path made absolute so it is the same from anywhere."""
+    """A URL in its stored form (normalize.feed_url; UsageError when it is not a usable one), or
+    a local path made absolute so it is the same from anywhere."""
     from pathlib import Path
-    from urllib.parse import urlsplit
 
     location = strip_controls(location).strip()
-    if urlsplit(location).scheme.lower() in ("http", "https"):
-        return location
+    if location[:8].lower().startswith(("http:", "https:")):
+        return feed_url(location)
     if location.lower().startswith("file://"):
         location = location[7:]
     return str(Path(location).expanduser().resolve())
@@ -1093,6 +1099,9 @@ def feed_summary(feed: dict[str, Any]) -> dict[str, Any]:
         health = "waiting"
     elif feed.get("last_polled") is None:
         health = "new"
+    elif feed.get("error"):
+        # Polled, failed, but not counted: no feed could be reached (the network was down).
+        health = "failing"
     else:
         health = "ok"
     return {

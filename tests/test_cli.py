@@ -194,6 +194,26 @@ def test_import_rss_file(tmp_path, run, run_json):
         (["import"], "name at least one FILE"),
         (["feeds", "remove", "nobody"], "no feed 'nobody'"),
         (["feeds", "add", "/no/such/file.xml"], "no such file"),
+        (["feeds", "add", "http://[::1"], "http://[::1: not a valid URL"),
+        (["feeds", "add", "https:///feed/"], "the address has no host"),
+        (["feeds", "add", "https://"], "the address has no host"),
+        (["feeds", "add", "https://deadline.com/my feed/"], "cannot contain spaces"),
+        (["feeds", "add", "http://deadline.com:99999/feed"], "not a valid URL"),
+        (
+            ["feeds", "add", "deadline.com/feed"],
+            "deadline.com/feed: no such file; for a web address, give https://deadline.com/feed",
+        ),
+        (["feeds", "add", "guild-news.xml"], "guild-news.xml: not an http(s) URL and no such file"),
+        (["poll", "http://[::1"], "http://[::1: not a valid URL"),
+        (["timeline", "--limit", str(2**63)], "is not in the range 1<=x<=9223372036854775807"),
+        (["search", "wga", "--limit", str(2**64)], "is not in the range 1<=x<="),
+        (["timeline", "--limit", "-1"], "is not in the range 1<=x<="),
+        (["poll", "--timeout", "nan"], "'nan' is not a number of seconds from 0.1 to 600"),
+        (["poll", "--timeout", "inf"], "'inf' is not a number of seconds from 0.1 to 600"),
+        (["poll", "--timeout", "-5"], "'-5' is not a number of seconds from 0.1 to 600"),
+        (["poll", "--timeout", "0"], "'0' is not a number of seconds from 0.1 to 600"),
+        (["poll", "--timeout", "soon"], "'soon' is not a number of seconds"),
+        (["feeds", "add", "https://x.example/f", "--timeout", "nan"], "not a number of seconds"),
         (["classify"], "give a headline"),
     ],
 )
@@ -252,15 +272,23 @@ def test_relative_dates(archive, run_json):
     assert len(run_json("timeline", "--since", "52000w")) == 3
 
 
+def test_the_largest_limit_is_accepted_everywhere(archive, run, run_json):
+    largest = str(2**63 - 1)
+    everything = run_json("timeline", "--all")
+    assert run_json("timeline", "--all", "--limit", largest) == everything
+    assert run_json("search", "strike", "--limit", largest) == run_json("search", "strike")
+    assert run("export", "--atom", "--limit", largest).exit_code == 0
+
+
 def test_feeds_add_list_remove(tmp_path, run, run_json):
     feed_file = tmp_path / "guild.xml"
     feed_file.write_text("<rss/>")
-    first = run("feeds", "add", "https://deadline.com/feed/")
+    first = run("feeds", "add", "https://deadline.com/feed/", "--no-check")
     assert (
         first.exit_code == 0
         and first.stdout.strip() == "Subscribed to deadline: https://deadline.com/feed/"
     )
-    again = run("feeds", "add", "https://deadline.com/feed/")
+    again = run("feeds", "add", "https://deadline.com/feed/", "--no-check")
     assert again.exit_code == 0 and "Already subscribed" in again.stdout
     assert run("feeds", "add", str(feed_file), "--name", "Guild").exit_code == 0
     feeds = run_json("feeds", "list")
@@ -279,13 +307,19 @@ def test_feeds_add_list_remove(tmp_path, run, run_json):
 
     removed = run("feeds", "remove", "DEADLINE")
     assert removed.exit_code == 0 and "its items stay" in removed.stdout
-    assert {feed["name"]: feed["active"] for feed in run_json("feeds", "list")} == {
+    assert [feed["name"] for feed in run_json("feeds", "list")] == ["Guild"]
+    assert {feed["name"]: feed["active"] for feed in run_json("feeds", "list", "--all")} == {
         "deadline": False,
         "Guild": True,
     }
+    twice = run("feeds", "remove", "deadline")
+    assert twice.exit_code == 2
+    assert "deadline (https://deadline.com/feed/) is not subscribed" in twice.stderr
     purged = run("feeds", "remove", str(feed_file), "--purge")
     assert purged.exit_code == 0 and "Removed Guild" in purged.stdout
-    assert [feed["name"] for feed in run_json("feeds", "list")] == ["deadline"]
+    assert [feed["name"] for feed in run_json("feeds", "list", "--all")] == ["deadline"]
+    assert run("feeds", "remove", "deadline", "--purge").exit_code == 0
+    assert run_json("feeds", "list", "--all") == []
 
 
 def test_second_poll_while_one_runs_exits_0(db_path, run):

@@ -59,10 +59,13 @@ def test_import_reader_opml_nested_missing_titles_variants_duplicates(tmp_path, 
 def test_opml_round_trip(tmp_path, run, run_json, db_path):
     local = tmp_path / "guild.xml"
     local.write_text("<rss/>")
-    assert run("feeds", "add", "https://deadline.com/feed/").exit_code == 0
-    assert run("feeds", "add", "https://variety.com/feed/", "--name", "Var").exit_code == 0
+    assert run("feeds", "add", "https://deadline.com/feed/", "--no-check").exit_code == 0
+    assert (
+        run("feeds", "add", "https://variety.com/feed/", "--name", "Var", "--no-check").exit_code
+        == 0
+    )
     assert run("feeds", "add", str(local), "--name", "guild-local").exit_code == 0
-    assert run("feeds", "add", "https://gone.example/feed").exit_code == 0
+    assert run("feeds", "add", "https://gone.example/feed", "--no-check").exit_code == 0
     assert run("feeds", "remove", "gone").exit_code == 0
     exported = run("feeds", "export")
     assert exported.exit_code == 0
@@ -81,9 +84,18 @@ def test_opml_round_trip(tmp_path, run, run_json, db_path):
 
     from strikewatch.cli import cli
 
+    # A file:// entry is subscribed only when asked for.
     result = CliRunner().invoke(cli, ["--db", str(other_db), "feeds", "import", str(opml)])
     assert result.exit_code == 0, result.output
-    assert "Subscribed to 3 feed(s)" in result.stdout
+    assert "Subscribed to 2 feed(s)" in result.stdout and "1 unusable" in result.stdout
+    assert f"skipped {local.resolve().as_uri()}: a local file: taken only with --allow-files" in (
+        result.stderr
+    )
+    result = CliRunner().invoke(
+        cli, ["--db", str(other_db), "feeds", "import", "--allow-files", str(opml)]
+    )
+    assert result.exit_code == 0, result.output
+    assert "Subscribed to 1 feed(s)" in result.stdout
     listed = CliRunner().invoke(cli, ["--db", str(other_db), "feeds", "list", "--json"])
     import json
 
@@ -223,3 +235,82 @@ def test_atom_keeps_feed_text_literal(tmp_path, run):
     [entry] = parsed.entries
     assert entry.title == stored["title"] == "WGA strike & begins"
     assert entry.link == "https://x.example/n?a=1&b=2"
+
+
+def test_atom_export_writes_only_http_links(tmp_path, run):
+    import json
+
+    from strikewatch.atom import write_atom
+
+    links = [
+        "javascript:alert(document.cookie)",
+        " JaVaScRiPt:alert(1)",
+        "data:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg==",
+        "file:///etc/passwd",
+        "https://guild.example/safe",
+    ]
+    path = tmp_path / "links.jsonl"
+    path.write_text(
+        "".join(
+            json.dumps(
+                {
+                    "title": f"WGA story {n}",
+                    "link": link,
+                    "published": f"2023-05-0{n + 1}T00:00:00Z",
+                }
+            )
+            + "\n"
+            for n, link in enumerate(links)
+        )
+    )
+    assert run("import", str(path)).exit_code == 0
+    exported = run("export", "--atom", "--all", "--no-collapse").stdout
+    root = ElementTree.fromstring(exported.encode())
+    namespace = "{http://www.w3.org/2005/Atom}"
+    entries = root.findall(f"{namespace}entry")
+    assert len(entries) == 5
+    hrefs = [link.get("href") for link in root.iter(f"{namespace}link")]
+    assert hrefs == ["https://guild.example/safe"]
+    assert all(entry.find(f"{namespace}id").text.startswith("tag:") for entry in entries)
+    for scheme in ("javascript:", "data:", "file:"):
+        assert scheme not in exported.lower()
+
+    # The other outlets' reports are links too.
+    entry = {
+        "id": 1,
+        "title": "WGA strike",
+        "link": "https://guild.example/a",
+        "source": "guild",
+        "published": "2023-05-02T00:00:00+00:00",
+        "also": [
+            {"source": "x", "title": "t", "link": "javascript:alert(1)", "published": "2023"},
+            {"source": "y", "title": "u", "link": "https://trade.example/b", "published": "2023"},
+        ],
+    }
+    document = "".join(write_atom([entry]))
+    assert "javascript" not in document and 'href="https://trade.example/b"' in document
+
+
+def test_a_malformed_opml_entry_is_skipped_and_the_others_imported(tmp_path, run, run_json):
+    path = tmp_path / "mixed.opml"
+    path.write_text(
+        """<?xml version="1.0"?>
+<opml version="2.0"><head><title>feeds</title></head><body>
+  <outline text="broken" xmlUrl="http://[::1"/>
+  <outline text="nohost" xmlUrl="https:///feed/"/>
+  <outline text="spaced" xmlUrl="https://guild.example/my feed/"/>
+  <outline text="guild" xmlUrl="HTTPS://Guild.Example:443/feed/"/>
+</body></opml>"""
+    )
+    result = run("feeds", "import", str(path))
+    assert result.exit_code == 0, result.output
+    assert "Subscribed to 1 feed(s)" in result.stdout and "3 unusable" in result.stdout
+    assert "Traceback" not in result.output
+    assert f"warning: {path}: skipped http://[::1: not a valid URL (Invalid IPv6 URL)" in (
+        result.stderr
+    )
+    assert "skipped https:///feed/: the address has no host" in result.stderr
+    assert "skipped https://guild.example/my feed/: an address cannot contain spaces" in (
+        result.stderr
+    )
+    assert [feed["url"] for feed in run_json("feeds", "list")] == ["https://guild.example/feed/"]

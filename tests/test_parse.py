@@ -67,7 +67,7 @@ def test_malformed_feed_keeps_what_parsed():
         (b"   \n", "empty response"),
         (
             b"<!DOCTYPE html><html><head><title>Login</title></head><body>Sign in</body></html>",
-            "HTML page",
+            "not a feed: an HTML file",
         ),
         (b"\x89PNG\r\n\x1a\n\x00\x00binary", "not a"),
     ],
@@ -113,6 +113,21 @@ def test_plain_text_removes_controls_and_markup():
         ),
         ("https://variety.com/a?id=5&fbclid=abc&utm_campaign=z", "https://variety.com/a?id=5"),
         ("http://example.com:8080/a", "http://example.com:8080/a"),
+        # A fragment that names a place on a day page is part of the story's address...
+        ("https://blog.example/2023/07/14#post-2", "https://blog.example/2023/07/14#post-2"),
+        ("https://blog.example/day?utm_source=rss#post-1", "https://blog.example/day#post-1"),
+        ("https://blog.example/#!/story/7", "https://blog.example/#!/story/7"),
+        ("https://blog.example/p#comment-41", "https://blog.example/p#comment-41"),
+        # ...one that only tracks, or points at the page's comments, is not.
+        ("https://lemonde.example/a.html#xtor=RSS-3208", "https://lemonde.example/a.html"),
+        ("https://site.example/a#ref=rss", "https://site.example/a"),
+        ("https://site.example/a#utm_source=feed&utm_medium=rss", "https://site.example/a"),
+        ("https://site.example/a#section-2&utm_source=feed", "https://site.example/a#section-2"),
+        ("https://site.example/a/#respond", "https://site.example/a/"),
+        ("https://site.example/a/#more-1234", "https://site.example/a/"),
+        ("https://site.example/a/#disqus_thread", "https://site.example/a/"),
+        ("https://site.example/a/#.VxYz1a2B3c4.dpuf", "https://site.example/a/"),
+        ("https://site.example/a/#", "https://site.example/a/"),
         ("", None),
         (None, None),
     ],
@@ -218,3 +233,58 @@ def test_relative_entry_links_resolve_against_the_feed_address():
         base_url="https://guild.example/feed/",
     ).items
     assert absolute.link == "https://other.example/x"
+
+
+DAY_PAGE_BLOG = b"""<?xml version="1.0" encoding="UTF-8"?>
+<rss version="2.0">
+  <channel>
+    <title>Picket Line Notes</title>
+    <link>https://notes.example/</link>
+    <description>Short posts from the line, one page a day</description>
+    <item>
+      <title>Morning: pickets at the studio gates by six</title>
+      <link>https://notes.example/2023/07/14#post-1</link>
+      <pubDate>Fri, 14 Jul 2023 09:05:00 -0700</pubDate>
+      <description>Pickets gathered early; SAG-AFTRA members joined the writers.</description>
+    </item>
+    <item>
+      <title>Afternoon: the actors' strike begins at midnight</title>
+      <link>https://notes.example/2023/07/14#post-2</link>
+      <pubDate>Fri, 14 Jul 2023 15:40:00 -0700</pubDate>
+      <description>The board's vote was unanimous.</description>
+    </item>
+    <item>
+      <title>Evening: a tracked copy of the afternoon post</title>
+      <link>https://notes.example/2023/07/14?utm_source=rss#xtor=RSS-1</link>
+      <pubDate>Fri, 14 Jul 2023 20:00:00 -0700</pubDate>
+      <description>Same page, no anchor: the page itself.</description>
+    </item>
+    <item>
+      <title>Share this page</title>
+      <link>/share?u=https://notes.example/2023/07/14&amp;utm_medium=feed</link>
+      <pubDate>Fri, 14 Jul 2023 21:00:00 -0700</pubDate>
+    </item>
+  </channel>
+</rss>"""
+
+
+def test_posts_anchored_on_a_day_page_stay_separate_items():
+    items = parse_feed(DAY_PAGE_BLOG, base_url="https://notes.example/feed.xml").items
+    assert [item.guid for item in items] == [None, None, None, None]
+    assert [item.link for item in items] == [
+        "https://notes.example/2023/07/14#post-1",
+        "https://notes.example/2023/07/14#post-2",
+        "https://notes.example/2023/07/14",
+        # relative, though its query holds "://": resolved against the feed's address
+        "https://notes.example/share?u=https://notes.example/2023/07/14",
+    ]
+
+
+def test_day_page_posts_are_stored_as_separate_items(tmp_path, run, run_json):
+    feed = tmp_path / "notes.xml"
+    feed.write_bytes(DAY_PAGE_BLOG)
+    assert run("import", str(feed)).exit_code == 0
+    links = [entry["link"] for entry in run_json("timeline", "--all", "--no-collapse")]
+    assert "https://notes.example/2023/07/14#post-1" in links
+    assert "https://notes.example/2023/07/14#post-2" in links
+    assert len(links) == 4

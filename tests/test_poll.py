@@ -142,7 +142,9 @@ def three_feeds(httpserver, run):
     }
     for name, feed in feeds.items():
         httpserver.expect_request(f"/{name}.xml").respond_with_handler(feed)
-        result = run("feeds", "add", httpserver.url_for(f"/{name}.xml"), "--name", name)
+        result = run(
+            "feeds", "add", httpserver.url_for(f"/{name}.xml"), "--name", name, "--no-check"
+        )
         assert result.exit_code == 0, result.output
     return feeds
 
