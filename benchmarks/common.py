@@ -190,8 +190,24 @@ def header() -> list[str]:
         f"python: {platform.python_version()} ({platform.python_implementation()}) at {sys.executable}",
         f"machine: {platform.platform()}, {os.cpu_count()} cores, "
         f"load average {', '.join(f'{load:.2f}' for load in os.getloadavg())}",
-        f"at: {time.strftime('%Y-%m-%d %H:%M:%S UTC', time.gmtime())}",
+        f"at: {time.strftime('%Y-%m-%d %H:%M:%S UTC', time.gmtime())}, code: {_commit()}",
     ]
+
+
+def _commit() -> str:
+    """The checkout's commit (and whether it has changes), or why it is unknown."""
+    folder = Path(__file__).resolve().parent
+    try:
+        commit = subprocess.run(
+            ["git", "describe", "--always", "--dirty", "--abbrev=12"],
+            cwd=folder,
+            capture_output=True,
+            text=True,
+            timeout=10,
+        )
+    except (OSError, subprocess.TimeoutExpired) as error:
+        return f"unknown ({error.__class__.__name__})"
+    return commit.stdout.strip() or "unknown (not a git checkout)"
 
 
 def print_header() -> None:
