@@ -1,16 +1,26 @@
-"""(b) A first poll of 100 feeds x 50 items over loopback against a naive requests+feedparser
-loop, an unchanged re-poll against the first poll, and peak memory as the feed count grows.
+"""(b) `strikewatch poll` over loopback, on the default workload (9 feeds x 50 items: the bundled
+list has 9 feeds) and on 100 feeds x 50 items, each against a baseline run beside it:
 
-    python benchmarks/bench_poll.py [--feeds 100] [--items 50] [--runs 5]
+- a first poll (empty database: fetch, parse, tag, store) against the naive loop, a process that
+  does `requests.get` + `feedparser.parse` per URL and stores nothing; target at most 0.5x;
+- an unchanged re-poll (every feed answers 304 Not Modified) against a bare `requests` process
+  that sends the same conditional GETs (the ETag and Last-Modified the server gave) one after
+  another; target at most 1.5x.
 
+    python benchmarks/bench_poll.py [--feeds 9 100] [--items 50] [--runs 7]
+
+strikewatch is driven only through its command line (feeds are subscribed with `feeds import`
+from an OPML file), so the benchmark measures what a user runs, however the inside is built.
 The feeds are spread over ten loopback addresses (127.0.0.2-11), as real feeds are spread over
-hosts, so the per-host connection limit applies as it would in real life.
+hosts, so a per-host connection limit applies as it would in real life. The server counts its
+answers: a first poll that is not all 200s, or a re-poll that is not all 304s, stops the run.
 """
 
 from __future__ import annotations
 
 import argparse
 import hashlib
+import json
 import os
 import random
 import shutil
@@ -18,10 +28,12 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.request
+from collections import Counter
 from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from xml.sax.saxutils import escape
+from xml.sax.saxutils import escape, quoteattr
 
 from common import (
     PYTHON,
@@ -32,6 +44,7 @@ from common import (
     command_output,
     headline,
     interleaved,
+    print_header,
     report,
     run_command,
     summary,
@@ -39,6 +52,7 @@ from common import (
 )
 
 HOSTS = [f"127.0.0.{index}" for index in range(2, 12)]
+LAST_MODIFIED = "Wed, 01 Nov 2023 10:00:00 GMT"
 
 NAIVE_LOOP = """
 import sys, requests, feedparser
@@ -47,34 +61,17 @@ for url in open(sys.argv[1]).read().split():
     feedparser.parse(response.content)
 """
 
-
-# `strikewatch poll` run as usual, stopped as its first request is about to go out: the time
-# before it is the start-up (the interpreter, imports including requests, opening the store),
-# which no faster fetching can win back. The hook is on strikewatch's own exchange, so that
-# requests is imported where strikewatch imports it.
-FIRST_REQUEST = """
-import os, runpy, sys, threading, time
-import strikewatch.fetch
-
-first = threading.Lock()
-
-def first_request(*args, **kwargs):
-    first.acquire()  # the fetching threads after the first wait here until the exit
-    print(time.monotonic(), flush=True)
-    os._exit(0)
-
-strikewatch.fetch._exchange = first_request
-sys.argv = ["strikewatch", *sys.argv[1:]]
-runpy.run_module("strikewatch", run_name="__main__")
+# The least a re-poll must do: start Python, import requests, ask each feed "changed since?".
+BARE_CONDITIONAL = """
+import sys, requests
+session = requests.Session()
+for line in open(sys.argv[1], encoding="utf-8"):
+    url, etag, modified = line.rstrip("\\n").split("\\t")
+    headers = {"If-None-Match": etag, "If-Modified-Since": modified}
+    response = session.get(url, headers=headers, timeout=30)
+    if response.status_code != 304:
+        sys.exit(f"{url}: {response.status_code}, not 304")
 """
-
-
-def until_first_request(db: Path) -> float:
-    """Seconds from launching `strikewatch poll` to its first request (the monotonic clock is
-    the system's, shared by both processes, on Linux and macOS)."""
-    launched = time.monotonic()
-    output = command_output([PYTHON, "-c", FIRST_REQUEST, "--db", str(db), "poll", "--quiet"])
-    return float(output.split()[0]) - launched
 
 
 def feed_document(feed_index: int, items: int, rng: random.Random) -> bytes:
@@ -101,7 +98,10 @@ def feed_document(feed_index: int, items: int, rng: random.Random) -> bytes:
 
 
 class FeedServer:
-    """Serves /feed/N.xml with ETag/Last-Modified and honest 304s, on several loopback hosts."""
+    """Serves /feed/N.xml with ETag/Last-Modified and honest 304s, on several loopback hosts.
+
+    It counts its answers by status and notes when the first request of a run arrived (on the
+    monotonic clock of this process, which also launches the commands)."""
 
     def __init__(self, documents: dict[str, bytes]):
         self.documents = {
@@ -109,29 +109,49 @@ class FeedServer:
             for path, body in documents.items()
         }
         self.servers: list[ThreadingHTTPServer] = []
+        self.lock = threading.Lock()
+        self.answers: Counter[int] = Counter()
+        self.first_request: float | None = None
+
+    def reset(self) -> None:
+        with self.lock:
+            self.answers.clear()
+            self.first_request = None
+
+    def answered(self, status: int) -> None:
+        with self.lock:
+            self.answers[status] += 1
 
     def start(self) -> dict[str, int]:
         documents = self.documents
+        feed_server = self
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
 
             def do_GET(self):
+                with feed_server.lock:
+                    if feed_server.first_request is None:
+                        feed_server.first_request = time.monotonic()
                 body, etag = documents.get(self.path, (None, None))
                 if body is None:
+                    feed_server.answered(404)
                     self.send_response(404)
                     self.send_header("Content-Length", "0")
                     self.end_headers()
                     return
                 if self.headers.get("If-None-Match") == etag:
+                    feed_server.answered(304)
                     self.send_response(304)
                     self.send_header("ETag", etag)
+                    self.send_header("Last-Modified", LAST_MODIFIED)
                     self.end_headers()
                     return
+                feed_server.answered(200)
                 self.send_response(200)
                 self.send_header("Content-Type", "application/rss+xml; charset=utf-8")
                 self.send_header("ETag", etag)
-                self.send_header("Last-Modified", "Wed, 01 Nov 2023 10:00:00 GMT")
+                self.send_header("Last-Modified", LAST_MODIFIED)
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
                 self.wfile.write(body)
@@ -151,17 +171,46 @@ class FeedServer:
     def stop(self) -> None:
         for server in self.servers:
             server.shutdown()
+            server.server_close()
+
+
+def remove_db(path: Path) -> None:
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        Path(str(path) + suffix).unlink(missing_ok=True)
+
+
+def copy_db(source: Path, target: Path) -> None:
+    remove_db(target)
+    for suffix in ("", "-wal", "-shm"):
+        if Path(str(source) + suffix).exists():
+            shutil.copy(str(source) + suffix, str(target) + suffix)
 
 
 def subscribed_db(path: Path, urls: list[str]) -> Path:
-    from strikewatch.store import Store
+    """A database subscribed to `urls`, made as a user would: `feeds import` of an OPML file."""
+    outlines = "\n".join(
+        f'    <outline type="rss" text={quoteattr(f"outlet{index}")} '
+        f"title={quoteattr(f'outlet{index}')} xmlUrl={quoteattr(url)}/>"
+        for index, url in enumerate(urls)
+    )
+    opml = path.with_suffix(".opml")
+    opml.write_text(
+        '<?xml version="1.0" encoding="UTF-8"?>\n<opml version="2.0"><head><title>bench</title>'
+        f"</head><body>\n{outlines}\n</body></opml>\n",
+        encoding="utf-8",
+    )
+    remove_db(path)
+    run_command([*STRIKEWATCH, "--db", str(path), "feeds", "import", str(opml)])
+    return path
 
-    for suffix in ("", "-wal", "-shm"):
-        Path(str(path) + suffix).unlink(missing_ok=True)
-    with Store.open(path) as store:
-        for index, url in enumerate(urls):
-            store.add_feed(url, name=f"outlet{index}")
-        store.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+def validators(urls: list[str], path: Path) -> Path:
+    """One line per feed, `url<TAB>ETag<TAB>Last-Modified`, as the server gave them."""
+    lines = []
+    for url in urls:
+        with urllib.request.urlopen(url, timeout=30) as response:
+            lines.append(f"{url}\t{response.headers['ETag']}\t{response.headers['Last-Modified']}")
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
 
 
@@ -179,86 +228,129 @@ def peak_rss_mb(command: list[str]) -> float:
     return usage.ru_maxrss / 1024
 
 
-def main() -> list[Ratio]:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--feeds", type=int, default=100)
-    parser.add_argument("--items", type=int, default=50)
-    parser.add_argument("--runs", type=int, default=5)
-    args = parser.parse_args()
-    rng = random.Random(5)
-    documents = {
-        f"/feed/{index}.xml": feed_document(index, args.items, rng) for index in range(args.feeds)
-    }
+def stored(db: Path) -> tuple[int, int]:
+    """(items stored, items tagged with a guild), as `timeline --all --json` shows them."""
+    entries = json.loads(
+        command_output([*STRIKEWATCH, "--db", str(db), "timeline", "--all", "--json"])
+    )
+    items = sum(1 + len(entry.get("also") or []) for entry in entries)
+    tagged = sum(1 + len(entry.get("also") or []) for entry in entries if entry["guilds"])
+    return items, tagged
+
+
+def workload(feeds: int, items: int, runs: int) -> tuple[list[Ratio], list[str]]:
+    """The ratios and report lines of one workload: `feeds` feeds of `items` items each."""
+    rng = random.Random(5 + feeds)
+    documents = {f"/feed/{index}.xml": feed_document(index, items, rng) for index in range(feeds)}
     server = FeedServer(documents)
     ports = server.start()
-    urls = [
-        f"http://{HOSTS[index % len(HOSTS)]}:{ports[HOSTS[index % len(HOSTS)]]}/feed/{index}.xml"
-        for index in range(args.feeds)
-    ]
-    folder = work_dir()
-    url_file = folder / "poll-urls.txt"
-    url_file.write_text("\n".join(urls))
-    template = subscribed_db(folder / "poll-template.db", urls)
-    size_kb = sum(len(body) for body in documents.values()) / len(documents) / 1024
     try:
-        live = folder / "poll-live.db"
-        repoll_times: list[float] = []
-        start_up_times: list[float] = []
+        urls = [
+            f"http://{HOSTS[index % len(HOSTS)]}:{ports[HOSTS[index % len(HOSTS)]]}/feed/{index}.xml"
+            for index in range(feeds)
+        ]
+        folder = work_dir()
+        url_file = folder / f"poll-{feeds}-urls.txt"
+        url_file.write_text("\n".join(urls))
+        validator_file = validators(urls, folder / f"poll-{feeds}-validators.tsv")
+        template = subscribed_db(folder / f"poll-{feeds}-template.db", urls)
+        live = folder / f"poll-{feeds}-live.db"
+        poll = [*STRIKEWATCH, "--db", str(live), "poll", "--quiet"]
+        start_ups: dict[str, list[float]] = {"repoll": [], "bare": []}
 
-        def first_poll() -> float:
-            for suffix in ("-wal", "-shm"):
-                Path(str(live) + suffix).unlink(missing_ok=True)
-            shutil.copy(template, live)
-            elapsed = run_command([*STRIKEWATCH, "--db", str(live), "poll", "--quiet"])
-            repoll_times.append(run_command([*STRIKEWATCH, "--db", str(live), "poll", "--quiet"]))
-            start_up_times.append(until_first_request(live))
+        def timed(command: list[str], status: int, start_up: str | None = None) -> float:
+            """One run's wall time; checks the server answered every feed with `status`."""
+            server.reset()
+            launched = time.monotonic()
+            elapsed = run_command(command)
+            if server.answers != Counter({status: feeds}):
+                raise SystemExit(
+                    f"{' '.join(command)}: the server answered {dict(server.answers)}, "
+                    f"expected {feeds} x {status}"
+                )
+            if start_up:
+                assert server.first_request is not None
+                start_ups[start_up].append(server.first_request - launched)
             return elapsed
 
+        def first_poll() -> float:
+            copy_db(template, live)
+            return timed(poll, 200)
+
+        # In each round the re-poll follows the first poll, on the database it filled.
         results = interleaved(
-            args.runs,
-            naive=lambda: run_command([PYTHON, "-c", NAIVE_LOOP, str(url_file)]),
+            runs,
+            naive=lambda: timed([PYTHON, "-c", NAIVE_LOOP, str(url_file)], 200),
             first=first_poll,
+            bare=lambda: timed([PYTHON, "-c", BARE_CONDITIONAL, str(validator_file)], 304, "bare"),
+            repoll=lambda: timed(poll, 304, "repoll"),
         )
-        repoll = Measurement("repoll", repoll_times)
-        start_up = Measurement("start-up", start_up_times).median
-        repoll_ratio = Ratio("unchanged re-poll / first poll", repoll, results["first"], 0.1)
-        ratios = [
-            Ratio(
-                f"first poll ({args.feeds}x{args.items}) / naive loop",
-                results["first"],
-                results["naive"],
-                0.5,
-            ),
-            repoll_ratio,
-        ]
-        memory = []
-        for count in sorted({max(1, args.feeds // 4), max(1, args.feeds // 2), args.feeds}):
-            db = subscribed_db(folder / f"poll-mem-{count}.db", urls[:count])
-            memory.append(
-                f"  {count:>4} feeds: peak RSS {peak_rss_mb([*STRIKEWATCH, '--db', str(db), 'poll', '--quiet']):6.1f} MB"
-            )
-        report(
-            "poll",
-            ratios,
-            [
-                *breakdown(
-                    "where an unchanged re-poll's time goes (medians):",
-                    [
-                        ("the whole re-poll", repoll.median),
-                        ("before its first request (start-up, imports, the store)", start_up),
-                        ("the requests and the rest (the difference)", repoll.median - start_up),
-                        ("what the target allows for the whole re-poll", repoll_ratio.allowed),
-                    ],
-                    unit="ms",
-                ),
-                f"feeds average {size_kb:.0f} KB ({args.items} items each)",
-                "peak memory of a first poll:",
-                *memory,
-            ],
-        )
-        return ratios
+        items_stored, items_tagged = stored(live)
+        copy_db(template, live)
+        peak = peak_rss_mb(poll)
     finally:
         server.stop()
+
+    size_kb = sum(len(body) for body in documents.values()) / len(documents) / 1024
+    label = f"{feeds}x{items}"
+    first_ratio = Ratio(
+        f"first poll ({label}) / naive loop", results["first"], results["naive"], 0.5
+    )
+    repoll_ratio = Ratio(
+        f"unchanged re-poll ({label}) / bare conditional GETs",
+        results["repoll"],
+        results["bare"],
+        1.5,
+    )
+    repoll_start = Measurement("repoll start-up", start_ups["repoll"]).median
+    bare_start = Measurement("bare start-up", start_ups["bare"]).median
+    lines = [
+        *breakdown(
+            f"{label}: where an unchanged re-poll's time goes (medians; the first request as the server saw it):",
+            [
+                ("the whole re-poll", repoll_ratio.subject.median),
+                ("  before its first request (start-up, imports, the store)", repoll_start),
+                (
+                    "  its requests and the rest (the difference)",
+                    repoll_ratio.subject.median - repoll_start,
+                ),
+                ("the bare conditional GETs", repoll_ratio.baseline.median),
+                ("  before their first request (Python, import requests)", bare_start),
+                ("what the target allows for the whole re-poll", repoll_ratio.allowed),
+            ],
+            unit="ms",
+        ),
+        f"{label}: feeds average {size_kb:.0f} KB; a first poll stored {items_stored:,} items "
+        f"({items_tagged:,} tagged with a guild); info: re-poll / first poll "
+        f"{repoll_ratio.subject.median / first_ratio.subject.median:.3f}x",
+        f"{label}: peak memory of a first poll {peak:.1f} MB",
+    ]
+    return [first_ratio, repoll_ratio], lines
+
+
+def main() -> list[Ratio]:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--feeds",
+        type=int,
+        nargs="+",
+        default=[9, 100],
+        help="one workload per count (default: 9 100)",
+    )
+    parser.add_argument("--items", type=int, default=50, help="items per feed (default: 50)")
+    parser.add_argument("--runs", type=int, default=7, help="interleaved rounds (default: 7)")
+    args = parser.parse_args()
+    print_header()
+    ratios: list[Ratio] = []
+    lines: list[str] = []
+    for feeds in args.feeds:
+        workload_ratios, workload_lines = workload(feeds, args.items, args.runs)
+        ratios += workload_ratios
+        lines += workload_lines
+    report("poll", ratios, lines)
+    return ratios
 
 
 if __name__ == "__main__":

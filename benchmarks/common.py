@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import json
 import os
+import platform
 import random
+import shlex
 import statistics
 import subprocess
 import sys
@@ -19,6 +21,8 @@ from pathlib import Path
 
 PYTHON = sys.executable
 STRIKEWATCH = [PYTHON, "-m", "strikewatch"]
+# Set by run_all.py: where each script appends its rows, for the one summary table.
+RESULTS_ENV = "STRIKEWATCH_BENCH_RESULTS"
 
 
 @dataclass
@@ -53,6 +57,39 @@ class Ratio:
         if self.target is None:
             return "info"
         return "ok" if self.value <= self.target else "MISSED"
+
+    def row(self) -> dict[str, object]:
+        return {
+            "measure": self.name,
+            "subject": f"{self.subject.median:.3f}s",
+            "baseline": f"{self.baseline.median:.3f}s",
+            "ratio": f"{self.value:.3f}x",
+            "target": f"<= {self.target:g}x" if self.target is not None else "-",
+            "verdict": self.verdict,
+        }
+
+
+@dataclass
+class Limit:
+    """An absolute target, for the few a user states in seconds (an import's whole run)."""
+
+    name: str
+    subject: Measurement
+    seconds: float  # the subject's median must be under this
+
+    @property
+    def verdict(self) -> str:
+        return "ok" if self.subject.median < self.seconds else "MISSED"
+
+    def row(self) -> dict[str, object]:
+        return {
+            "measure": self.name,
+            "subject": f"{self.subject.median:.3f}s",
+            "baseline": "-",
+            "ratio": "-",
+            "target": f"< {self.seconds:g}s",
+            "verdict": self.verdict,
+        }
 
 
 def run_command(
@@ -112,18 +149,72 @@ def interleaved(runs: int, **candidates: Callable[[], float]) -> dict[str, Measu
     return results
 
 
-def report(title: str, ratios: Sequence[Ratio], extra: Sequence[str] = ()) -> None:
-    print(f"\n## {title}")
-    print(f"{'measure':<44} {'subject':>10} {'baseline':>10} {'ratio':>8} {'target':>8}  verdict")
-    for ratio in ratios:
-        target = f"<= {ratio.target:g}x" if ratio.target is not None else "-"
-        print(
-            f"{ratio.name:<44} {ratio.subject.median:>9.3f}s {ratio.baseline.median:>9.3f}s "
-            f"{ratio.value:>7.3f}x {target:>8}  {ratio.verdict}"
+COLUMNS = ("measure", "subject", "baseline", "ratio", "target", "verdict")
+
+
+def table(rows: Sequence[dict[str, object]]) -> list[str]:
+    """Rows of measures as aligned text lines, with a header."""
+    width = max([44, *(len(str(row["measure"])) for row in rows)])
+    lines = [
+        f"{'measure':<{width}} {'subject':>10} {'baseline':>10} {'ratio':>8} {'target':>8}  verdict"
+    ]
+    for row in rows:
+        lines.append(
+            f"{row['measure']:<{width}} {row['subject']:>10} {row['baseline']:>10} "
+            f"{row['ratio']:>8} {row['target']:>8}  {row['verdict']}"
         )
+    return lines
+
+
+def report(title: str, measures: Sequence[Ratio | Limit], extra: Sequence[str] = ()) -> None:
+    """Print a script's table; under run_all.py also append its rows to the shared results."""
+    rows = [measure.row() for measure in measures]
+    print(f"\n## {title}")
+    for line in table(rows):
+        print(line)
     for line in extra:
         print(line)
     sys.stdout.flush()
+    results = os.environ.get(RESULTS_ENV)
+    if results:
+        with open(results, "a", encoding="utf-8") as handle:
+            for row in rows:
+                handle.write(json.dumps({"benchmark": title, **row}) + "\n")
+
+
+def header() -> list[str]:
+    """What a note citing these numbers needs: the command, the Python, the machine."""
+    command = shlex.join([Path(sys.executable).name, *sys.argv])
+    return [
+        f"command: {command}",
+        f"python: {platform.python_version()} ({platform.python_implementation()}) at {sys.executable}",
+        f"machine: {platform.platform()}, {os.cpu_count()} cores, "
+        f"load average {', '.join(f'{load:.2f}' for load in os.getloadavg())}",
+        f"at: {time.strftime('%Y-%m-%d %H:%M:%S UTC', time.gmtime())}, code: {_commit()}",
+    ]
+
+
+def _commit() -> str:
+    """The checkout's commit (and whether it has changes), or why it is unknown."""
+    folder = Path(__file__).resolve().parent
+    try:
+        commit = subprocess.run(
+            ["git", "describe", "--always", "--dirty", "--abbrev=12"],
+            cwd=folder,
+            capture_output=True,
+            text=True,
+            timeout=10,
+        )
+    except (OSError, subprocess.TimeoutExpired) as error:
+        return f"unknown ({error.__class__.__name__})"
+    return commit.stdout.strip() or "unknown (not a git checkout)"
+
+
+def print_header() -> None:
+    """The header, when a script runs alone (run_all.py prints it once for all)."""
+    if not os.environ.get(RESULTS_ENV):
+        for line in header():
+            print(line)
 
 
 # -- workloads ------------------------------------------------------------------------
