@@ -686,3 +686,17 @@ def test_user_rules_can_disable_patterns_aliases_and_list_words(tmp_path: Path) 
         with pytest.raises(RulesError) as raised:
             load_classifier([rules])
         assert str(raised.value) == f"{rules}: {message}"
+
+
+def test_tests_keep_the_compiled_rules_out_of_the_users_cache(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    """The autouse fixture points the cache (and data) folders into pytest's temporary base:
+    the suite once wrote compiled rules into the developer's ~/.cache/strikewatch."""
+    from strikewatch.paths import user_cache_dir, user_data_dir
+
+    base = tmp_path_factory.getbasetemp()
+    load_classifier()
+    assert Path(user_cache_dir()).is_relative_to(base)
+    assert Path(user_data_dir()).is_relative_to(base)
+    assert list(Path(user_cache_dir()).glob("rules-*.bin"))
