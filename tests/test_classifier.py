@@ -597,6 +597,7 @@ def test_rules_in_the_user_config_folder_apply_to_every_command(  # type: ignore
         "lists.toml",
         "modifiers.toml",
         "parties.toml",
+        "settings.toml",
     ]
     assert "rules.toml" in listed.stderr  # says where the user's own file would go
 
@@ -700,3 +701,59 @@ def test_tests_keep_the_compiled_rules_out_of_the_users_cache(
     assert Path(user_cache_dir()).is_relative_to(base)
     assert Path(user_data_dir()).is_relative_to(base)
     assert list(Path(user_cache_dir()).glob("rules-*.bin"))
+
+
+# ---- rules a reporter can edit ----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("title", "guilds", "events"),
+    [
+        # A look-alike only hides its words: the actors are still the ones on strike.
+        ("Star Wars actors strike", ("sag-aftra",), ("strike-started",)),
+        ("Crews on the Studio City lot walk off the job", ("iatse",), ("strike-started",)),
+        # An organisation we do not track owns the event it is named with.
+        ("Writers Guild of Canada members go on strike", (), ()),
+        ("Actors Equity members go on strike", (), ()),
+    ],
+)
+def test_lookalikes_only_mask_and_untracked_organisations_own_their_events(
+    clf: Classifier, title: str, guilds: tuple[str, ...], events: tuple[str, ...]
+) -> None:
+    assert tags(clf, title) == Tags(guilds, events)
+
+
+def test_explain_tells_a_lookalike_from_an_untracked_organisation(clf: Classifier) -> None:
+    lookalike = clf.explain("Star Wars actors strike").lines[0]
+    assert "looks like a name of SAG-AFTRA" in lookalike
+    assert "parties.sag-aftra.lookalikes" in lookalike
+    organisation = clf.explain("Writers Guild of Canada members go on strike").lines[0]
+    assert "parties.wga.not" in organisation
+
+
+def test_a_user_file_can_add_lookalikes(tmp_path: Path) -> None:
+    rules = tmp_path / "mine.toml"
+    rules.write_text('[parties.wga]\nlookalikes = ["writers block"]\n', encoding="utf-8")
+    assert load_classifier().classify("Writers block strikes again") == Tags()
+    assert load_classifier([rules]).classify("Writers block strikes again") == Tags()
+    headline = "Writers block studios' gates as strike begins"
+    assert load_classifier([rules]).classify(headline).events == ()
+
+
+def test_patterns_are_numbered_in_the_file_that_has_them(tmp_path: Path) -> None:
+    """The defaults have twenty-odd deal patterns; the user's first one is their pattern 1."""
+    rules = tmp_path / "mine.toml"
+    rules.write_text(
+        '[events.deal]\npatterns = ["{reach} ...2 handshake", "{nosuch} deal"]\n', encoding="utf-8"
+    )
+    with pytest.raises(RulesError, match=r"^.*mine\.toml: event 'deal' pattern 2: unknown word list"):
+        load_classifier([rules])
+
+
+def test_engine_settings_have_their_own_file() -> None:
+    from strikewatch.paths import data_path
+
+    settings = (data_path("rules") / "settings.toml").read_text(encoding="utf-8")
+    modifiers = (data_path("rules") / "modifiers.toml").read_text(encoding="utf-8")
+    assert "\n[settings]\n" in settings and "summary_background" in settings
+    assert "\n[settings" not in modifiers

@@ -37,7 +37,7 @@ _SECTIONS = (
     "modifiers",
     "disable",
 )
-_PARTY_KEYS = ("name", "aliases", "contextual", "acronyms", "not", "context")
+_PARTY_KEYS = ("name", "aliases", "contextual", "acronyms", "not", "lookalikes", "context")
 _MODIFIER_KEYS = ("id", "why", "where", "window", "words", "events", "except_events", "only_in")
 _WHERES = (
     "before",
@@ -79,7 +79,8 @@ class Party:
     aliases: list[Phrase] = field(default_factory=list)
     contextual: list[Phrase] = field(default_factory=list)
     acronyms: list[Phrase] = field(default_factory=list)
-    nots: list[Phrase] = field(default_factory=list)
+    nots: list[Phrase] = field(default_factory=list)  # organisations we do not track
+    lookalikes: list[Phrase] = field(default_factory=list)  # words that only look like a name
     context: list[str] = field(default_factory=lambda: ["labor"])
     name: str = ""
 
@@ -260,6 +261,7 @@ def _merge_parties(rules: RuleBook, doc: dict[str, Any], fname: str) -> None:
             ("aliases", party.aliases),
             ("contextual", party.contextual),
             ("not", party.nots),
+            ("lookalikes", party.lookalikes),
         ):
             if key in body:
                 target.extend(_phrases(body[key], Origin(fname, f"party '{pid}' {key}"), key))
@@ -297,7 +299,7 @@ def _merge_events(rules: RuleBook, doc: dict[str, Any], fname: str) -> None:
         _text(body, "name", origin, "")  # not used: for people reading the file
         patterns = rules.events.setdefault(eid, [])
         for text in _strings(body.get("patterns", []), origin, "patterns"):
-            n = len(patterns) + 1
+            n = sum(p.origin.file == fname for p in patterns) + 1  # numbered per file
             patterns.append(Phrase(text.lower(), Origin(fname, f"event '{eid}' pattern {n}")))
 
 

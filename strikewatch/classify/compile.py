@@ -210,14 +210,19 @@ def _party_names(
 
 
 def _mask_specs(rules: RuleBook) -> list[tuple[list[Phrase], Mask]]:
-    """What is blanked out, in order: names that are not the party's, false friends, and
-    the organisations we do not track."""
+    """What is blanked out, in order: organisations named like a party, words that only look
+    like a party's name, false friends, and the other organisations we do not track. Only an
+    organisation can own an event ("Writers Guild of Canada strikes" is not the WGA's strike);
+    a look-alike hides its words and nothing more ("Star Wars actors strike" is the actors')."""
     specs: list[tuple[list[Phrase], Mask]] = []
     for pid in GUILDS:
         party = rules.parties.get(pid)
         if party and party.nots:
             mask = Mask(f"parties.{pid}.not", f"not the same as {party.name}", True)
             specs.append((party.nots, mask))
+        if party and party.lookalikes:
+            why = f"looks like a name of {party.name} but is not one"
+            specs.append((party.lookalikes, Mask(f"parties.{pid}.lookalikes", why, False)))
     for ff in rules.false_friends.values():
         specs.append((ff.phrases, Mask(f"false_friends.{ff.id}", ff.why, False)))
     if rules.others:
