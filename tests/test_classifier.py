@@ -746,7 +746,9 @@ def test_patterns_are_numbered_in_the_file_that_has_them(tmp_path: Path) -> None
     rules.write_text(
         '[events.deal]\npatterns = ["{reach} ...2 handshake", "{nosuch} deal"]\n', encoding="utf-8"
     )
-    with pytest.raises(RulesError, match=r"^.*mine\.toml: event 'deal' pattern 2: unknown word list"):
+    with pytest.raises(
+        RulesError, match=r"^.*mine\.toml: event 'deal' pattern 2: unknown word list"
+    ):
         load_classifier([rules])
 
 
@@ -757,3 +759,47 @@ def test_engine_settings_have_their_own_file() -> None:
     modifiers = (data_path("rules") / "modifiers.toml").read_text(encoding="utf-8")
     assert "\n[settings]\n" in settings and "summary_background" in settings
     assert "\n[settings" not in modifiers
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "x = " + "[" * 1000 + "]" * 1000,
+        "[lists]\nx = " + "{a = " * 1000 + "1" + "}" * 1000,
+    ],
+)
+def test_a_rules_file_nested_a_thousand_deep_is_one_line(tmp_path: Path, body: str) -> None:
+    """tomllib recurses once per level: this was a RecursionError and 3,000 lines of trace."""
+    import subprocess
+    import sys
+
+    rules = tmp_path / "deep.toml"
+    rules.write_text(body + "\n", encoding="utf-8")
+    done = subprocess.run(
+        [sys.executable, "-m", "strikewatch", "classify", "--rules", str(rules), "WGA strikes"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode != 0
+    assert done.stderr.strip().splitlines() == [
+        f"Error: {rules}: tables or arrays nested too deeply (a rules file needs three levels)"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("pattern", "why"),
+    [
+        ("deal? pact? accord? agreement? contract? {reach}", "5 optional words make matching slow"),
+        ("{reach} ...9 deal ...9 with ...9 studios ...9 today", "tried 10,000 ways at every word"),
+        ("{reach} ...40 deal", "'...40': a gap is at most 10 words"),
+    ],
+)
+def test_a_pattern_whose_matching_cost_can_explode_is_refused(
+    tmp_path: Path, pattern: str, why: str
+) -> None:
+    rules = tmp_path / "slow.toml"
+    rules.write_text(f'[events.deal]\npatterns = ["{pattern}"]\n', encoding="utf-8")
+    with pytest.raises(RulesError, match="slow.toml: event 'deal' pattern 1: ") as caught:
+        load_classifier([rules])
+    assert why in str(caught.value) and "\n" not in str(caught.value)

@@ -410,6 +410,10 @@ def read_rule_book(files: Sequence[tuple[str, bytes]]) -> RuleBook:
             raise RulesError(f"{label}: not UTF-8 text ({exc.reason})") from exc
         except tomllib.TOMLDecodeError as exc:
             raise RulesError(f"{label}: not valid TOML: {exc}") from exc
+        except RecursionError:
+            raise RulesError(
+                f"{label}: tables or arrays nested too deeply (a rules file needs three levels)"
+            ) from None
         requests += _merge_file(rules, doc, label)
     _apply_disable(rules, requests)
     return rules

@@ -28,6 +28,13 @@ END = "end"
 ALT = "alt"
 PATTERN_CHARS_RE = re.compile(r"[{}|?$]|\.\.\.")
 _WORD_CHARS_RE = re.compile(r"^[\w.'&%+@,:]+$")
+# How much trying one pattern at one place may cost. Each gap of N words can be tried N+1
+# ways and each optional word two, and the regex engine may try every combination, so the
+# ways multiply: a pattern with many optional words or long gaps in a row can take seconds
+# on one long sentence. The bundled rules need at most 45 ways, gaps of 8, 2 optional words.
+MAX_GAP = 10
+MAX_OPTIONAL = 4
+MAX_WAYS = 1000
 # For choosing the word that gates a pattern (see PatternCompiler.gate): English words found in
 # most texts, and words found in most labor stories. Only speed depends on these lists.
 COMMON = frozenset(
@@ -105,6 +112,25 @@ def without_optional_start(
         with_first = [(ALT, steps[0][1], False), *steps[1:]]
         return [with_first, *without_optional_start(rest)] if rest else [with_first]
     return [steps]
+
+
+def _check_cost(text: str, steps: Sequence[PatternStep], origin: Origin) -> None:
+    """Refuse a pattern whose matching cost can explode (see MAX_WAYS)."""
+    optional = sum(1 for kind, _, is_optional in steps if kind == ALT and is_optional)
+    if optional > MAX_OPTIONAL:
+        raise origin.error(
+            f"'{text}': {optional} optional words make matching slow (at most "
+            f"{MAX_OPTIONAL}); write two patterns instead"
+        )
+    ways = 2**optional
+    for kind, arg, _ in steps:
+        if kind == GAP:
+            ways *= arg + 1
+    if ways > MAX_WAYS:
+        raise origin.error(
+            f"'{text}': its gaps and optional words can be tried {ways:,} ways at every word "
+            f"(at most {MAX_WAYS:,}), which makes matching slow; use fewer or shorter gaps"
+        )
 
 
 def _optional(regex: str) -> str:
@@ -303,7 +329,13 @@ class PatternCompiler:
                     raise origin.error("a pattern cannot start with '...'")
                 if steps[-1][0] == GAP:
                     raise origin.error("two gaps in a row")
-                steps.append((GAP, int(n_text) if n_text else self.gap, False))
+                size = int(n_text) if n_text else self.gap
+                if size > MAX_GAP:
+                    raise origin.error(
+                        f"'{raw}': a gap is at most {MAX_GAP} words (a longer one makes "
+                        "matching slow; write two patterns)"
+                    )
+                steps.append((GAP, size, False))
                 continue
             optional = raw.endswith("?") and len(raw) > 1
             word = raw[:-1] if optional else raw
@@ -332,6 +364,7 @@ class PatternCompiler:
             raise origin.error("a pattern cannot end with '...'")
         if all(s[2] for s in words):
             raise origin.error("a pattern needs at least one word that is not optional")
+        _check_cost(text, steps, origin)
         first = text.split()[0]
         lead = first[1:-1] if first in ("{party}", "{union}") else ""
         return Pattern(steps, text, origin, lead)
