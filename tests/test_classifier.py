@@ -800,6 +800,6 @@ def test_a_pattern_whose_matching_cost_can_explode_is_refused(
 ) -> None:
     rules = tmp_path / "slow.toml"
     rules.write_text(f'[events.deal]\npatterns = ["{pattern}"]\n', encoding="utf-8")
-    with pytest.raises(RulesError, match="slow.toml: event 'deal' pattern 1: ") as caught:
+    with pytest.raises(RulesError, match=r"slow\.toml: event 'deal' pattern 1: ") as caught:
         load_classifier([rules])
     assert why in str(caught.value) and "\n" not in str(caught.value)
