@@ -38,7 +38,18 @@ _SECTIONS = (
     "disable",
 )
 _PARTY_KEYS = ("name", "aliases", "contextual", "acronyms", "not", "lookalikes", "context")
-_MODIFIER_KEYS = ("id", "why", "where", "window", "words", "events", "except_events", "only_in")
+_EXAMPLE_KEYS = ("examples", "counterexamples")
+_MODIFIER_KEYS = (
+    "id",
+    "why",
+    "where",
+    "window",
+    "words",
+    "events",
+    "except_events",
+    "only_in",
+    *_EXAMPLE_KEYS,
+)
 _WHERES = (
     "before",
     "after",
@@ -95,6 +106,22 @@ class Modifier:
     events: frozenset[str]
     only_in: str  # "any", "headline" or "summary"
     origin: Origin
+    examples: list[Example] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Example:
+    """A text a block's rules must tag (an example) or must not (a counterexample): the
+    rules editor's own test, run by `strikewatch rules check` and the test suite."""
+
+    headline: str
+    summary: str
+    counter: bool
+    origin: Origin
+
+    @property
+    def text(self) -> str:
+        return f"{self.headline} || {self.summary}" if self.summary else self.headline
 
 
 @dataclass
@@ -116,6 +143,7 @@ class RuleBook:
     others: list[Phrase] = field(default_factory=list)
     false_friends: dict[str, FalseFriend] = field(default_factory=dict)
     events: dict[str, list[Phrase]] = field(default_factory=dict)
+    event_examples: dict[str, list[Example]] = field(default_factory=dict)
     modifiers: dict[str, Modifier] = field(default_factory=dict)
 
 
@@ -295,23 +323,40 @@ def _merge_events(rules: RuleBook, doc: dict[str, Any], fname: str) -> None:
         origin = Origin(fname, f"event '{eid}'")
         _check_event(eid, origin)
         body = _table(body, origin)
-        _unknown_keys(body, ("name", "patterns"), origin)
+        _unknown_keys(body, ("name", "patterns", *_EXAMPLE_KEYS), origin)
         _text(body, "name", origin, "")  # not used: for people reading the file
         patterns = rules.events.setdefault(eid, [])
         for text in _strings(body.get("patterns", []), origin, "patterns"):
             n = sum(p.origin.file == fname for p in patterns) + 1  # numbered per file
             patterns.append(Phrase(text.lower(), Origin(fname, f"event '{eid}' pattern {n}")))
+        rules.event_examples.setdefault(eid, []).extend(_examples(body, fname, f"event '{eid}'"))
+
+
+def _examples(body: dict[str, Any], fname: str, block: str) -> list[Example]:
+    """A block's examples and counterexamples, each "headline" or "headline || summary"."""
+    out: list[Example] = []
+    for key in _EXAMPLE_KEYS:
+        origin = Origin(fname, f"{block} {key}")
+        for n, text in enumerate(_strings(body.get(key, []), origin, key), 1):
+            headline, _, summary = text.partition(" || ")
+            where = Origin(fname, f"{block} {key[:-1]} {n}")
+            out.append(Example(headline.strip(), summary.strip(), key == "counterexamples", where))
+    return out
 
 
 def _merge_modifiers(rules: RuleBook, doc: dict[str, Any], fname: str) -> None:
     for mid, body in _id_blocks(doc, fname, "modifiers", "modifier", _MODIFIER_KEYS):
         origin = Origin(fname, f"modifier '{mid}'")
         words = _phrases(body.get("words", []), origin, "words")
-        if mid in rules.modifiers and set(body) <= {"id", "words"}:
+        examples = _examples(body, fname, f"modifier '{mid}'")
+        if mid in rules.modifiers and set(body) <= {"id", "words", *_EXAMPLE_KEYS}:
             rules.modifiers[mid].words.extend(words)  # a user adding cue words to a default
+            rules.modifiers[mid].examples.extend(examples)
             continue
         if mid in rules.modifiers:
-            raise origin.error("already defined; to add words give only id and words")
+            raise origin.error(
+                "already defined; to add words (and examples) give only id and words"
+            )
         where = tuple(_strings(body.get("where", "before"), origin, "where"))
         for w in where:
             if w not in _WHERES:
@@ -333,7 +378,7 @@ def _merge_modifiers(rules: RuleBook, doc: dict[str, Any], fname: str) -> None:
             raise origin.error("only_in must be 'any', 'headline' or 'summary'")
         why = _text(body, "why", origin, mid)
         rules.modifiers[mid] = Modifier(
-            mid, why, where, window, words, frozenset(events), only_in, origin
+            mid, why, where, window, words, frozenset(events), only_in, origin, examples
         )
 
 
