@@ -803,3 +803,19 @@ def test_a_pattern_whose_matching_cost_can_explode_is_refused(
     with pytest.raises(RulesError, match=r"slow\.toml: event 'deal' pattern 1: ") as caught:
         load_classifier([rules])
     assert why in str(caught.value) and "\n" not in str(caught.value)
+
+
+def test_the_cached_program_is_the_compiled_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The frozen program goes through marshal and back with every named field intact."""
+    from strikewatch.classify.program import from_data, to_data
+
+    monkeypatch.setenv("STRIKEWATCH_CACHE_DIR", str(tmp_path / "cache"))
+    compiled = load_classifier()
+    cached = load_classifier()  # read back from the cache just written
+    assert list((tmp_path / "cache").glob("rules-*.bin"))
+    assert cached.program == compiled.program
+    assert from_data(to_data(compiled.program)) == compiled.program
+    headline = "SAG-AFTRA denies report of a deal as talks resume"
+    assert cached.explain(headline).to_dict() == compiled.explain(headline).to_dict()

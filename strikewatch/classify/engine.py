@@ -206,6 +206,11 @@ class Classifier:
             if name not in self._explain_only:
                 self._rx(name)
 
+    @property
+    def program(self) -> Program:
+        """The compiled rules this classifier runs."""
+        return self._program
+
     def __reduce__(self) -> tuple[Any, ...]:
         """Sent to a worker process as its compiled program, not as its caches."""
         return (Classifier, (self._program,))

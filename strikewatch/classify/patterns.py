@@ -153,7 +153,7 @@ class PatternCompiler:
         self._markers_made = 0
         self._classes: dict[Atom, frozenset[str]] = {}
         self._sorted_words: list[str] | None = None
-        self.end_re = END_RE  # what "$" renders to (see compile_rules)
+        self.end_re = END_RE  # what "$" renders to (see compile.compile_book)
 
     # ---- codes
     def register(self, atom: Atom) -> None:
