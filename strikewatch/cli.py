@@ -925,3 +925,24 @@ def reclassify(app: App, extra_rules: tuple[str, ...], quiet: bool) -> None:
         click.echo(
             f"Reclassified {seen} item(s) with rules {classifier.version}: {changed} changed tags"
         )
+
+
+@cli.group(cls=StrikewatchGroup)
+def rules() -> None:
+    """Check the classifier's rules files."""
+
+
+@rules.command("check")
+@rules_option
+@click.pass_obj
+def rules_check(app: App, extra_rules: tuple[str, ...]) -> None:
+    """Try every example and counterexample in the rules files; print each that fails."""
+    from strikewatch.classify.check import check_rules
+
+    result = check_rules([*app.rules, *extra_rules])
+    for line in result.failures:
+        click.echo(line)
+    if result.failures:
+        click.echo(f"{len(result.failures)} of {result.tried} example(s) failed", err=True)
+        sys.exit(1)
+    click.echo(f"All {result.tried} examples and counterexamples hold")

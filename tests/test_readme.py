@@ -79,3 +79,6 @@ def test_rules_example_loads_and_extends_the_defaults(tmp_path):
     tags = load_classifier([rules]).classify(headline)
     assert tags.guilds == ("amptp", "wga") and tags.events == ("talks-stalled",)
     assert load_classifier().classify(headline).events == ()
+    from strikewatch.classify.check import check_rules
+
+    assert check_rules([rules]).failures == []  # its examples hold
