@@ -63,10 +63,13 @@ def write_atom(
     description: str = "",
     now: datetime | None = None,
     newest_first: bool = False,
+    self_url: str | None = None,
 ) -> Iterator[str]:
     """The Atom document for timeline entries (as Store.timeline returns them), in pieces:
     the feed's head, then ENTRY_BATCH entries at a time, so a whole archive is never one tree
-    in memory. `newest_first` says the entries already come in the feed's order."""
+    in memory. `newest_first` says the entries already come in the feed's order. The rel="self"
+    link is `self_url`, where the feed is published; without one, the feed's own id (a tag: URI,
+    the one name the feed has before it is put anywhere)."""
     ElementTree.register_namespace("", ATOM_NS)
     if not newest_first:
         entries = sorted(entries, key=lambda entry: (entry["published"], entry["id"]), reverse=True)
@@ -74,8 +77,16 @@ def write_atom(
     newest = next(entries, None)
 
     root = ElementTree.Element(f"{{{ATOM_NS}}}feed")
-    _element(root, f"{{{ATOM_NS}}}id", feed_id(description or title))
+    identity = feed_id(description or title)
+    _element(root, f"{{{ATOM_NS}}}id", identity)
     _element(root, f"{{{ATOM_NS}}}title", _text(title))
+    _element(
+        root,
+        f"{{{ATOM_NS}}}link",
+        rel="self",
+        type="application/atom+xml",
+        href=self_url or identity,
+    )
     if description:
         _element(root, f"{{{ATOM_NS}}}subtitle", _text(description))
     updated = (

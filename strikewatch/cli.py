@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from strikewatch import __version__
-from strikewatch.errors import PollLocked, StrikewatchError, Terminated, UsageError
+from strikewatch.errors import PollLocked, StoreError, StrikewatchError, Terminated, UsageError
 from strikewatch.paths import (
     RULES_ENV_VAR,
     bundled_rule_files,
@@ -19,6 +19,7 @@ from strikewatch.paths import (
     default_db_path,
     user_rules_path,
 )
+from strikewatch.tables import Display
 from strikewatch.taxonomy import EVENTS, GUILDS, resolve_event, resolve_guild
 
 if TYPE_CHECKING:
@@ -29,8 +30,47 @@ if TYPE_CHECKING:
     from strikewatch.store import Store
 
 
+class OneLineUsageError(click.UsageError):
+    """A usage error as every command shows it: the usage line, then one line saying what is
+    wrong (click's own adds a hint and a blank line; ours read the same everywhere)."""
+
+    def show(self, file: Any = None) -> None:
+        file = file or sys.stderr
+        if self.ctx is not None:
+            click.echo(self.ctx.get_usage(), file=file, color=self.ctx.color)
+        click.echo(f"Error: {self.format_message()}", file=file)
+
+
+def _one_line_usage_errors(make_context: Callable[..., click.Context]) -> Any:
+    def wrapped(*args: Any, **kwargs: Any) -> click.Context:
+        try:
+            return make_context(*args, **kwargs)
+        except OneLineUsageError:
+            raise
+        except click.UsageError as error:
+            raise OneLineUsageError(error.format_message(), error.ctx) from None
+
+    return wrapped
+
+
+class StrikewatchCommand(click.Command):
+    """Every command: also takes --db after its name, and shows usage errors in one style."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.params.append(db_option_after_command())
+
+    def make_context(self, *args: Any, **kwargs: Any) -> click.Context:
+        return _one_line_usage_errors(super().make_context)(*args, **kwargs)
+
+
 class StrikewatchGroup(click.Group):
     """Turns our exceptions into one-line errors with the contract's exit codes."""
+
+    command_class = StrikewatchCommand
+
+    def make_context(self, *args: Any, **kwargs: Any) -> click.Context:
+        return _one_line_usage_errors(super().make_context)(*args, **kwargs)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         """The `strikewatch` program's entry point (CliRunner calls `main` instead)."""
@@ -57,7 +97,11 @@ class StrikewatchGroup(click.Group):
             click.echo(f"strikewatch: {error}", err=True)
             ctx.exit(0)
         except UsageError as error:
-            raise click.UsageError(str(error)) from None
+            raise OneLineUsageError(str(error), click.get_current_context()) from None
+        except click.UsageError as error:
+            if isinstance(error, OneLineUsageError):
+                raise
+            raise OneLineUsageError(error.format_message(), error.ctx) from None
         except StrikewatchError as error:
             raise click.ClickException(str(error)) from None
         except sqlite3.Error as error:
@@ -119,16 +163,27 @@ def _freeze_at_exit() -> None:
 class App:
     """What every command needs: where the database is, which rules apply."""
 
-    def __init__(self, db_path: str, rules: list[str] | None = None) -> None:
+    def __init__(
+        self, db_path: str, rules: list[str] | None = None, db_given: bool = False
+    ) -> None:
         self.db_path = db_path
+        self.db_given = db_given  # --db or $STRIKEWATCH_DB, not the default location
         self.rules: list[str] = rules or []
+        self.display = Display()
         self._store: Store | None = None
         self._classifier: Classifier | None = None
 
-    def store(self) -> Store:
+    def store(self, read_only: bool = False) -> Store:
+        """The database; a command that only reads refuses to create one at a path the user
+        gave (a typo in --db would otherwise leave a new empty file and its folders behind)."""
         if self._store is None:
             from strikewatch.store import Store
 
+            if read_only and self.db_given and self.db_path and not os.path.exists(self.db_path):
+                raise StoreError(
+                    f"{self.db_path}: no such database (check --db or $STRIKEWATCH_DB;"
+                    " `strikewatch import` or `poll` creates one)"
+                )
             self._store = Store.open(self.db_path)
             click.get_current_context().call_on_close(self._store.close)
         return self._store
@@ -152,6 +207,92 @@ class App:
 # -- reusable options ------------------------------------------------------------------
 
 
+def _app(ctx: click.Context) -> App:
+    app = ctx.find_object(App)
+    if app is None:  # a command invoked on its own, outside the group (tests of one command)
+        app = ctx.ensure_object(lambda: App(default_db_path()))
+    return app
+
+
+def db_option_after_command() -> click.Option:
+    """--db after the command's name (`strikewatch timeline --db x.db`), as before it."""
+
+    def remember(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
+        if value is not None:
+            app = _app(ctx)
+            app.db_path = value
+            app.db_given = True
+
+    return click.Option(
+        ["--db"],
+        type=click.Path(dir_okay=False),
+        metavar="FILE",
+        expose_value=False,
+        is_eager=True,  # before anything that reads the database (completion, checks)
+        callback=remember,
+        help="The database file (also accepted before the command).",
+    )
+
+
+def _set_display(attribute: str, value: Any = True) -> Callable[..., None]:
+    def callback(ctx: click.Context, param: click.Parameter, given: bool) -> None:
+        if given:
+            setattr(_app(ctx).display, attribute, value)
+
+    return callback
+
+
+def display_options(pager: bool = False):
+    """How a listing looks on a terminal: --utc, --wide, --links (and --no-pager for the long
+    ones). Kept on the App, so that the commands' own arguments stay their filters."""
+
+    def decorate(function):
+        options = [
+            click.option(
+                "--utc",
+                is_flag=True,
+                expose_value=False,
+                is_eager=True,  # before the DATE options, which it also changes
+                callback=_set_display("utc"),
+                help="Times and bare DATEs in UTC instead of your time zone ($TZ).",
+            ),
+            click.option(
+                "--wide",
+                is_flag=True,
+                expose_value=False,
+                callback=_set_display("wide"),
+                help="On a terminal, show every cell whole (long ones wrap) instead of fitting each entry on one line.",
+            ),
+            click.option(
+                "--links",
+                is_flag=True,
+                expose_value=False,
+                callback=_set_display("links"),
+                help="Print each link whole under its entry (for terminals without hyperlinks).",
+            ),
+        ]
+        if pager:
+            options.append(
+                click.option(
+                    "--no-pager",
+                    is_flag=True,
+                    expose_value=False,
+                    callback=_page_unless,
+                    help="Do not page a listing longer than the screen ($PAGER, else `less -R`).",
+                )
+            )
+        for option in reversed(options):
+            function = option(function)
+        return function
+
+    return decorate
+
+
+def _page_unless(ctx: click.Context, param: click.Parameter, no_pager: bool) -> None:
+    """A long listing goes through the pager on a terminal (never when piped) unless --no-pager."""
+    _app(ctx).display.pager = not no_pager
+
+
 def output_options(function):
     """--json / --nl / --csv on every listing, stored as `fmt`."""
     function = click.option(
@@ -164,17 +305,47 @@ def output_options(function):
     return function
 
 
+STRIKE_ZONE = "America/Los_Angeles"  # where strike days are counted (see status)
+
+DATE_FORMS = (
+    "DATE is YYYY-MM-DD (a whole day in your time zone, $TZ, or UTC with --utc), an ISO 8601"
+    " timestamp (2023-07-13T18:00-07:00), or relative: 12h, 7d, 2w ago."
+)
+
+
+class DateBound(str):
+    """A DATE option's value: the UTC bound it stands for, remembering what the user typed."""
+
+    given: str
+
+    def __new__(cls, bound: str, given: str) -> DateBound:
+        made = super().__new__(cls, bound)
+        made.given = given
+        return made
+
+
 class DateType(click.ParamType):
     name = "DATE"
 
-    def __init__(self, end_of_day: bool = False):
+    def __init__(self, end_of_day: bool = False, zone: str | None = None):
         self.end_of_day = end_of_day
+        self.zone = zone  # a fixed zone for this option's days (status: Los Angeles)
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
+        from datetime import UTC
+
         from strikewatch.filters import date_bound
 
+        zone = None
+        if self.zone is not None:
+            from zoneinfo import ZoneInfo
+
+            zone = ZoneInfo(self.zone)
+        elif ctx is not None and _app(ctx).display.utc:
+            zone = UTC
         try:
-            return date_bound(str(value), end_of_day=self.end_of_day) or ""
+            bound = date_bound(str(value), end_of_day=self.end_of_day, zone=zone) or ""
+            return DateBound(bound, str(getattr(value, "given", value)))
         except UsageError as error:
             self.fail(str(error), param, ctx)
 
@@ -225,6 +396,60 @@ class IdType(click.ParamType):
             )
         return resolved
 
+    def shell_complete(
+        self, ctx: click.Context, param: click.Parameter, incomplete: str
+    ) -> list[Any]:
+        from click.shell_completion import CompletionItem
+
+        return [
+            CompletionItem(known) for known in self.known if known.startswith(incomplete.lower())
+        ]
+
+
+# -- shell completion from the database ------------------------------------------------------
+
+
+def _completion_db(ctx: click.Context) -> str | None:
+    """The database a command line being completed names, without creating one."""
+    app = ctx.find_object(App)
+    if app is not None and app.db_given:
+        return app.db_path
+    while ctx is not None:
+        if ctx.params.get("db_path"):
+            return ctx.params["db_path"]
+        ctx = ctx.parent
+    try:
+        return default_db_path()
+    except UsageError:
+        return None
+
+
+def _names_in_db(ctx: click.Context, sql: str) -> list[str]:
+    """Names for completion: read-only, and nothing at all when there is no database yet."""
+    path = _completion_db(ctx)
+    if not path or not os.path.isfile(path):
+        return []
+    try:
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=1)
+        try:
+            return [str(row[0]) for row in conn.execute(sql) if row[0]]
+        finally:
+            conn.close()
+    except sqlite3.Error:
+        return []
+
+
+def _complete_sources(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[str]:
+    names = _names_in_db(
+        ctx, "SELECT name FROM feeds UNION SELECT DISTINCT source FROM items ORDER BY 1"
+    )
+    return [name for name in names if name.lower().startswith(incomplete.lower())]
+
+
+def _complete_feeds(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[str]:
+    names = _names_in_db(ctx, "SELECT name FROM feeds ORDER BY name")
+    return [name for name in names if name.lower().startswith(incomplete.lower())]
+
 
 GUILD = IdType("guild", resolve_guild, GUILDS)
 EVENT = IdType("event", resolve_event, EVENTS)
@@ -248,6 +473,7 @@ def filter_options(
                 type=GUILD,
                 multiple=True,
                 help=f"Only items about this guild (repeatable): {', '.join(GUILDS)}.",
+                metavar="GUILD",
             ),
             click.option(
                 "--event",
@@ -255,13 +481,16 @@ def filter_options(
                 "events",
                 type=EVENT,
                 multiple=True,
-                help="Only items reporting this event (repeatable).",
+                help=f"Only items reporting this event (repeatable): {', '.join(EVENTS)}.",
+                metavar="EVENT",
             ),
         ]
         if with_since:
             options.append(
                 click.option(
-                    "--since", type=DateType(), help="Only items published on or after DATE."
+                    "--since",
+                    type=DateType(),
+                    help="Only items published on or after DATE (see below).",
                 )
             )
         options += [
@@ -274,12 +503,15 @@ def filter_options(
                 "--source",
                 "sources",
                 multiple=True,
+                metavar="NAME",
+                shell_complete=_complete_sources,
                 help="Only items from this source (feed name; repeatable).",
             ),
             click.option(
                 "--limit",
                 "-n",
                 type=click.IntRange(min=1, max=2**63 - 1),  # SQLite integers are 64-bit
+                metavar="N",
                 default=limit_default,
                 show_default=limit_default is not None,
                 help=limit_help,
@@ -319,15 +551,39 @@ def rules_option(function):
     )(function)
 
 
+def examples(*lines: str, dates: bool = False, ids: bool = False) -> str:
+    """A command's epilog: examples to copy, and where it takes them, the DATE forms and ids."""
+    parts = ["\b\nExamples:\n" + "\n".join(f"  {line}" for line in lines)]
+    if dates:
+        parts.append(DATE_FORMS)
+    if ids:
+        parts.append(
+            f"Guilds: {', '.join(GUILDS)} (case-insensitive; aliases such as sag are accepted). "
+            f"Events: {', '.join(EVENTS)}."
+        )
+    return "\n\n".join(parts)
+
+
 # -- the commands ---------------------------------------------------------------------
 
 
-@click.group(cls=StrikewatchGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(
+    cls=StrikewatchGroup,
+    context_settings={"help_option_names": ["-h", "--help"]},
+    invoke_without_command=True,
+    epilog=examples(
+        "strikewatch import --sample && strikewatch timeline --guild wga",
+        "strikewatch poll --quiet          # in cron: fetch the trade press",
+        "strikewatch status                # who is on strike, since when",
+    )
+    + "\n\nEvery command takes -h/--help; `strikewatch COMMAND --db FILE` works too.",
+)
 @click.version_option(__version__, "--version", prog_name="strikewatch")
 @click.option(
     "--db",
     "db_path",
     type=click.Path(dir_okay=False),
+    metavar="FILE",
     help="The database file (default: $STRIKEWATCH_DB, else strikewatch.db in your user data folder).",
 )
 @click.option(
@@ -342,18 +598,21 @@ def rules_option(function):
 )
 @click.pass_context
 def cli(ctx: click.Context, db_path: str | None, rules: tuple[str, ...]) -> None:
-    """Track Hollywood labor news: poll the trade press, tag guilds and events, show a timeline.
-
-    Start offline with the bundled 2023 archive:
-
-        strikewatch import --sample && strikewatch timeline --guild wga
-    """
+    """Track Hollywood labor news: poll the trade press, tag guilds and events, show a timeline."""
+    given = db_path is not None or bool(os.environ.get("STRIKEWATCH_DB"))
     if db_path is None:  # not `or`: --db "" is a mistake to report, not the default database
         db_path = default_db_path()
-    ctx.obj = App(db_path=db_path, rules=[*configured_rule_files(), *rules])
+    ctx.obj = App(db_path=db_path, rules=[*configured_rule_files(), *rules], db_given=given)
+    if ctx.invoked_subcommand is None:  # bare `strikewatch`: help, not an error
+        click.echo(ctx.get_help())
 
 
-@cli.command()
+@cli.command(
+    short_help="Print the database path in use (or the rules files).",
+    epilog=examples(
+        "strikewatch path", 'sqlite-utils tables "$(strikewatch path)"', "strikewatch path --rules"
+    ),
+)
 @click.option(
     "--rules",
     "show_rules",
@@ -364,7 +623,7 @@ def cli(ctx: click.Context, db_path: str | None, rules: tuple[str, ...]) -> None
 def path(app: App, show_rules: bool) -> None:
     """Print the path of the database in use (or, with --rules, of the rules files)."""
     if not show_rules:
-        click.echo(str(app.db_path))
+        click.echo(os.path.abspath(os.path.expanduser(str(app.db_path))))
         return
     for bundled in bundled_rule_files():
         click.echo(str(bundled))
@@ -378,12 +637,31 @@ def path(app: App, show_rules: bool) -> None:
 # feeds ------------------------------------------------------------------------------
 
 
-@cli.group(cls=StrikewatchGroup)
-def feeds() -> None:
+@cli.group(
+    cls=StrikewatchGroup,
+    invoke_without_command=True,
+    epilog=examples(
+        "strikewatch feeds list",
+        "strikewatch feeds add https://deadline.com/v/film/feed/ --name deadline",
+        "strikewatch feeds remove deadline",
+    ),
+)
+@click.pass_context
+def feeds(ctx: click.Context) -> None:
     """Manage the feeds that `poll` fetches."""
+    if ctx.invoked_subcommand is None:  # bare `strikewatch feeds`: help, not an error
+        click.echo(ctx.get_help())
 
 
-@feeds.command("add")
+@feeds.command(
+    "add",
+    short_help="Subscribe to a feed (http, https or a local file).",
+    epilog=examples(
+        "strikewatch feeds add https://variety.com/v/biz/feed/ --name variety",
+        "strikewatch feeds add https://www.wga.org     # a page: its feed is found",
+        "strikewatch feeds add ~/feeds/guild.xml --name guild",
+    ),
+)
 @click.argument("location", metavar="URL_OR_PATH")
 @click.option("--name", help="Short name shown as the source (default: from the address).")
 @click.option(
@@ -454,26 +732,38 @@ def _check_local_feed(location: str) -> None:
     raise UsageError(f"{location}: not an http(s) URL and no such file")
 
 
-@feeds.command("list")
+@feeds.command(
+    "list",
+    short_help="Every feed with its health.",
+    epilog=examples("strikewatch feeds list", "strikewatch feeds list --all --json"),
+)
 @click.option("--all", "show_all", is_flag=True, help="Include removed and gone feeds.")
 @output_options
+@display_options()
 @click.pass_obj
 def feeds_list(app: App, show_all: bool, fmt: str | None) -> None:
     """Every subscribed feed with its health: last status, last error, next poll."""
     from strikewatch.render import FEED_COLUMNS, emit
     from strikewatch.store import feed_summary
 
-    rows = [feed_summary(feed) for feed in app.store().feeds(active_only=not show_all)]
+    rows = [
+        feed_summary(feed) for feed in app.store(read_only=True).feeds(active_only=not show_all)
+    ]
     emit(
         rows,
         fmt,
         FEED_COLUMNS,
+        display=app.display,
         empty_message="No feeds yet: `strikewatch feeds add URL`, or `strikewatch poll` for the defaults.",
     )
 
 
-@feeds.command("remove")
-@click.argument("which", metavar="URL_OR_NAME")
+@feeds.command(
+    "remove",
+    short_help="Unsubscribe from a feed (its items stay unless --purge).",
+    epilog=examples("strikewatch feeds remove variety", "strikewatch feeds remove variety --purge"),
+)
+@click.argument("which", metavar="URL_OR_NAME", shell_complete=_complete_feeds)
 @click.option("--purge", is_flag=True, help="Also delete the items only this feed carried.")
 @click.pass_obj
 def feeds_remove(app: App, which: str, purge: bool) -> None:
@@ -495,7 +785,11 @@ def feeds_remove(app: App, which: str, purge: bool) -> None:
         click.echo(f"Unsubscribed from {feed['name']}; its items stay (use --purge to delete them)")
 
 
-@feeds.command("export")
+@feeds.command(
+    "export",
+    short_help="Write the subscribed feeds as OPML.",
+    epilog=examples("strikewatch feeds export > strikewatch.opml"),
+)
 @click.pass_obj
 def feeds_export(app: App) -> None:
     """Write the subscribed feeds as OPML 2.0 to stdout (for any feed reader)."""
@@ -504,7 +798,11 @@ def feeds_export(app: App) -> None:
     click.echo(write_opml(app.store().feeds(active_only=True)), nl=False)
 
 
-@feeds.command("import")
+@feeds.command(
+    "import",
+    short_help="Subscribe to the feeds in an OPML file.",
+    epilog=examples("strikewatch feeds import feedly.opml"),
+)
 @click.argument("file", metavar="FILE.opml", type=click.Path(dir_okay=False))
 @click.option(
     "--allow-files",
@@ -533,7 +831,14 @@ def feeds_import(app: App, file: str, allow_files: bool) -> None:
 # poll and import --------------------------------------------------------------------
 
 
-@cli.command()
+@cli.command(
+    short_help="Fetch every feed and store new items.",
+    epilog=examples(
+        "strikewatch poll",
+        "strikewatch poll --quiet            # cron: silent unless something failed",
+        "strikewatch poll https://deadline.com/feed/ --timeout 10",
+    ),
+)
 @click.argument("locations", nargs=-1, metavar="[URL_OR_PATH]...")
 @click.option(
     "--timeout",
@@ -640,7 +945,14 @@ def _show_new_items(store: Store, new_ids: list[int]) -> None:
         emit(tagged, None, TIMELINE_COLUMNS)
 
 
-@cli.command("import")
+@cli.command(
+    "import",
+    short_help="Import local feed files or archives (no network).",
+    epilog=examples(
+        "strikewatch import --sample",
+        "strikewatch import saved-feed.xml archive.jsonl",
+    ),
+)
 @click.argument("files", nargs=-1, type=click.Path(dir_okay=False))
 @click.option("--sample", is_flag=True, help="Load the bundled archive of 2023 strike coverage.")
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing unless something failed.")
@@ -698,44 +1010,100 @@ def _timeline(app: App, fmt: str | None, **filters: Any) -> None:
     from strikewatch.render import TIMELINE_COLUMNS, emit
     from strikewatch.store import TimelineFilter
 
-    rows = app.store().iter_timeline(TimelineFilter(**filters))
-    emit(
-        rows,
-        fmt,
-        TIMELINE_COLUMNS,
-        empty_message="No items match. (`strikewatch import --sample` loads an example archive.)",
+    store = app.store(read_only=True)
+    check_sources(store, filters.get("sources") or ())
+    rows = store.iter_timeline(TimelineFilter(**filters))
+    empty = "No items match."
+    if store.item_count() == 0:
+        empty = "No items yet. (`strikewatch import --sample` loads an example archive.)"
+    emit(rows, fmt, TIMELINE_COLUMNS, empty_message=empty, display=app.display)
+
+
+def check_sources(store: Store, sources: tuple[str, ...] | list[str]) -> None:
+    """A --source that names no source is a typo to report, with the names there are."""
+    if not sources:
+        return
+    known = store.conn.execute(
+        "SELECT name FROM feeds UNION SELECT DISTINCT source FROM items ORDER BY 1"
+    ).fetchall()
+    names = {str(row[0]).lower(): str(row[0]) for row in known}
+    unknown = [source for source in sources if source.lower() not in names]
+    if unknown:
+        listed = ", ".join(names.values()) or "none yet"
+        raise UsageError(
+            f"no source named {', '.join(map(repr, unknown))}; the sources are: {listed}"
+        )
+
+
+def check_range(filters: dict[str, Any]) -> None:
+    since, until = filters.get("since"), filters.get("until")
+    if since and until and since > until:
+        raise UsageError("--since is after --until: no item can match (swap them?)")
+
+
+TIMELINE_TAGS = (
+    "On a terminal each entry is one line: date and time in your zone, source (+N other"
+    " outlets), tags (WGA SAG AMPTP DGA IATSE Teamsters; meet? talks resumed stalled offer deal"
+    " ratified authorized STRIKE strike-over) and the headline, a link where the terminal shows"
+    " links. Piped, every column is printed whole."
+)
+
+
+@cli.command(
+    short_help="The tracked items, oldest first.",
+    epilog=examples(
+        "strikewatch timeline --guild wga",
+        "strikewatch timeline --event deal --event ratified --since 2023-09-01",
+        "strikewatch timeline --guild sag --limit 20 --json",
+        dates=True,
     )
-
-
-@cli.command()
+    + "\n\n"
+    + TIMELINE_TAGS,
+)
 @filter_options()
 @output_options
+@display_options(pager=True)
 @click.pass_obj
 def timeline(app: App, fmt: str | None, **filters: Any) -> None:
     """The tracked items, oldest first.
 
     By default only items tagged with at least one guild; --all adds the rest.
     """
+    check_range(filters)
     _timeline(app, fmt, **filters)
 
 
-@cli.command()
+@cli.command(
+    short_help="The tracked items since DATE (timeline --since).",
+    epilog=examples(
+        "strikewatch since 7d", "strikewatch since 2023-07-13 --guild sag-aftra", dates=True
+    ),
+)
 @click.argument("since", type=DateType(), metavar="DATE")
 @filter_options(with_since=False)
 @output_options
+@display_options(pager=True)
 @click.pass_obj
 def since(app: App, since: str, fmt: str | None, **filters: Any) -> None:
-    """The tracked items published since DATE (same as `timeline --since DATE`).
+    """The tracked items published since DATE (same as `timeline --since DATE`)."""
+    filters["since"] = since
+    check_range(filters)
+    _timeline(app, fmt, **filters)
 
-    DATE is YYYY-MM-DD (a UTC day), an ISO 8601 timestamp, or relative: 7d, 2w, 12h.
-    """
-    _timeline(app, fmt, since=since, **filters)
 
-
-@cli.command()
+@cli.command(
+    short_help="Full-text search over stored items, best match first.",
+    epilog=examples(
+        'strikewatch search "tentative agreement"',
+        "strikewatch search strik* --guild wga --since 2023-05-01",
+        'strikewatch search "residuals OR streaming" --json',
+        dates=True,
+    ),
+)
 @click.argument("query")
 @filter_options(timeline=False, limit_default=20, limit_help="At most N stories.")
 @output_options
+@display_options(pager=True)
 @click.pass_obj
 def search(app: App, query: str, fmt: str | None, **filters: Any) -> None:
     """Full-text search over every stored item's title and summary, best match first.
@@ -746,24 +1114,46 @@ def search(app: App, query: str, fmt: str | None, **filters: Any) -> None:
     from strikewatch.render import SEARCH_COLUMNS, emit
     from strikewatch.search import search as run_search
 
-    rows = run_search(app.store().conn, query, **filters)
-    emit(rows, fmt, SEARCH_COLUMNS, empty_message=f"Nothing matches {query!r}.")
+    check_range(filters)
+    store = app.store(read_only=True)
+    check_sources(store, filters.get("sources") or ())
+    rows = run_search(store.conn, query, **filters)
+    emit(
+        rows, fmt, SEARCH_COLUMNS, empty_message=f"Nothing matches {query!r}.", display=app.display
+    )
 
 
-@cli.command()
+@cli.command(
+    short_help="Where each guild stands: on strike, since when, last event.",
+    epilog=examples(
+        "strikewatch status",
+        "strikewatch status --as-of 2023-08-01 --guild wga",
+        "strikewatch status --explain --guild sag-aftra",
+        dates=True,
+    )
+    + "\n\nStrike days and --as-of days are Los Angeles days (contracts expire and strikes"
+    " begin at 12:01 a.m. Pacific), whatever your time zone.",
+)
 @click.option(
     "--as-of",
     "as_of",
-    type=DateType(end_of_day=True),
-    help="Answer as things stood at the end of DATE (a UTC day); default: today.",
+    type=DateType(end_of_day=True, zone=STRIKE_ZONE),
+    help="Answer as things stood at the end of DATE (a Los Angeles day); default: today.",
 )
 @click.option(
-    "--guild", "-g", "guilds", type=GUILD, multiple=True, help="Only this guild (repeatable)."
+    "--guild",
+    "-g",
+    "guilds",
+    type=GUILD,
+    multiple=True,
+    metavar="GUILD",
+    help=f"Only this guild (repeatable): {', '.join(GUILDS)}.",
 )
 @click.option(
     "--explain", is_flag=True, help="List every strike report and the day it takes effect."
 )
 @output_options
+@display_options()
 @click.pass_obj
 def status(
     app: App, as_of: str | None, guilds: tuple[str, ...], explain: bool, fmt: str | None
@@ -774,69 +1164,87 @@ def status(
     A strike report that schedules the change ("to begin at 12:01 a.m. Tuesday", "board votes
     to end strike at midnight") takes effect on the day it names, or the next day.
     """
-    from datetime import date
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
 
     from strikewatch.normalize import utcnow
-    from strikewatch.render import STATUS_COLUMNS, emit, print_status
+    from strikewatch.render import EXPLAIN_COLUMNS, STATUS_COLUMNS, emit, print_status
     from strikewatch.status import all_status, explain_strikes
 
-    day = date.fromisoformat(as_of[:10]) if as_of else utcnow().date()
+    # The Los Angeles day that ends at --as-of's bound (or today's there).
+    moment = datetime.fromisoformat(as_of) if as_of else utcnow()
+    day = moment.astimezone(ZoneInfo(STRIKE_ZONE)).date()
     chosen = tuple(dict.fromkeys(guilds)) or GUILDS
-    conn = app.store().conn
+    conn = app.store(read_only=True).conn
     if explain:
-        from strikewatch.render import Column
-
         rows = [
             dict(entry, guild=guild)
             for guild in chosen
             for entry in explain_strikes(conn, guild, day)
         ]
-        columns = (
-            Column("guild", "guild", no_wrap=True),
-            Column(
-                "published",
-                "published",
-                no_wrap=True,
-                format=lambda v: str(v)[:16].replace("T", " "),
-            ),
-            Column("event", "event", no_wrap=True),
-            Column("effective", "takes effect", no_wrap=True),
-            Column("why", "why", max_width=50),
-            Column("title", "title"),
-        )
-        emit(rows, fmt, columns, empty_message="No strike reports.")
+        emit(rows, fmt, EXPLAIN_COLUMNS, empty_message="No strike reports.", display=app.display)
         return
     rows = all_status(conn, day, chosen)
-    if fmt:
-        emit(rows, fmt, STATUS_COLUMNS)
+    if fmt == "csv":
+        from strikewatch.render import flat_status
+
+        emit(map(flat_status, rows), fmt, STATUS_COLUMNS, display=app.display)
+    elif fmt:
+        emit(rows, fmt, STATUS_COLUMNS, display=app.display)
     else:
-        print_status(rows)
+        print_status(rows, display=app.display)
 
 
-@cli.command()
+@cli.command(
+    short_help="Write the timeline as an Atom feed for any feed reader.",
+    epilog=examples(
+        "strikewatch export --atom --guild wga > wga.atom",
+        "strikewatch export --atom --since 30d --self-url https://example.org/strikes.atom",
+        dates=True,
+    ),
+)
 @click.option(
     "--atom", "as_atom", is_flag=True, help="Write an Atom 1.0 feed (the only format so far)."
 )
-@filter_options()
+@click.option(
+    "--self-url",
+    metavar="URL",
+    help='Where the feed will be published: its rel="self" link (default: a tag: URI naming the filters).',
+)
+@filter_options(
+    limit_help="Keep the newest N stories (the feed lists newest first).",
+)
 @click.pass_obj
-def export(app: App, as_atom: bool, **filters: Any) -> None:
-    """Export the timeline (same filters) as an Atom feed, one entry per story, for any feed reader.
+def export(app: App, as_atom: bool, self_url: str | None, **filters: Any) -> None:
+    """Export the timeline (same filters) as an Atom feed, one entry per story, newest first.
 
-    Example: strikewatch export --atom --guild wga > wga.atom
+    The feed's id and title name the filters as given (`--since 30d`, not the day it meant), so
+    a feed reader sees the same feed every time the export runs.
     """
-    from strikewatch.atom import write_atom
+    from strikewatch.atom import safe_link, write_atom
     from strikewatch.store import TimelineFilter
 
     if not as_atom:
         raise UsageError("choose a format: --atom")
-    rows = app.store().iter_timeline(TimelineFilter(**filters), newest_first=True)
+    check_range(filters)
+    store = app.store(read_only=True)
+    check_sources(store, filters.get("sources") or ())
+    rows = store.iter_timeline(TimelineFilter(**filters), newest_first=True)
+    if self_url is not None and safe_link(self_url) is None:
+        raise UsageError(
+            f"--self-url {self_url!r}: give the http(s) address the feed is published at"
+        )
+    # The filters as the user wrote them: a relative --since stays "30d", so the feed's id and
+    # title do not change from one run to the next.
     described = ", ".join(
-        f"{key}={value if isinstance(value, str | int) else ','.join(value)}"
+        f"{key}={getattr(value, 'given', value) if isinstance(value, str | int) else ','.join(value)}"
         for key, value in sorted(filters.items())
         if value not in (None, (), False, True)
     )
     title = "strikewatch: Hollywood labor timeline" + (f" ({described})" if described else "")
-    for piece in write_atom(rows, title=title, description=described, newest_first=True):
+    for piece in write_atom(
+        rows, title=title, description=described, newest_first=True, self_url=self_url
+    ):
         click.echo(piece, nl=False)
 
 

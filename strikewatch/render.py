@@ -14,10 +14,23 @@ from itertools import chain, islice
 from typing import IO, TYPE_CHECKING, Any, NamedTuple
 
 from strikewatch.sanitize import strip_controls
+from strikewatch.tables import (
+    Cell,
+    Display,
+    Layout,
+    default_layouts,
+    local_date,
+    local_minute,
+    plain,
+    print_fitted,
+    safe_link,
+    terminal_shows_hyperlinks,
+)
 from strikewatch.taxonomy import STUDIOS
 
 if TYPE_CHECKING:
     from rich.console import Console
+    from rich.text import Text
 
 FORMATS = ("json", "nl", "csv")
 
@@ -50,6 +63,18 @@ class Column(NamedTuple):
     styles: dict[str, str] | None = None
     format: Callable[[Any], str] | None = None
     row_format: Callable[[dict[str, Any]], str] | None = None
+    when: str | None = None  # "date" or "minute": a UTC timestamp shown in the user's zone
+
+
+class ColumnSet(tuple):
+    """A listing's columns (for plain text and CSV) with its own terminal layouts, if any."""
+
+    layouts: Sequence[Layout] = ()
+
+    def __new__(cls, columns: Sequence[Column], layouts: Sequence[Layout] = ()) -> ColumnSet:
+        made = super().__new__(cls, columns)
+        made.layouts = tuple(layouts)
+        return made
 
 
 def safe(value: Any) -> str:
@@ -98,6 +123,7 @@ def emit(
     stream: IO[str] | None = None,
     empty_message: str = "Nothing to show.",
     title: str | None = None,
+    display: Display | None = None,
 ) -> None:
     """Print rows in the requested format; the one place every listing goes through.
 
@@ -127,9 +153,9 @@ def emit(
         if not rows:
             print(empty_message, file=sys.stderr)
         elif is_terminal(stream):
-            rich_table(rows, columns, stream, title=title)
+            rich_table(rows, columns, stream, title=title, display=display)
         else:
-            plain_table(rows, columns, stream)
+            plain_table(rows, columns, stream, display=display)
 
 
 # Rows encoded and written at a time: few writes, and never the whole listing as text.
@@ -159,6 +185,8 @@ def write_csv(rows: Iterable[dict[str, Any]], columns: Sequence[Column], stream:
 
 
 def _csv_value(value: Any) -> Any:
+    if isinstance(value, bool):
+        return "true" if value else "false"  # as in JSON, and as spreadsheets read them
     if isinstance(value, list | tuple):
         if value and isinstance(value[0], dict):
             return json.dumps(value, ensure_ascii=False)
@@ -170,19 +198,28 @@ def _csv_value(value: Any) -> Any:
     return value
 
 
-def _cell_text(column: Column, row: dict[str, Any]) -> str:
+def _cell_text(column: Column, row: dict[str, Any], display: Display | None = None) -> str:
     """One line per cell: a line break inside a field must not start a fake row."""
     if column.row_format is not None:
         return one_line(column.row_format(row))
     value = row.get(column.key)
+    if column.when is not None:
+        if value is None and column.format is not None:
+            return one_line(column.format(value))
+        return (local_minute if column.when == "minute" else local_date)(value, display)
     if column.format is not None:
         return one_line(column.format(value))
     return one_line(value)
 
 
-def plain_table(rows: Sequence[dict[str, Any]], columns: Sequence[Column], stream: IO[str]) -> None:
+def plain_table(
+    rows: Sequence[dict[str, Any]],
+    columns: Sequence[Column],
+    stream: IO[str],
+    display: Display | None = None,
+) -> None:
     """Aligned plain-text columns for pipes: greppable, no colour, no box drawing."""
-    cells = [[_cell_text(column, row) for column in columns] for row in rows]
+    cells = [[_cell_text(column, row, display) for column in columns] for row in rows]
     widths = []
     for index, column in enumerate(columns):
         width = max([len(column.header), *(len(line[index]) for line in cells)])
@@ -212,32 +249,25 @@ def rich_table(
     columns: Sequence[Column],
     stream: IO[str],
     title: str | None = None,
+    display: Display | None = None,
 ) -> None:
-    from rich import box
-    from rich.table import Table
-    from rich.text import Text
-
+    """A listing fitted to the terminal (see strikewatch.tables), through a pager when it is
+    longer than the screen and the listing allows one."""
+    display = display or Display()
+    layouts = getattr(columns, "layouts", ()) or default_layouts(columns)
     console = make_console(stream)
-    table = Table(box=box.SIMPLE_HEAD, title=title, show_edge=False, pad_edge=False)
-    for column in columns:
-        table.add_column(
-            column.header, max_width=column.max_width, no_wrap=column.no_wrap, overflow="fold"
-        )
-    for row in rows:
-        cells = []
-        for column in columns:
-            value = row.get(column.key)
-            if column.styles is not None and isinstance(value, list | tuple):
-                text = Text()
-                for index, part in enumerate(value):
-                    if index:
-                        text.append(" ")
-                    text.append(safe(part), style=column.styles.get(str(part), ""))
-                cells.append(text)
-            else:
-                cells.append(Text(_cell_text(column, row)))
-        table.add_row(*cells)
-    console.print(table)
+    if not (display.pager and stream is sys.stdout and is_terminal(stream)):
+        print_fitted(rows, layouts, console, display, title=title)
+        return
+    with console.capture() as captured:
+        print_fitted(rows, layouts, console, display, title=title)
+    text = captured.get()
+    if text.count("\n") < console.height:
+        stream.write(text)
+        return
+    import click  # the pager as git and less users expect: $PAGER, else `less -R`
+
+    click.echo_via_pager(text, color=True)
 
 
 def short_date(value: Any) -> str:
@@ -250,32 +280,185 @@ def source_with_also(row: dict[str, Any]) -> str:
     return f"{row.get('source', '')} +{len(also)}" if also else str(row.get("source", ""))
 
 
-TIMELINE_COLUMNS = (
-    Column("published", "date", no_wrap=True, format=short_date),
-    Column("source", "source", max_width=20, no_wrap=True, row_format=source_with_also),
-    Column("guilds", "guilds", max_width=24, styles=GUILD_STYLES),
-    Column("events", "events", max_width=28, styles=EVENT_STYLES),
-    Column("title", "title"),
+# Short labels for the timeline's compact tags column on a terminal (the ids are in --wide,
+# on wider terminals, and in every other format).
+GUILD_SHORT = {
+    "wga": "WGA",
+    "sag-aftra": "SAG",
+    "amptp": "AMPTP",
+    "dga": "DGA",
+    "iatse": "IATSE",
+    "teamsters": "Teamsters",
+}
+EVENT_SHORT = {
+    "meeting-requested": "meet?",
+    "talks-started": "talks",
+    "talks-resumed": "resumed",
+    "talks-stalled": "stalled",
+    "offer": "offer",
+    "deal": "deal",
+    "ratified": "ratified",
+    "strike-authorized": "authorized",
+    "strike-started": "STRIKE",
+    "strike-ended": "strike-over",
+}
+TAGS_WIDTH = 18  # the compact tags column at most; a longer list ends with +N
+
+
+def tag_words(row: dict[str, Any], short: bool) -> list[tuple[str, str]]:
+    """(label, style) for each guild then each event of a row."""
+    words = []
+    for key, labels, styles in (
+        ("guilds", GUILD_SHORT, GUILD_STYLES),
+        ("events", EVENT_SHORT, EVENT_STYLES),
+    ):
+        for tag in row.get(key) or ():
+            tag = str(tag)
+            words.append((safe(labels.get(tag, tag) if short else tag), styles.get(tag, "")))
+    return words
+
+
+def styled_words(words: Sequence[tuple[str, str]], limit: int | None = None) -> Text:
+    """Words joined by spaces; past `limit` cells the rest become '+N' (never half a word)."""
+    from rich.text import Text
+
+    text = Text()
+    for index, (word, style) in enumerate(words):
+        rest = len(words) - index
+        more = f"+{rest}"
+        needed = len(word) + (1 if index else 0)
+        if limit is not None and rest > 1:
+            needed += 1 + len(f"+{rest - 1}")  # room to say what is left after this one
+        if limit is not None and text.cell_len + needed > limit:
+            text.append((" " if index else "") + more, style="dim")
+            break
+        if index:
+            text.append(" ")
+        text.append(word, style=style)
+    return text
+
+
+def _when_cell(row: dict[str, Any], display: Display) -> Text:
+    return plain(local_minute(row.get("published"), display))
+
+
+def _date_cell(row: dict[str, Any], display: Display) -> Text:
+    return plain(local_date(row.get("published"), display))
+
+
+def _source_cell(row: dict[str, Any], display: Display) -> Text:
+    return plain(source_with_also(row))
+
+
+def _tags_cell(row: dict[str, Any], display: Display) -> Text:
+    return styled_words(tag_words(row, short=True), limit=None if display.wide else TAGS_WIDTH)
+
+
+def _ids_cell(key: str, styles: dict[str, str]) -> Callable[[dict[str, Any], Display], Text]:
+    def text(row: dict[str, Any], display: Display) -> Text:
+        return styled_words([(safe(tag), styles.get(str(tag), "")) for tag in row.get(key) or ()])
+
+    return text
+
+
+def _title_cell(row: dict[str, Any], display: Display) -> Text:
+    return plain(row.get("title"))
+
+
+WHEN = Cell("date", _when_cell)
+HEADLINE = Cell("headline", _title_cell, flex=True, min_width=20, link="link")
+TIMELINE_LAYOUTS = (
+    # Wide enough for every headline whole: the ids in their own columns.
+    Layout(
+        [
+            WHEN,
+            Cell("source", _source_cell),
+            Cell("guilds", _ids_cell("guilds", GUILD_STYLES)),
+            Cell("events", _ids_cell("events", EVENT_STYLES)),
+            HEADLINE,
+        ],
+        min_terminal=None,
+    ),
+    Layout([WHEN, Cell("source", _source_cell), Cell("tags", _tags_cell), HEADLINE], 72),
+    Layout(
+        [Cell("date", _date_cell), Cell("source", _source_cell), Cell("tags", _tags_cell), HEADLINE]
+    ),
 )
 
-FEED_COLUMNS = (
-    Column("name", "name", no_wrap=True),
-    Column("health", "health", no_wrap=True),
-    Column("last_status", "status", no_wrap=True),
-    Column(
-        "last_polled",
-        "last polled",
-        no_wrap=True,
-        format=lambda v: str(v or "never")[:16].replace("T", " "),
+TIMELINE_COLUMNS = ColumnSet(
+    (
+        Column("published", "date", no_wrap=True, format=short_date, when="date"),
+        Column("source", "source", max_width=20, no_wrap=True, row_format=source_with_also),
+        Column("guilds", "guilds", max_width=24, styles=GUILD_STYLES),
+        Column("events", "events", max_width=28, styles=EVENT_STYLES),
+        Column("title", "title"),
     ),
-    Column(
-        "next_poll",
-        "next poll",
-        no_wrap=True,
-        format=lambda v: str(v or "next run")[:16].replace("T", " "),
+    TIMELINE_LAYOUTS,
+)
+
+
+def _never(value: Any) -> str:
+    return "never"
+
+
+def _next_run(value: Any) -> str:
+    return "next run"
+
+
+def _feed_cell(key: str, empty: str = "") -> Callable[[dict[str, Any], Display], Text]:
+    def text(row: dict[str, Any], display: Display) -> Text:
+        value = row.get(key)
+        if key in ("last_polled", "next_poll"):
+            return plain(local_minute(value, display) if value else empty)
+        return plain(value if value is not None else empty)
+
+    return text
+
+
+FEED_NAME = Cell("name", _feed_cell("name"))
+FEED_HEALTH = Cell("health", _feed_cell("health"))
+FEED_ERROR = Cell("last error", _feed_cell("error"), flex=True, min_width=16)
+FEED_URL = Cell("url", _feed_cell("url"), flex=True, min_width=16, link="url")
+FEED_POLLED = Cell("last polled", _feed_cell("last_polled", "never"))
+FEED_LAYOUTS = (
+    Layout(
+        [
+            FEED_NAME,
+            FEED_HEALTH,
+            Cell("status", _feed_cell("last_status")),
+            FEED_POLLED,
+            Cell("next poll", _feed_cell("next_poll", "next run")),
+            FEED_URL,
+            FEED_ERROR,
+        ],
+        min_terminal=None,
     ),
-    Column("url", "url", max_width=60, no_wrap=True),
-    Column("error", "last error", max_width=60),
+    Layout(
+        [
+            FEED_NAME,
+            FEED_HEALTH,
+            Cell("status", _feed_cell("last_status")),
+            FEED_POLLED,
+            FEED_URL,
+            FEED_ERROR,
+        ],
+        110,
+    ),
+    Layout([FEED_NAME, FEED_HEALTH, FEED_POLLED, FEED_ERROR], 64),
+    Layout([FEED_NAME, FEED_HEALTH, FEED_ERROR]),
+)
+
+FEED_COLUMNS = ColumnSet(
+    (
+        Column("name", "name", no_wrap=True),
+        Column("health", "health", no_wrap=True),
+        Column("last_status", "status", no_wrap=True),
+        Column("last_polled", "last polled", no_wrap=True, format=_never, when="minute"),
+        Column("next_poll", "next poll", no_wrap=True, format=_next_run, when="minute"),
+        Column("url", "url", max_width=60, no_wrap=True),
+        Column("error", "last error", max_width=60),
+    ),
+    FEED_LAYOUTS,
 )
 
 
@@ -345,8 +528,69 @@ STATUS_COLUMNS = (
     Column("strike_started", "since", no_wrap=True),
     Column("strike_day", "day", no_wrap=True),
     Column("last_event", "last event", no_wrap=True),
-    Column("last_event_at", "when", no_wrap=True, format=short_date),
+    Column("last_event_at", "when", no_wrap=True, format=short_date, when="date"),
     Column("last_title", "headline"),
+)
+
+
+def flat_status(status: dict[str, Any]) -> dict[str, Any]:
+    """A status entry for CSV: one plain value per cell ('tv-theatrical since 2023-05-02, day
+    92'), not JSON inside a cell; booleans as true/false."""
+
+    def flat(value: Any) -> Any:
+        if isinstance(value, dict):
+            return ", ".join(f"{key} {flat(part)}" for key, part in value.items())
+        if isinstance(value, list | tuple):
+            if any(isinstance(part, dict) for part in value):
+                return "; ".join(str(flat(part)) for part in value)
+            return ",".join(str(part) for part in value)
+        return value
+
+    return {key: flat(value) for key, value in status.items()}
+
+
+def _explain_when(row: dict[str, Any], display: Display) -> Text:
+    return plain(local_minute(row.get("published"), display))
+
+
+def _key_cell(key: str) -> Callable[[dict[str, Any], Display], Text]:
+    def text(row: dict[str, Any], display: Display) -> Text:
+        return plain(row.get(key))
+
+    return text
+
+
+EXPLAIN_COLUMNS = ColumnSet(
+    (
+        Column("guild", "guild", no_wrap=True),
+        Column("published", "published", no_wrap=True, when="minute"),
+        Column("event", "event", no_wrap=True),
+        Column("effective", "takes effect", no_wrap=True),
+        Column("why", "why", max_width=50),
+        Column("title", "title"),
+    ),
+    (
+        Layout(
+            [
+                Cell("guild", _key_cell("guild")),
+                Cell("published", _explain_when),
+                Cell("event", _key_cell("event")),
+                Cell("takes effect", _key_cell("effective")),
+                Cell("why", _key_cell("why"), flex=True, min_width=16),
+                Cell("title", _key_cell("title"), flex=True, min_width=16, link="link"),
+            ],
+            min_terminal=None,
+        ),
+        Layout(
+            [
+                Cell("guild", _key_cell("guild")),
+                Cell("event", _key_cell("event")),
+                Cell("takes effect", _key_cell("effective")),
+                Cell("title", _key_cell("title"), flex=True, min_width=16, link="link"),
+                Cell("why", _key_cell("why"), flex=True, min_width=12),
+            ]
+        ),
+    ),
 )
 
 GUILD_LABELS = {
@@ -419,8 +663,15 @@ def sparkline(counts: Sequence[int]) -> str:
     )
 
 
-def print_status(statuses: Sequence[dict[str, Any]], stream: IO[str] | None = None) -> None:
-    """Each guild's standing: a compact panel per guild on a terminal, plain lines otherwise."""
+def print_status(
+    statuses: Sequence[dict[str, Any]],
+    stream: IO[str] | None = None,
+    display: Display | None = None,
+) -> None:
+    """Each guild's standing: a compact panel per guild on a terminal, plain lines otherwise.
+    The last event's headline is a hyperlink; the link is printed whole (wrapped inside the
+    panel, never cut) where the terminal shows no hyperlinks or with --links."""
+    display = display or Display()
     stream = stream or sys.stdout
     if not is_terminal(stream):
         for status in statuses:
@@ -438,9 +689,11 @@ def print_status(statuses: Sequence[dict[str, Any]], stream: IO[str] | None = No
         return
     from rich.columns import Columns
     from rich.panel import Panel
+    from rich.style import Style
     from rich.text import Text
 
     console = make_console(stream)
+    hyperlinks = not display.links and terminal_shows_hyperlinks(console)
     panels = []
     for status in statuses:
         body = Text()
@@ -452,8 +705,12 @@ def print_status(statuses: Sequence[dict[str, Any]], stream: IO[str] | None = No
         if status.get("last_event"):
             body.append(f"{short_date(status['last_event_at'])} ")
             body.append(status["last_event"], style=EVENT_STYLES.get(status["last_event"], ""))
-            body.append(f"\n{safe(status['last_title'])}")
-            if status.get("last_link"):
+            link = safe_link(status.get("last_link"))
+            body.append("\n")
+            body.append(
+                safe(status["last_title"]), style=Style(link=link) if link and hyperlinks else ""
+            )
+            if status.get("last_link") and not (link and hyperlinks):
                 body.append(f"\n{safe(status['last_link'])}", style="dim")
         else:
             body.append("no events recorded yet")
@@ -467,7 +724,8 @@ def print_status(statuses: Sequence[dict[str, Any]], stream: IO[str] | None = No
             GUILD_LABELS.get(status["guild"], status["guild"]),
             style=GUILD_STYLES.get(status["guild"], "bold"),
         )
-        panels.append(Panel(body, title=title, title_align="left", width=62))
+        body.overflow = "fold"  # a link wraps inside the panel rather than being cut
+        panels.append(Panel(body, title=title, title_align="left", width=min(62, console.width)))
     console.print(Columns(panels))
     if any(status.get("weekly") for status in statuses):
         legend = ", ".join(
@@ -476,7 +734,9 @@ def print_status(statuses: Sequence[dict[str, Any]], stream: IO[str] | None = No
         as_of = statuses[0].get("as_of", "")
         console.print(
             Text(
-                f"As of the end of {as_of} (UTC); weeks run Monday to Sunday. {legend}", style="dim"
+                f"As of the end of {as_of} (a Los Angeles day, where strikes begin);"
+                f" weeks run Monday to Sunday. {legend}",
+                style="dim",
             )
         )
 

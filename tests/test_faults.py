@@ -779,7 +779,7 @@ def test_sigkill_mid_poll_leaves_a_sound_database(servers, run, db_path):
 
 def test_reader_and_writer_wait_out_a_long_write(run, run_json, db_path):
     """`database is locked` never reaches the user: readers don't wait, writers wait their turn."""
-    assert run("feeds", "list").exit_code == 0  # creates the database
+    assert run("reclassify", "--quiet").exit_code == 0  # creates the database
     holding = threading.Event()
 
     def long_write() -> None:
@@ -815,6 +815,9 @@ HOSTILE_ROW = {
     "events": ["strike-started"],
     "title": "[bold]WGA[/bold] :smile: \x1b]0;pwned\x07 \x1b[2J \x9b31m \u202eevil\nline",
 }
+
+
+OUR_HYPERLINKS = re.compile(r"\x1b\]8;(?:id=\d+;https://hostile\.example/1|;)\x1b\\")
 
 
 def assert_only_rich_styling(shown: str) -> None:
@@ -885,6 +888,9 @@ def test_poll_on_a_real_terminal_prints_nothing_a_feed_chose(servers, run, db_pa
     text = shown.decode("utf-8", "replace")
     assert "[bold red]WGA[/bold red]" in text
     assert "HTTP 500 " in text and "Oops" in text
+    # The one OSC sequence allowed is ours: a hyperlink to the story's own (safe) address.
+    assert "\x1b]8;id=" in text
+    text = OUR_HYPERLINKS.sub("", text)
     assert "\x1b]" not in text and "\x07" not in text and "\x1b[2J" not in text
     assert not re.search(r"\x1b(?!\[[0-9;?]*[mlhK])", text)
 
