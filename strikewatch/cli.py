@@ -94,7 +94,9 @@ class StrikewatchGroup(click.Group):
         try:
             return super().invoke(ctx)
         except PollLocked as error:
-            click.echo(f"strikewatch: {error}", err=True)
+            # Cron overlapping a healthy run is no news; one holding on for an hour may be stuck.
+            if error.stale or not getattr(ctx.obj, "quiet", False):
+                click.echo(f"strikewatch: {error}", err=True)
             ctx.exit(0)
         except UsageError as error:
             raise OneLineUsageError(str(error), click.get_current_context()) from None
@@ -170,6 +172,7 @@ class App:
         self.db_given = db_given  # --db or $STRIKEWATCH_DB, not the default location
         self.rules: list[str] = rules or []
         self.display = Display()
+        self.quiet = False
         self._store: Store | None = None
         self._classifier: Classifier | None = None
 
@@ -861,6 +864,7 @@ def poll(app: App, locations: tuple[str, ...], timeout: float, quiet: bool) -> N
     from strikewatch.fetch import new_session
     from strikewatch.render import ProgressReporter, one_line
 
+    app.quiet = quiet  # an overlapping run under --quiet is silent (see StrikewatchGroup.invoke)
     store = app.store()
     with polling.poll_lock(store.path):
         if locations:
@@ -896,7 +900,17 @@ def poll(app: App, locations: tuple[str, ...], timeout: float, quiet: bool) -> N
                 on_feed_done=lambda _outcome: progress.advance(),
                 parse_workers=polling.PARSE_WORKERS,
             )
+    if quiet and report.offline:
+        # Cron mail: one line for a network that is down, not one per feed.
+        failed = sum(1 for outcome in report.outcomes if outcome.failed)
+        click.echo(
+            f"error: no feed could be reached at all (is the network down?): {failed} feed(s)"
+            " failed; they will all be tried again next run, without backoff",
+            err=True,
+        )
     for outcome in report.outcomes:
+        if quiet and report.offline:
+            break
         feed = f"{one_line(outcome.name)} ({one_line(outcome.url)})"
         if outcome.failed:
             click.echo(f"error: {feed}: {one_line(outcome.error)}", err=True)

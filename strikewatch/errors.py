@@ -38,7 +38,13 @@ class ImportFileError(StrikewatchError):
 
 
 class PollLocked(StrikewatchError):
-    """Another poll holds the lock: not a failure, cron simply overlapped."""
+    """Another poll holds the lock: not a failure, cron simply overlapped. `pid` is the holder's
+    when known; `stale` when it has held the lock for over an hour (probably stuck)."""
+
+    def __init__(self, message: str, pid: int | None = None, stale: bool = False):
+        super().__init__(message)
+        self.pid = pid
+        self.stale = stale
 
 
 class Terminated(BaseException):

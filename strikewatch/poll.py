@@ -12,7 +12,7 @@ from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -100,7 +100,8 @@ def backoff_delay(error_count: int) -> timedelta:
 
 @contextmanager
 def poll_lock(db_path: Path):
-    """A non-blocking lock beside the database; the OS frees it if the holder dies."""
+    """A non-blocking lock beside the database; the OS frees it if the holder dies. The holder
+    writes its PID and start time into the file, so an overlapping run can say who holds it."""
     lock_path = Path(str(db_path) + ".poll-lock")
     try:
         handle = open(lock_path, "a+b")  # noqa: SIM115 - held for the duration of the poll
@@ -122,10 +123,41 @@ def poll_lock(db_path: Path):
             try:
                 fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
             except OSError:
-                raise PollLocked("another poll is already running; skipping this one") from None
+                raise _locked_by(handle) from None
+            with contextlib.suppress(OSError):  # the PID is a courtesy, not the lock
+                handle.truncate(0)
+                handle.write(
+                    f"{os.getpid()} {datetime.now(UTC).isoformat(timespec='seconds')}\n".encode()
+                )
+                handle.flush()
         yield
     finally:
         handle.close()
+
+
+STALE_LOCK_SECONDS = 3600  # a poll holding on this long is probably stuck: worth a cron mail
+
+
+def _locked_by(handle: Any) -> PollLocked:
+    """The overlapping run's message: who holds the poll, since when, and whether that is long."""
+    try:
+        handle.seek(0)
+        pid_text, _, since_text = handle.read(200).decode("ascii", "replace").strip().partition(" ")
+        pid = int(pid_text)
+        since = datetime.fromisoformat(since_text)
+    except (OSError, ValueError):
+        return PollLocked("another poll is already running; skipping this one")
+    age = (datetime.now(UTC) - since).total_seconds()
+    stale = age > STALE_LOCK_SECONDS
+    held = f"pid {pid}, since {since.strftime('%Y-%m-%d %H:%M')} UTC"
+    if stale:
+        return PollLocked(
+            f"another poll has been running for over an hour ({held}): is it stuck?"
+            " skipping this one",
+            pid=pid,
+            stale=True,
+        )
+    return PollLocked(f"another poll is already running ({held}); skipping this one", pid=pid)
 
 
 @dataclass

@@ -5,6 +5,8 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
+import re
 from pathlib import Path
 
 import pytest
@@ -328,10 +330,31 @@ def test_second_poll_while_one_runs_exits_0(db_path, run):
     Store.open(db_path).close()
     with poll_lock(db_path):
         result = run("poll")
+        quiet = run("poll", "--quiet")
     assert result.exit_code == 0
-    assert (
-        result.stderr.strip() == "strikewatch: another poll is already running; skipping this one"
+    assert re.fullmatch(
+        rf"strikewatch: another poll is already running \(pid {os.getpid()}, since "
+        r"\d{4}-\d\d-\d\d \d\d:\d\d UTC\); skipping this one",
+        result.stderr.strip(),
     )
+    # cron: an overlapping run is no news under --quiet
+    assert quiet.exit_code == 0 and quiet.stderr == "" and quiet.stdout == ""
+
+
+def test_a_poll_holding_the_lock_for_over_an_hour_is_reported_even_when_quiet(db_path, run):
+    from datetime import UTC, datetime, timedelta
+
+    from strikewatch.store import Store
+
+    Store.open(db_path).close()
+    with poll_lock(db_path):
+        lock_file = Path(str(db_path) + ".poll-lock")
+        long_ago = (datetime.now(UTC) - timedelta(hours=2)).isoformat(timespec="seconds")
+        lock_file.write_text(f"4242 {long_ago}\n")
+        result = run("poll", "--quiet")
+    assert result.exit_code == 0
+    assert "over an hour (pid 4242" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
 
 
 def test_database_problems_are_one_line(tmp_path):
