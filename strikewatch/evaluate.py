@@ -200,7 +200,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         prog="python -m strikewatch.evaluate",
         description="Per-event and per-party precision/recall of the rules on labeled JSONL.",
     )
-    parser.add_argument("files", nargs="*", help=f"labeled JSONL (default: {DEFAULT_LABELED})")
+    parser.add_argument(
+        "files",
+        nargs="*",
+        metavar="FILE",
+        help="labeled JSONL: title, summary, guilds, events per line"
+        f" (default, in a source checkout: {DEFAULT_LABELED})",
+    )
     parser.add_argument(
         "--rules", action="append", default=[], help="extra rules file (repeatable)"
     )
@@ -215,6 +221,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="also time N classifications (µs/headline)",
     )
     args = parser.parse_args(argv)
+    if not args.files and not DEFAULT_LABELED.is_file():
+        # An installed package has no tests/ folder: say what the command needs.
+        parser.error(
+            "give one or more labeled JSONL FILEs: one object per line with title, summary,"
+            " and the expected guilds and events as lists of ids (the default set,"
+            " tests/data/labeled/headlines.jsonl, is only in a source checkout)"
+        )
     try:
         t0 = time.perf_counter()
         classifier = load_classifier(args.rules)
