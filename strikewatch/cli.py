@@ -212,8 +212,9 @@ class App:
 
 def _app(ctx: click.Context) -> App:
     app = ctx.find_object(App)
-    if app is None:  # a command invoked on its own, outside the group (tests of one command)
-        app = ctx.ensure_object(lambda: App(default_db_path()))
+    if app is None:  # shell completion parses without running the group's callback
+        app = App(db_path="")
+        ctx.obj = app
     return app
 
 
@@ -1262,10 +1263,82 @@ def export(app: App, as_atom: bool, self_url: str | None, **filters: Any) -> Non
         click.echo(piece, nl=False)
 
 
+@cli.command(
+    "datasette",
+    short_help="Datasette metadata for the database (or --serve it).",
+    epilog=examples(
+        'strikewatch datasette > metadata.json && datasette "$(strikewatch path)" -m metadata.json',
+        "strikewatch datasette --serve        # needs pip install 'strikewatch[datasette]'",
+    ),
+)
+@click.option("--serve", is_flag=True, help="Run Datasette on the database with this metadata.")
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(dir_okay=False, writable=True),
+    metavar="FILE",
+    help="Write the metadata to FILE instead of stdout.",
+)
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=8001,
+    show_default=True,
+    metavar="N",
+    help="With --serve: the port Datasette listens on (127.0.0.1 only).",
+)
+@click.pass_obj
+def datasette_command(app: App, serve: bool, output: str | None, port: int) -> None:
+    """Write Datasette metadata for the database: titles and column descriptions, facets on
+    source, guilds and events, newest first, internal tables hidden, and canned queries
+    (ranked search, each guild's strike reports, new since a date).
+
+    With --serve, run Datasette with it; in the timeline view each story's id opens its item.
+    """
+    import json
+    import subprocess
+    import tempfile
+
+    from strikewatch.datasette import metadata
+
+    store = app.store(read_only=True)  # an existing database, migrated
+    path = os.path.abspath(str(store.path))
+    text = json.dumps(metadata(path), indent=2, ensure_ascii=False) + "\n"
+    if not serve:
+        if output:
+            with open(output, "w", encoding="utf-8") as handle:
+                handle.write(text)
+        else:
+            click.echo(text, nl=False)
+        return
+    import importlib.util
+
+    if importlib.util.find_spec("datasette") is None:
+        raise StrikewatchError(
+            "Datasette is not installed: pip install 'strikewatch[datasette]' (or drop --serve"
+            " and give the metadata to your own datasette with -m)"
+        )
+    with tempfile.TemporaryDirectory() as folder:
+        metadata_path = output or os.path.join(folder, "metadata.json")
+        with open(metadata_path, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        command = [sys.executable, "-m", "datasette", "serve", path, "--metadata", metadata_path]
+        code = subprocess.call([*command, "--port", str(port)])
+    if code:
+        sys.exit(code)
+
+
 # classify ----------------------------------------------------------------------------
 
 
-@cli.command()
+@cli.command(
+    short_help="Run the rules on a headline: its guilds and events.",
+    epilog=examples(
+        'strikewatch classify "SAG-AFTRA reaches tentative deal with studios"',
+        'strikewatch classify "Writers strike ends" --explain',
+        "strikewatch classify --jsonl headlines.jsonl > tagged.jsonl",
+    ),
+)
 @click.argument("text", required=False)
 @click.option(
     "--summary", default="", help="A summary to classify along with TEXT as the headline."
@@ -1331,7 +1404,12 @@ def classify(
         click.echo(f"events: {', '.join(tags.events) or '(none)'}")
 
 
-@cli.command()
+@cli.command(
+    short_help="Re-run the current rules over every stored item.",
+    epilog=examples(
+        "strikewatch reclassify", "strikewatch reclassify --rules my-rules.toml --quiet"
+    ),
+)
 @rules_option
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing unless something failed.")
 @click.pass_obj
@@ -1349,12 +1427,16 @@ def reclassify(app: App, extra_rules: tuple[str, ...], quiet: bool) -> None:
         )
 
 
-@cli.group(cls=StrikewatchGroup)
+@cli.group(cls=StrikewatchGroup, epilog=examples("strikewatch rules check"))
 def rules() -> None:
     """Check the classifier's rules files."""
 
 
-@rules.command("check")
+@rules.command(
+    "check",
+    short_help="Try the examples in the rules files.",
+    epilog=examples("strikewatch rules check", "strikewatch rules check --rules my-rules.toml"),
+)
 @rules_option
 @click.pass_obj
 def rules_check(app: App, extra_rules: tuple[str, ...]) -> None:

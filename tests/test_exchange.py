@@ -269,9 +269,7 @@ def test_atom_export_writes_only_http_links(tmp_path, run):
     namespace = "{http://www.w3.org/2005/Atom}"
     entries = root.findall(f"{namespace}entry")
     assert len(entries) == 5
-    hrefs = [
-        link.get("href") for entry in entries for link in entry.iter(f"{namespace}link")
-    ]
+    hrefs = [link.get("href") for entry in entries for link in entry.iter(f"{namespace}link")]
     assert hrefs == ["https://guild.example/safe"]
     assert all(entry.find(f"{namespace}id").text.startswith("tag:") for entry in entries)
     for scheme in ("javascript:", "data:", "file:"):
