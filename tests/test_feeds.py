@@ -71,7 +71,7 @@ def test_feeds_add_on_a_web_page_subscribes_to_its_feed(httpserver, run, run_jso
     assert again.exit_code == 0 and "Already subscribed: guild" in again.stdout
 
 
-def test_feeds_add_on_a_page_without_a_feed_is_one_line(httpserver, run, run_json):
+def test_feeds_add_on_a_page_without_a_feed_is_one_line(httpserver, run, db_path):
     httpserver.expect_request("/about").respond_with_data(
         "<!doctype html><html><head><title>About</title></head><body>Hi</body></html>",
         content_type="text/html",
@@ -80,7 +80,9 @@ def test_feeds_add_on_a_page_without_a_feed_is_one_line(httpserver, run, run_jso
     assert result.exit_code == 1
     [line] = result.stderr.strip().splitlines()
     assert "not a feed: a web page that names no feed" in line
-    assert run_json("feeds", "list") == []
+    # nothing subscribed: not even the database was made (feeds list says there is none)
+    assert not db_path.exists()
+    assert "no such database" in run("feeds", "list").stderr
 
 
 def test_feeds_add_on_a_feed_or_an_unreachable_address_subscribes_to_it(httpserver, run):
