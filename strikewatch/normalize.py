@@ -12,18 +12,73 @@ SUMMARY_MAX_CHARS = 2000
 
 
 @cache
-def _markup_patterns() -> tuple[re.Pattern[str], re.Pattern[str], re.Pattern[str], re.Pattern[str]]:
-    """Hidden blocks, line-breaking tags, any tag, runs of space; compiled at first use, as
-    compiling them at import cost every listing's start-up."""
-    return (
-        re.compile(
-            r"<(script|style|template|noscript)\b[^>]*>.*?</\1\s*>|<!--.*?-->|<!\[CDATA\[|\]\]>",
-            re.IGNORECASE | re.DOTALL,
-        ),
-        re.compile(r"<\s*(br|/p|/div|/li|/h[1-6]|/tr|/blockquote)\b[^>]*>", re.IGNORECASE),
-        re.compile(r"<[^>]*>?"),
-        re.compile(r"\s+"),
-    )
+def _space_pattern() -> re.Pattern[str]:
+    """Compiled at first use: compiling at import costs every listing's start-up."""
+    return re.compile(r"\s+")
+
+
+@cache
+def _markup_hint() -> re.Pattern[str]:
+    """What text that is really HTML carries: a closing tag, a line break, or an entity."""
+    return re.compile(r"</[A-Za-z][\w-]*\s*>|<br\s*/?>|&(?:#[0-9]+|#[xX][0-9a-fA-F]+|[A-Za-z]\w*);")
+
+
+# Elements whose edges separate words (a browser would start a new line or cell there).
+_BLOCK_TAGS = frozenset(
+    "address article aside blockquote br caption dd details dialog div dl dt fieldset figcaption "
+    "figure footer form h1 h2 h3 h4 h5 h6 header hr li main nav ol p pre section summary table "
+    "tbody td tfoot th thead tr ul".split()
+)
+# Elements whose content a reader never sees.
+_HIDDEN_TAGS = frozenset({"script", "style", "template", "noscript", "head", "title"})
+
+
+def looks_like_markup(text: str) -> bool:
+    """Whether text that does not say what it is (an archive's field) is HTML: a closing tag,
+    a <br> or an entity reference. "1 < 2" and "RSS <<<Tutorial>>>" are text."""
+    return ("<" in text or "&" in text) and _markup_hint().search(text) is not None
+
+
+def html_to_text(markup: str) -> str:
+    """The text a reader of this HTML sees, by a real HTML parser: tags go whole (an attribute
+    holding ">" included), block edges become spaces, script and style go with their content,
+    entities are decoded once. A "<" that no ">" follows cannot start a tag, so it is text,
+    whatever the Python version's parser would do with an unfinished tag at the end."""
+    from html.parser import HTMLParser  # here: most commands never parse HTML
+
+    class TextOf(HTMLParser):
+        def __init__(self) -> None:
+            super().__init__(convert_charrefs=True)
+            self.parts: list[str] = []
+            self.hidden = 0
+
+        def handle_starttag(self, tag: str, attrs: object) -> None:
+            if tag in _HIDDEN_TAGS:
+                self.hidden += 1
+            elif tag in _BLOCK_TAGS:
+                self.parts.append(" ")
+
+        def handle_endtag(self, tag: str) -> None:
+            if tag in _HIDDEN_TAGS:
+                self.hidden = max(0, self.hidden - 1)
+            elif tag in _BLOCK_TAGS:
+                self.parts.append(" ")
+
+        def handle_data(self, data: str) -> None:
+            if not self.hidden:
+                self.parts.append(data)
+
+        def unknown_decl(self, data: str) -> None:
+            if data.startswith("CDATA["):  # CDATA left inside HTML: its text is text
+                self.handle_data(data[6:])
+
+    last_close = markup.rfind(">")
+    if markup.find("<", last_close + 1) >= 0:
+        markup = markup[: last_close + 1] + markup[last_close + 1 :].replace("<", "&lt;")
+    parser = TextOf()
+    parser.feed(markup)
+    parser.close()
+    return "".join(parser.parts)
 
 
 # Query parameters that identify a campaign or a click, not the page.
@@ -69,24 +124,23 @@ def _plain_link_pattern() -> re.Pattern[str]:
 _TRACKING_PREFIXES = ("utm_", "at_", "pk_", "mtm_", "hmb_", "oly_")
 
 
-def plain_text(value: str | None, max_chars: int | None = None) -> str:
-    """Reduce HTML (or text with entities) to one line of plain, printable text."""
+def plain_text(value: str | None, max_chars: int | None = None, *, html: bool = True) -> str:
+    """One line of plain, printable text. With `html` (the default), `value` is HTML, reduced
+    to its text; without, it is already text and keeps its "<", "&" and ">" as written."""
     if not value:
         return ""
     text = value
-    hidden_blocks, break_tags, tags, spaces = _markup_patterns()
-    if "<" in text:
-        text = hidden_blocks.sub(" ", text)
-        text = break_tags.sub(" ", text)
-        text = tags.sub("", text)
-    if "&" in text:
-        from html import unescape  # here: the listings never need it, and it costs them 3 ms
+    if html and ("<" in text or "&" in text):
+        if "<" in text:
+            text = html_to_text(text)
+        else:
+            from html import unescape  # here: the listings never need it, and it costs them 3 ms
 
-        text = unescape(text)
+            text = unescape(text)
     # Most headlines are already clean: isprintable() rules out controls, bidi marks, tabs,
     # newlines and odd spaces in one C call, and saves two regex passes per field.
     if not text.isprintable() or "  " in text:
-        text = spaces.sub(" ", strip_controls(text))
+        text = _space_pattern().sub(" ", strip_controls(text))
     text = text.strip()
     if max_chars is not None and len(text) > max_chars:
         text = text[: max_chars - 1].rstrip() + "…"

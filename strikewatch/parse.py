@@ -15,6 +15,7 @@ from strikewatch.errors import ParseError
 from strikewatch.normalize import (
     SUMMARY_MAX_CHARS,
     canonical_link,
+    looks_like_markup,
     parse_timestamp,
     plain_text,
     strip_controls,
@@ -100,17 +101,32 @@ def _struct_to_datetime(value) -> datetime | None:
         return None
 
 
+def _is_html(detail, value: str) -> bool:
+    """Whether feedparser's text is HTML: as the feed declared it (Atom's type, or feedparser's
+    guess for RSS), or, where it says nothing, as the text looks."""
+    kind = (detail or {}).get("type") or ""
+    if kind == "text/plain":
+        return False
+    return "html" in kind or looks_like_markup(value)
+
+
 def _entry_to_item(entry, base_url: str | None = None) -> Item | None:
     summary_html = entry.get("summary") or ""
-    if not summary_html:
-        for content in entry.get("content") or ():
-            if content.get("value"):
-                summary_html = content["value"]
-                break
-    summary = plain_text(summary_html, SUMMARY_MAX_CHARS)
-    title = plain_text(entry.get("title"), TITLE_MAX_CHARS)
+    summary_detail = entry.get("summary_detail")
+    for content in entry.get("content") or ():
+        if not summary_html and content.get("value"):
+            summary_html, summary_detail = content["value"], content
+        if summary_detail is None and content.get("value") == summary_html:
+            summary_detail = content  # content copied to summary: its type says what it is
+    summary = plain_text(
+        summary_html, SUMMARY_MAX_CHARS, html=_is_html(summary_detail, summary_html)
+    )
+    raw_title = entry.get("title") or ""
+    title = plain_text(
+        raw_title, TITLE_MAX_CHARS, html=_is_html(entry.get("title_detail"), raw_title)
+    )
     if not title:
-        title = plain_text(summary, 120)
+        title = plain_text(summary, 120, html=False)
     if not title:
         return None
     raw_date = entry.get("published") or entry.get("updated") or entry.get("created")
@@ -192,7 +208,9 @@ def parse_feed(
             else "feed is malformed"
         )
         warning = f"{what} ({_describe(problem)}); " + "; ".join([kept, *notes])
-    title = plain_text(parsed.feed.get("title"), 200) or None
+    raw_title = parsed.feed.get("title") or ""
+    title = plain_text(raw_title, 200, html=_is_html(parsed.feed.get("title_detail"), raw_title))
+    title = title or None
     return ParsedFeed(title=title, items=items, warning=warning, skipped=skipped)
 
 
@@ -284,7 +302,7 @@ def archive_record_to_item(
 ) -> Item | ArchiveLineError:
     title = record.get("title")
     link = record.get("link")
-    if not isinstance(title, str) or not plain_text(title):
+    if not isinstance(title, str) or not _archive_text(title):
         return ArchiveLineError(number, "missing or empty 'title'")
     if not isinstance(link, str) or not link.strip():
         return ArchiveLineError(number, "missing or empty 'link'")
@@ -298,13 +316,19 @@ def archive_record_to_item(
     source = record.get("source")
     guid = record.get("guid")
     return Item(
-        title=plain_text(title, TITLE_MAX_CHARS),
+        title=_archive_text(title, TITLE_MAX_CHARS),
         link=canonical_link(link),
         guid=strip_controls(str(guid)).strip()[:1000] or None if guid not in (None, "") else None,
-        summary=plain_text(summary, SUMMARY_MAX_CHARS) if isinstance(summary, str) else "",
+        summary=_archive_text(summary, SUMMARY_MAX_CHARS) if isinstance(summary, str) else "",
         published=published,
         published_raw=raw_date,
-        source=plain_text(source, 100)
+        source=plain_text(source, 100, html=False)
         if isinstance(source, str) and source.strip()
         else default_source,
     )
+
+
+def _archive_text(value: str, max_chars: int | None = None) -> str:
+    """An archive does not say whether a field is HTML: it is when it looks it (a closing tag,
+    an entity), so a timeline exported as text ("1 < 2") comes back as it went out."""
+    return plain_text(value, max_chars, html=looks_like_markup(value))
