@@ -18,6 +18,7 @@ from strikewatch.normalize import (
     looks_like_markup,
     parse_timestamp,
     plain_text,
+    read_timestamp,
     strip_controls,
 )
 from strikewatch.safexml import use_for_feedparser
@@ -110,7 +111,11 @@ def _is_html(detail, value: str) -> bool:
     return "html" in kind or looks_like_markup(value)
 
 
-def _entry_to_item(entry, base_url: str | None = None) -> Item | None:
+def _entry_to_item(
+    entry, base_url: str | None = None, unread_zones: list[str] | None = None
+) -> Item | None:
+    """The entry as an item (None without any text); a date whose zone cannot be read is
+    left out and its zone added to `unread_zones`."""
     summary_html = entry.get("summary") or ""
     summary_detail = entry.get("summary_detail")
     for content in entry.get("content") or ():
@@ -133,8 +138,17 @@ def _entry_to_item(entry, base_url: str | None = None) -> Item | None:
     published = _struct_to_datetime(
         entry.get("published_parsed") or entry.get("updated_parsed") or entry.get("created_parsed")
     )
-    if published is None and raw_date:
-        published = parse_timestamp(raw_date)
+    if raw_date:
+        # Our reader, where it reads the date, knows what feedparser takes for UTC: "UTC+1",
+        # "3:15 PM PDT", summer "ET", and zones neither knows (a wrong instant is worse than
+        # the time we first saw the story). Where it cannot, feedparser's many formats stand.
+        ours, unread_zone = read_timestamp(raw_date)
+        if unread_zone is not None:
+            published = None
+            if unread_zones is not None:
+                unread_zones.append(unread_zone)
+        elif ours is not None:
+            published = ours
     guid = entry.get("id") or None
     link = entry.get("link")
     if link and base_url and "://" not in link:
@@ -185,8 +199,9 @@ def parse_feed(
         skipped += 1
         notes.append("dropped the last story, cut off mid-way")
     items: list[Item] = []
+    unread_zones: list[str] = []
     for entry in entries:
-        item = _entry_to_item(entry, base_url)
+        item = _entry_to_item(entry, base_url, unread_zones)
         if item is None:
             skipped += 1
         else:
@@ -211,6 +226,16 @@ def parse_feed(
     raw_title = parsed.feed.get("title") or ""
     title = plain_text(raw_title, 200, html=_is_html(parsed.feed.get("title_detail"), raw_title))
     title = title or None
+    if unread_zones:
+        zones = ", ".join(
+            repr(plain_text(zone, 40, html=False)) for zone in dict.fromkeys(unread_zones)
+        )
+        count = len(unread_zones)
+        note = (
+            f"{count} {'story is' if count == 1 else 'stories are'} dated in a time zone "
+            f"strikewatch cannot read ({zones}): dated when first seen"
+        )
+        warning = f"{warning}; {note}" if warning else note
     return ParsedFeed(title=title, items=items, warning=warning, skipped=skipped)
 
 
