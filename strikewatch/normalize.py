@@ -329,9 +329,31 @@ def utcnow() -> datetime:
     return datetime.now(UTC).replace(microsecond=0)
 
 
+# No story strikewatch tracks was written before this; a date earlier is a placeholder
+# (Hugo writes "Mon, 01 Jan 0001" on undated pages) or a mistake.
+EARLIEST_DATE = datetime(1900, 1, 1, tzinfo=UTC)
+
+
+def plausible_date(moment: datetime | None, now: datetime | None = None) -> datetime | None:
+    """The date, or None when it cannot be a story's: before 1900, or more than a day ahead
+    of `now` (a clock or a time zone can be a few hours out; a year cannot)."""
+    if moment is None:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    if moment < EARLIEST_DATE or moment > (now or utcnow()) + timedelta(days=1):
+        return None
+    return moment
+
+
 def published_or_seen(published: datetime | None, first_seen: datetime) -> datetime:
-    """An item's date: its own, unless missing or in the future, then when we first saw it."""
-    if published is None or published > first_seen + timedelta(minutes=5):
+    """An item's date: its own, unless missing, in the future or before 1900, then when we
+    first saw it."""
+    if (
+        published is None
+        or published > first_seen + timedelta(minutes=5)
+        or published < EARLIEST_DATE
+    ):
         return first_seen
     return published
 

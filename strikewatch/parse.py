@@ -18,6 +18,7 @@ from strikewatch.normalize import (
     looks_like_markup,
     parse_timestamp,
     plain_text,
+    plausible_date,
     read_timestamp,
     strip_controls,
 )
@@ -149,6 +150,7 @@ def _entry_to_item(
                 unread_zones.append(unread_zone)
         elif ours is not None:
             published = ours
+    published = plausible_date(published)
     guid = entry.get("id") or None
     link = entry.get("link")
     if link and base_url and "://" not in link:
@@ -345,7 +347,7 @@ def archive_record_to_item(
         link=canonical_link(link),
         guid=strip_controls(str(guid)).strip()[:1000] or None if guid not in (None, "") else None,
         summary=_archive_text(summary, SUMMARY_MAX_CHARS) if isinstance(summary, str) else "",
-        published=published,
+        published=plausible_date(published),  # a placeholder year 1 is no date
         published_raw=raw_date,
         source=plain_text(source, 100, html=False)
         if isinstance(source, str) and source.strip()

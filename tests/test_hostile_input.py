@@ -1,0 +1,188 @@
+"""Hostile dates and archive lines: nothing a feed, an archive or an old database holds stops
+a poll, an import or a listing."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from datetime import UTC, datetime
+
+import pytest
+
+from strikewatch.parse import parse_archive_lines, parse_feed
+
+YEAR_ONE = "Mon, 01 Jan 0001 00:00:00 +0000"  # what Hugo writes on an undated page
+
+
+def rss_items(*items: tuple[str, str, str], title: str = "Trade") -> bytes:
+    body = "".join(
+        f"<item><title>{headline}</title><link>{link}</link><pubDate>{date}</pubDate></item>"
+        for headline, link, date in items
+    )
+    return (
+        f'<?xml version="1.0"?><rss version="2.0"><channel><title>{title}</title>'
+        f"<link>https://trade.example/</link>{body}</channel></rss>"
+    ).encode()
+
+
+# -- point 11: dates outside a sane range ---------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "date",
+    [YEAR_ONE, "1899-12-31T23:59:59Z", "Fri, 31 Dec 9999 23:59:59 +0000", "2999-01-01T00:00:00Z"],
+)
+def test_a_date_outside_a_sane_range_is_no_date(date):
+    [item] = parse_feed(rss_items(("WGA strike begins", "https://hugo.example/a", date))).items
+    assert item.published is None
+    [archived] = parse_archive_lines(
+        [
+            json.dumps(
+                {"title": "WGA strike begins", "link": "https://a.example/1", "published": date}
+            )
+        ],
+        "archive",
+    )
+    assert archived.published is None
+
+
+def test_year_one_strike_reports_do_not_poison_later_polls(tmp_path, run, run_json):
+    hugo = tmp_path / "hugo.xml"
+    hugo.write_bytes(
+        rss_items(
+            ("WGA strike begins as writers walk out", "https://hugo.example/a", YEAR_ONE),
+            ("SAG-AFTRA strike set to begin at midnight", "https://hugo.example/b", YEAR_ONE),
+        )
+    )
+    before = datetime.now(UTC).replace(microsecond=0)
+    for _ in range(2):
+        result = run("poll", str(hugo))
+        assert result.exit_code == 0, result.output
+    later = tmp_path / "later.xml"
+    later.write_bytes(
+        rss_items(
+            (
+                "Writers strike begins, WGA pickets",
+                "https://later.example/a",
+                "2023-05-02T08:00:00Z",
+            )
+        )
+    )
+    result = run("import", str(later))
+    assert result.exit_code == 0, result.output
+    dated = {entry["link"]: entry["published"] for entry in run_json("timeline", "--all")}
+    assert datetime.fromisoformat(dated["https://hugo.example/a"]) >= before  # first seen
+    assert dated["https://later.example/a"] == "2023-05-02T08:00:00+00:00"
+
+
+def poison(db_path) -> None:
+    """What an older version or another tool could leave: strike reports dated at the very ends
+    of the calendar, not yet grouped, with no effective day."""
+    conn = sqlite3.connect(db_path)
+    with conn:
+        conn.execute(
+            "UPDATE items SET published = '0001-01-01T00:00:00+00:00', story_id = NULL,"
+            " effective_day = NULL, effective_why = NULL"
+        )
+        conn.execute("UPDATE tags SET published = '0001-01-01T00:00:00+00:00'")
+        for link, published in [
+            ("https://raw.example/1", "9999-12-31T23:59:59+00:00"),
+            ("https://raw.example/2", "0001-01-01T00:00:00+00:00"),
+        ]:
+            cursor = conn.execute(
+                "INSERT INTO items (title, link, summary, published, first_seen, source,"
+                " content_hash, guilds, events) VALUES (?, ?, '', ?, ?, 'raw', ?, ?, ?)",
+                (
+                    "DGA strike begins tomorrow at 12:01 a.m.",
+                    link,
+                    published,
+                    "2023-05-02T00:00:00+00:00",
+                    link,
+                    '["dga"]',
+                    '["strike-started"]',
+                ),
+            )
+            for kind, tag in (("guild", "dga"), ("event", "strike-started")):
+                conn.execute(
+                    "INSERT INTO tags (item_id, kind, tag, published) VALUES (?, ?, ?, ?)",
+                    (cursor.lastrowid, kind, tag, published),
+                )
+    conn.close()
+
+
+def test_a_database_already_holding_year_one_rows_still_works(tmp_path, db_path, run, monkeypatch):
+    first = tmp_path / "first.xml"
+    first.write_bytes(
+        rss_items(
+            (
+                "WGA strike begins as writers walk out",
+                "https://trade.example/a",
+                "2023-05-02T07:00:00Z",
+            ),
+            (
+                "SAG-AFTRA strike to begin at midnight",
+                "https://trade.example/b",
+                "2023-07-13T19:00:00Z",
+            ),
+        )
+    )
+    assert run("import", str(first)).exit_code == 0
+    poison(db_path)
+    second = tmp_path / "second.xml"
+    second.write_bytes(
+        rss_items(
+            (
+                "Writers strike begins, WGA pickets",
+                "https://later.example/a",
+                "2023-05-02T08:00:00Z",
+            ),
+            ("DGA strike begins", "https://later.example/b", "2023-05-03T08:00:00Z"),
+        )
+    )
+    monkeypatch.setenv("TZ", "America/Los_Angeles")
+    for args in [
+        ("import", str(second)),
+        ("status",),
+        ("status", "--json"),
+        ("status", "--explain"),
+        ("timeline",),
+        ("timeline", "--json"),
+        ("timeline", "--all", "--csv"),
+        ("export", "--atom"),
+        ("search", "strike"),
+        ("reclassify",),
+        ("since", "1900-01-01"),
+    ]:
+        result = run(*args)
+        assert result.exit_code == 0, (args, result.output)
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("timeline", "--since", "0001-01-01T00:00:00+14:00"),
+        ("timeline", "--until", "0001-01-01T00:00:00+14:00"),
+        ("since", "9999-12-31T23:59:59-14:00"),
+        ("since", "9999-12-31"),
+        ("timeline", "--until", "9999-12-31T23:59:59-12:00"),
+        ("status", "--as-of", "0001-01-01"),
+        ("status", "--as-of", "9999-12-31"),
+        ("export", "--atom", "--since", "0001-01-01"),
+    ],
+)
+def test_dates_off_the_calendar_are_usage_errors(run, args):
+    result = run(*args)
+    assert result.exit_code == 2, result.output
+    [line] = [line for line in result.stderr.splitlines() if line.startswith("Error:")]
+    assert "1900-01-01 to 9998-12-31" in line and "YYYY-MM-DD" in line
+    assert "Traceback" not in result.output
+
+
+def test_dates_at_the_edges_of_the_range_are_accepted(run):
+    for args in [
+        ("status", "--as-of", "1900-01-01"),
+        ("timeline", "--until", "9998-12-31"),
+        ("timeline", "--since", "99999w"),  # "everything", as 52000w always meant
+    ]:
+        result = run(*args)
+        assert result.exit_code == 0, result.output
