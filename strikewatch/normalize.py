@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta, timezone
 from functools import cache
+from typing import Any
 
 from strikewatch.sanitize import strip_controls
 
@@ -364,3 +365,43 @@ def content_hash(*fields: str | None) -> str:
 
     text = "".join(f"{field or ''}\x1f" for field in fields)
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+
+
+def read_json_object(line: str) -> dict[str, Any] | str:
+    """One JSON-lines record, or why it is not one (for the caller to report by line number):
+    not JSON, nested past what the parser can follow, not an object, or holding a lone
+    surrogate ("\\ud800"), which is no character: it could be neither stored nor printed."""
+    import json
+
+    try:
+        record = json.loads(line)
+    except RecursionError:
+        return "not valid JSON (nested too deeply)"
+    except ValueError as error:
+        return f"not valid JSON ({getattr(error, 'msg', None) or 'malformed'})"
+    if not isinstance(record, dict):
+        return "not a JSON object"
+    # Only a \u escape can write one (the line itself was valid UTF-8); pairs are fine.
+    if "\\u" in line and _surrogate_escape_pattern().search(line):
+        for key, value in record.items():
+            if _holds_lone_surrogate(key):
+                return "a key holds a lone surrogate (a \\ud800-\\udfff escape), not text"
+            if _holds_lone_surrogate(value):
+                return f"{key[:40]!r} holds a lone surrogate (a \\ud800-\\udfff escape), not text"
+    return record
+
+
+@cache
+def _surrogate_escape_pattern() -> re.Pattern[str]:
+    return re.compile(r"\\u[dD][89a-fA-F]")
+
+
+def _holds_lone_surrogate(value: Any) -> bool:
+    import json
+
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False

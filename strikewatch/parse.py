@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import calendar
 import io
-import json
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -19,6 +18,7 @@ from strikewatch.normalize import (
     parse_timestamp,
     plain_text,
     plausible_date,
+    read_json_object,
     read_timestamp,
     strip_controls,
 )
@@ -312,14 +312,9 @@ def parse_archive_lines(
             line = line.lstrip("\ufeff")
         if not line.strip():
             continue
-        try:
-            record = json.loads(line)
-        except ValueError as error:
-            message = getattr(error, "msg", None) or "malformed"
-            yield ArchiveLineError(number, f"not valid JSON ({message})")
-            continue
-        if not isinstance(record, dict):
-            yield ArchiveLineError(number, "not a JSON object")
+        record = read_json_object(line)
+        if isinstance(record, str):
+            yield ArchiveLineError(number, record)
             continue
         yield archive_record_to_item(record, number, default_source)
 
@@ -330,18 +325,24 @@ def archive_record_to_item(
     title = record.get("title")
     link = record.get("link")
     if not isinstance(title, str) or not _archive_text(title):
-        return ArchiveLineError(number, "missing or empty 'title'")
+        return ArchiveLineError(number, _missing_or_mistyped(record, "title"))
     if not isinstance(link, str) or not link.strip():
-        return ArchiveLineError(number, "missing or empty 'link'")
-    summary = record.get("summary")
-    raw_date = record.get("published")
+        return ArchiveLineError(number, _missing_or_mistyped(record, "link"))
+    summary, raw_date, source, guid = (
+        record.get(key) for key in ("summary", "published", "source", "guid")
+    )
+    # Optional fields are absent, null, or of their type: anything else is the line's error,
+    # not silently turned into something the archive did not say.
+    for key, value in (("summary", summary), ("published", raw_date), ("source", source)):
+        if value is not None and not isinstance(value, str):
+            return ArchiveLineError(number, f"{key!r} must be a string, not {_json_type(value)}")
+    if guid is not None and (not isinstance(guid, str | int) or isinstance(guid, bool)):
+        return ArchiveLineError(
+            number, f"'guid' must be a string or an integer, not {_json_type(guid)}"
+        )
     published = None
-    if raw_date is not None and (
-        not isinstance(raw_date, str) or (published := parse_timestamp(raw_date)) is None
-    ):
-        return ArchiveLineError(number, f"unreadable 'published' date: {str(raw_date)[:60]!r}")
-    source = record.get("source")
-    guid = record.get("guid")
+    if raw_date is not None and (published := parse_timestamp(raw_date)) is None:
+        return ArchiveLineError(number, f"unreadable 'published' date: {raw_date[:60]!r}")
     return Item(
         title=_archive_text(title, TITLE_MAX_CHARS),
         link=canonical_link(link),
@@ -353,6 +354,22 @@ def archive_record_to_item(
         if isinstance(source, str) and source.strip()
         else default_source,
     )
+
+
+def _missing_or_mistyped(record: dict, key: str) -> str:
+    value = record.get(key)
+    if value is None or isinstance(value, str):
+        return f"missing or empty {key!r}"
+    return f"{key!r} must be a string, not {_json_type(value)}"
+
+
+def _json_type(value: object) -> str:
+    """What JSON calls the type of a decoded value."""
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    return "an array" if isinstance(value, list) else "an object"
 
 
 def _archive_text(value: str, max_chars: int | None = None) -> str:

@@ -186,3 +186,165 @@ def test_dates_at_the_edges_of_the_range_are_accepted(run):
     ]:
         result = run(*args)
         assert result.exit_code == 0, result.output
+
+
+# -- point 12: a bad archive line is that line's error ----------------------------------------
+
+DEEP = "[" * 100_000 + "]" * 100_000
+
+
+def good_line(n: int) -> str:
+    return json.dumps(
+        {
+            "title": f"WGA strike day {n}: writers picket studios",
+            "link": f"https://archive.example/{n}",
+            "published": "2023-05-02T07:00:00Z",
+            "source": "deadline",
+        }
+    )
+
+
+HOSTILE_LINES = [
+    ('{"title": ' + DEEP + ', "link": "https://a.example/deep"}', "nested too deeply"),
+    (DEEP, "nested too deeply"),
+    (
+        '{"title": "WGA \\ud800 strike", "link": "https://a.example/s1"}',
+        "'title' holds a lone surrogate",
+    ),
+    (
+        '{"title": "WGA strike", "link": "https://a.example/\\udfff"}',
+        "'link' holds a lone surrogate",
+    ),
+    (
+        '{"title": "WGA strike", "link": "https://a.example/s3", "summary": "x\\ud83d"}',
+        "'summary' holds",
+    ),
+    (
+        '{"title": "WGA strike", "link": "https://a.example/s4", "source": "\\uDC00"}',
+        "'source' holds",
+    ),
+    ('{"title": "WGA strike", "link": "https://a.example/s5", "guid": "\\ud800"}', "'guid' holds"),
+    (
+        '{"title": "WGA strike", "link": "https://a.example/s6", "published": "2023\\ud800"}',
+        "'published' holds",
+    ),
+    ('{"title": "WGA strike", "link": "https://a.example/s7", "x": ["\\ud800"]}', "'x' holds"),
+    (
+        '{"title": "WGA strike", "link": "https://a.example/t1", "summary": 5}',
+        "'summary' must be a string, not a number",
+    ),
+    (
+        '{"title": "WGA strike", "link": "https://a.example/t2", "published": []}',
+        "'published' must be a string, not an array",
+    ),
+    (
+        '{"title": "WGA strike", "link": "https://a.example/t3", "source": {}}',
+        "'source' must be a string, not an object",
+    ),
+    (
+        '{"title": "WGA strike", "link": "https://a.example/t4", "guid": true}',
+        "'guid' must be a string or an integer, not a boolean",
+    ),
+    ('{"title": 5, "link": "https://a.example/t5"}', "'title' must be a string, not a number"),
+]
+
+
+def test_each_hostile_archive_line_is_its_own_error():
+    lines = [good_line(0), *(line for line, _ in HOSTILE_LINES), good_line(1)]
+    results = list(parse_archive_lines(lines, "archive"))
+    items = [entry for entry in results if hasattr(entry, "title")]
+    errors = [
+        (entry.line_number, entry.message) for entry in results if not hasattr(entry, "title")
+    ]
+    assert [item.link for item in items] == [
+        "https://archive.example/0",
+        "https://archive.example/1",
+    ]
+    assert [number for number, _ in errors] == list(range(2, 2 + len(HOSTILE_LINES)))
+    for (_, message), (_, expected) in zip(errors, HOSTILE_LINES, strict=True):
+        assert expected in message
+    # what stays valid: a surrogate pair is one character, null is absent, a number is a guid
+    [paired, nulls, numbered] = parse_archive_lines(
+        [
+            '{"title": "WGA strike \\ud83c\\udfac", "link": "https://a.example/p"}',
+            '{"title": "WGA", "link": "https://a.example/n", "summary": null, "source": null, "published": null}',
+            '{"title": "WGA", "link": "https://a.example/g", "guid": 17}',
+        ],
+        "archive",
+    )
+    assert paired.title == "WGA strike \U0001f3ac" and nulls.source == "archive"
+    assert numbered.guid == "17"
+
+
+def test_import_keeps_the_good_lines_of_a_hostile_archive(tmp_path, run, run_json):
+    path = tmp_path / "hostile.jsonl"
+    year_one = json.dumps(
+        {
+            "title": "SAG-AFTRA strike begins",
+            "link": "https://a.example/y1",
+            "published": "0001-01-01T00:00:00+00:00",
+        }
+    )
+    lines = [good_line(0), *(line for line, _ in HOSTILE_LINES), year_one, good_line(1)]
+    path.write_text("\n".join(lines) + "\n")
+    result = run("import", str(path))
+    assert result.exit_code == 1, result.output  # bad lines are a runtime failure
+    assert "Traceback" not in result.output
+    reported = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert len(reported) == len(HOSTILE_LINES)
+    assert f"{path}: line 2: not valid JSON (nested too deeply)" in reported[0]
+    assert "3 new" in result.stdout
+    links = {entry["link"] for entry in run_json("timeline", "--all", "--no-collapse")}
+    assert links == {
+        "https://archive.example/0",
+        "https://archive.example/1",
+        "https://a.example/y1",
+    }
+
+
+def test_import_in_worker_processes_reports_hostile_lines_too(
+    tmp_path, run, run_json, monkeypatch, pool_starts
+):
+    from strikewatch import ingest
+
+    monkeypatch.setattr(ingest, "PARALLEL_TAGGING_MIN_BYTES", 1)
+    monkeypatch.setattr(ingest, "BATCH_SIZE", 4)
+    path = tmp_path / "hostile.jsonl"
+    lines = [good_line(n) for n in range(6)]
+    lines[2:2] = [line for line, _ in HOSTILE_LINES[:3]]
+    path.write_text("\n".join(lines) + "\n")
+    result = run("import", str(path))
+    assert result.exit_code == 1, result.output
+    assert [line.split(": ")[2] for line in result.stderr.splitlines() if "error:" in line] == [
+        "line 3",
+        "line 4",
+        "line 5",
+    ]
+    assert len(run_json("timeline", "--all", "--no-collapse")) == 6
+    assert pool_starts or ingest.TAG_WORKERS == 0  # parsed in a worker where there are cores
+
+
+def test_classify_jsonl_reports_hostile_lines_by_number(tmp_path, run):
+    path = tmp_path / "in.jsonl"
+    lines = [
+        '{"title": "WGA strike begins"}',
+        '{"title": ' + DEEP + "}",
+        DEEP,
+        '{"title": "WGA \\ud800 strike", "guilds": []}',
+        '{"title": "WGA strike", "note": "\\udfff"}',
+        '{"title": "SAG-AFTRA strike ends", "guilds": []}',
+    ]
+    path.write_text("\n".join(lines) + "\n")
+    result = run("classify", "--jsonl", str(path))
+    assert result.exit_code == 1, result.output
+    assert [json.loads(line)["title"] for line in result.stdout.splitlines()] == [
+        "WGA strike begins",
+        "SAG-AFTRA strike ends",
+    ]
+    assert [line.split(":")[1].strip() for line in result.stderr.splitlines()] == [
+        "line 2",
+        "line 3",
+        "line 4",
+        "line 5",
+    ]
+    assert "nested too deeply" in result.stderr and "lone surrogate" in result.stderr
