@@ -77,6 +77,12 @@ def _tag_chunk(classifier: Classifier, first: int, lines: list[str]) -> Tagged:
         text = line.strip()
         if not text:
             continue
+        if not text.isascii():
+            try:
+                text.encode("utf-8")
+            except UnicodeEncodeError:
+                errors.append((number, "not valid UTF-8"))
+                continue
         record = read_json_object(text)
         if isinstance(record, str):  # not JSON, too deep, not an object, or not text
             errors.append((number, record))

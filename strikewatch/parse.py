@@ -44,6 +44,12 @@ _ENTITY_DECL_RE = re.compile(rb"<!ENTITY(?:[^>\"']|\"[^\"]*\"|'[^']*')*>", re.IG
 _FIRST_ELEMENT_RE = re.compile(rb"<[A-Za-z_]")
 _ENTRY_OPEN_RE = re.compile(rb"<(?:item|entry)[\s>]")
 _ROOT_CLOSE_RE = re.compile(rb"</\s*(?:[\w.-]+:)?(?:rss|feed|RDF)\s*>\s*\Z")
+# Numeric references that may name no character: a surrogate half (D800-DFFF) or beyond
+# U+10FFFF. Expat refuses them, and feedparser's loose parser then fails on the whole document
+# (chr() of one cannot be encoded); the value is checked in _no_character.
+_ODD_CHAR_REF_RE = re.compile(
+    rb"&#(?:[xX]0*(?:[dD][89a-fA-F][0-9a-fA-F]{2}|[1-9a-fA-F][0-9a-fA-F]{5,})|0*[1-9][0-9]{4,});"
+)
 _HTML_SNIFF_RE = re.compile(rb"<(!doctype\s+html|html[\s>]|head[\s>]|body[\s>])", re.IGNORECASE)
 
 
@@ -92,6 +98,20 @@ def defuse_xml(body: bytes) -> bytes:
         first = _FIRST_ELEMENT_RE.search(body)
     end = first.start() if first else len(body)
     return _ENTITY_DECL_RE.sub(b"", body[:end]) + body[end:]
+
+
+def replace_non_characters(body: bytes) -> bytes:
+    """Numeric references to no character at all become U+FFFD, as an HTML parser reads them,
+    so one such reference costs one character, not the feed."""
+    if b"&#" not in body:
+        return body
+    return _ODD_CHAR_REF_RE.sub(_no_character, body)
+
+
+def _no_character(match: re.Match[bytes]) -> bytes:
+    digits = match.group(0)[2:-1]
+    value = int(digits[1:], 16) if digits[:1] in (b"x", b"X") else int(digits)
+    return b"&#xFFFD;" if 0xD800 <= value <= 0xDFFF or value > 0x10FFFF else match.group(0)
 
 
 def _struct_to_datetime(value) -> datetime | None:
@@ -188,7 +208,9 @@ def parse_feed(
         headers["content-type"] = content_type
     use_for_feedparser()
     parsed = feedparser.parse(
-        io.BytesIO(defuse_xml(body)), response_headers=headers, **FEEDPARSER_OPTIONS
+        io.BytesIO(replace_non_characters(defuse_xml(body))),
+        response_headers=headers,
+        **FEEDPARSER_OPTIONS,
     )
     problem = parsed.get("bozo_exception") if parsed.get("bozo") else None
     entries = list(parsed.entries)

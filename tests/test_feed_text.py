@@ -163,3 +163,21 @@ def test_feed_text_reaches_the_timeline_as_the_feed_meant_it(tmp_path, run, run_
     assert "RSS <<<Tutorial>>> for guild members" in titles
     shown = run("timeline", "--all").stdout
     assert "RSS <<<Tutorial>>>" in shown
+
+
+def test_a_reference_to_no_character_costs_that_character_not_the_feed(tmp_path, run, run_json):
+    body = b"""<?xml version="1.0"?><rss version="2.0"><channel><title>Trade &#xD800;</title>
+<link>https://trade.example/</link>
+<item><title>WGA &#xD800;strike&#55296; &#x110000;begins</title><link>https://trade.example/a</link>
+<guid>g&#xDC00;1</guid><description>Picket &#xDFFF; lines &#8217; &#x1F3AC;</description></item>
+</channel></rss>"""
+    parsed = parse_feed(body)
+    [item] = parsed.items
+    assert item.title == "WGA \ufffdstrike\ufffd \ufffdbegins"
+    assert item.summary == "Picket \ufffd lines \u2019 \U0001f3ac"
+    assert item.guid == "g\ufffd1"
+    path = tmp_path / "odd.xml"
+    path.write_bytes(body)
+    result = run("import", str(path))
+    assert result.exit_code == 0, result.output
+    assert [entry["title"] for entry in run_json("timeline", "--all")] == [item.title]

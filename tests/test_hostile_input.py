@@ -348,3 +348,14 @@ def test_classify_jsonl_reports_hostile_lines_by_number(tmp_path, run):
         "line 5",
     ]
     assert "nested too deeply" in result.stderr and "lone surrogate" in result.stderr
+
+
+def test_classify_jsonl_bytes_that_are_not_utf8_are_their_lines_error(tmp_path, run):
+    path = tmp_path / "in.jsonl"
+    path.write_bytes(
+        b'{"title": "WGA strike begins"}\n{"title": "bad \xff byte"}\n{"title": "x"}\n'
+    )
+    result = run("classify", "--jsonl", str(path))
+    assert result.exit_code == 1, result.output
+    assert len(result.stdout.splitlines()) == 2
+    assert result.stderr.strip() == "error: line 2: not valid UTF-8"
