@@ -40,12 +40,11 @@ def looks_like_markup(text: str) -> bool:
     return ("<" in text or "&" in text) and _markup_hint().search(text) is not None
 
 
-def html_to_text(markup: str) -> str:
-    """The text a reader of this HTML sees, by a real HTML parser: tags go whole (an attribute
-    holding ">" included), block edges become spaces, script and style go with their content,
-    entities are decoded once. A "<" that no ">" follows cannot start a tag, so it is text,
-    whatever the Python version's parser would do with an unfinished tag at the end."""
-    from html.parser import HTMLParser  # here: most commands never parse HTML
+@cache
+def _text_parser() -> type:
+    """The HTML parser class that collects what a reader sees; built at first use, as
+    html.parser is imported only by the commands that read feeds."""
+    from html.parser import HTMLParser
 
     class TextOf(HTMLParser):
         def __init__(self) -> None:
@@ -73,11 +72,28 @@ def html_to_text(markup: str) -> str:
             if data.startswith("CDATA["):  # CDATA left inside HTML: its text is text
                 self.handle_data(data[6:])
 
+    return TextOf
+
+
+def html_to_text(markup: str, enough: int | None = None) -> str:
+    """The text a reader of this HTML sees, by a real HTML parser: tags go whole (an attribute
+    holding ">" included), block edges become spaces, script and style go with their content,
+    entities are decoded once. A "<" that no ">" follows cannot start a tag, so it is text,
+    whatever the Python version's parser would do with an unfinished tag at the end.
+
+    With `enough`, reading stops once that many characters of text (spaces collapsed) are in
+    hand: a summary keeps its first 2,000, and an article's full HTML can be ten times that."""
     last_close = markup.rfind(">")
     if markup.find("<", last_close + 1) >= 0:
         markup = markup[: last_close + 1] + markup[last_close + 1 :].replace("<", "&lt;")
-    parser = TextOf()
-    parser.feed(markup)
+    parser = _text_parser()()
+    piece = 8192 if enough is not None else len(markup)
+    for start in range(0, len(markup), piece):
+        parser.feed(markup[start : start + piece])
+        if enough is not None and sum(map(len, parser.parts)) > enough:
+            text = " ".join("".join(parser.parts).split())
+            if len(text) > enough:
+                return text
     parser.close()
     return "".join(parser.parts)
 
@@ -133,7 +149,7 @@ def plain_text(value: str | None, max_chars: int | None = None, *, html: bool = 
     text = value
     if html and ("<" in text or "&" in text):
         if "<" in text:
-            text = html_to_text(text)
+            text = html_to_text(text, max_chars)
         else:
             from html import unescape  # here: the listings never need it, and it costs them 3 ms
 

@@ -155,9 +155,13 @@ def _entry_to_item(
         title = plain_text(summary, 120, html=False)
     if not title:
         return None
-    raw_date = entry.get("published") or entry.get("updated") or entry.get("created")
+    # dict.get: feedparser's own get() answers a missing "updated" with "published", and a
+    # DeprecationWarning, when "published" could not be read.
+    raw_date = entry.get("published") or dict.get(entry, "updated") or entry.get("created")
     published = _struct_to_datetime(
-        entry.get("published_parsed") or entry.get("updated_parsed") or entry.get("created_parsed")
+        entry.get("published_parsed")
+        or dict.get(entry, "updated_parsed")
+        or entry.get("created_parsed")
     )
     if raw_date:
         # Our reader, where it reads the date, knows what feedparser takes for UTC: "UTC+1",

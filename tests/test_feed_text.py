@@ -181,3 +181,13 @@ def test_a_reference_to_no_character_costs_that_character_not_the_feed(tmp_path,
     result = run("import", str(path))
     assert result.exit_code == 0, result.output
     assert [entry["title"] for entry in run_json("timeline", "--all")] == [item.title]
+
+
+def test_a_long_article_is_read_only_as_far_as_the_summary_needs():
+    article = (
+        "<div>" + "<p>Talks <b>resumed</b> at the <a href='x'>guild</a>.</p>" * 2000 + "</div>"
+    )
+    whole = plain_text(article)
+    assert plain_text(article, 2000) == whole[:1999].rstrip() + "…"
+    short = "<p>Only <i>this</i></p><script>x()</script>"
+    assert plain_text(short, 2000) == "Only this"
