@@ -87,9 +87,12 @@ def html_to_text(markup: str, enough: int | None = None) -> str:
     if markup.find("<", last_close + 1) >= 0:
         markup = markup[: last_close + 1] + markup[last_close + 1 :].replace("<", "&lt;")
     parser = _text_parser()()
-    piece = 8192 if enough is not None else len(markup)
-    for start in range(0, len(markup), piece):
+    start, piece = 0, 8192 if enough is not None else len(markup)
+    while start < len(markup):
         parser.feed(markup[start : start + piece])
+        # Pieces double: a tag left open across them is scanned again on each feed, which
+        # stays linear only if the pieces grow.
+        start, piece = start + piece, piece * 2
         if enough is not None and sum(map(len, parser.parts)) > enough:
             text = " ".join("".join(parser.parts).split())
             if len(text) > enough:
