@@ -30,17 +30,17 @@ def parse_date(value: str, *, end_of_day: bool = False, now: datetime | None = N
         now = now or utcnow()
         return first if amount * _UNITS[unit] > now - first else now - amount * _UNITS[unit]
     moment = _read_date(text, value, end_of_day)
+    # The year as written: only years 1 and 9999 can leave the calendar when made UTC.
     if not FIRST_YEAR <= moment.year <= LAST_YEAR:
         raise UsageError(
             f"invalid date {value!r}: outside {FIRST_YEAR}-01-01 to {LAST_YEAR}-12-31 "
             f"(expected {DATE_HELP})"
         )
-    return moment
+    return moment.astimezone(UTC)
 
 
 def _read_date(text: str, value: str, end_of_day: bool) -> datetime:
-    """An absolute DATE (`text` is `value` stripped), in UTC; the calendar's ends stand in for
-    an instant beyond them, for the caller to refuse."""
+    """An absolute DATE (`text` is `value` stripped), in the offset it names (UTC if none)."""
     if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
         try:
             day = date.fromisoformat(text)  # not strptime: its import costs listings 3 ms
@@ -59,14 +59,7 @@ def _read_date(text: str, value: str, end_of_day: bool) -> datetime:
         raise UsageError(f"invalid date {value!r}: expected {DATE_HELP}")
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
-    try:
-        return moment.astimezone(UTC)
-    except OverflowError:  # 0001-01-01T00:00:00+14:00 is before the calendar begins
-        return (
-            datetime.min.replace(tzinfo=UTC)
-            if moment.year < 2
-            else datetime.max.replace(tzinfo=UTC)
-        )
+    return moment
 
 
 def date_bound(value: str | None, *, end_of_day: bool = False) -> str | None:

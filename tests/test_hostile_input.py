@@ -183,6 +183,8 @@ def test_dates_at_the_edges_of_the_range_are_accepted(run):
         ("status", "--as-of", "1900-01-01"),
         ("timeline", "--until", "9998-12-31"),
         ("timeline", "--since", "99999w"),  # "everything", as 52000w always meant
+        ("timeline", "--since", "1900-01-01T00:00:00+14:00"),  # the year as written counts
+        ("status", "--as-of", "9998-12-31T23:59:59-14:00"),
     ]:
         result = run(*args)
         assert result.exit_code == 0, result.output
