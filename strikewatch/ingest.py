@@ -96,6 +96,8 @@ def import_file(
             parsed = parse_feed(read_local(str(location), max_bytes=DEFAULT_MAX_BYTES).body or b"")
         except FeedError as error:
             raise ImportFileError(f"{path}: {error}") from None
+        except Exception as error:  # hostile input can surprise any parser, as in poll
+            raise ImportFileError(f"{path}: cannot parse: {type(error).__name__}") from None
         report.warning = parsed.warning
         batches = iter([(parsed.items, classifier)])
     try:

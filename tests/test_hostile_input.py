@@ -361,3 +361,20 @@ def test_classify_jsonl_bytes_that_are_not_utf8_are_their_lines_error(tmp_path, 
     assert result.exit_code == 1, result.output
     assert len(result.stdout.splitlines()) == 2
     assert result.stderr.strip() == "error: line 2: not valid UTF-8"
+
+
+def test_a_parser_surprise_on_import_is_that_files_error(tmp_path, run, monkeypatch):
+    import feedparser
+
+    def surprised(*args, **kwargs):
+        raise UnicodeEncodeError("utf-8", "\ud800", 0, 1, "surrogates not allowed")
+
+    monkeypatch.setattr(feedparser, "parse", surprised)
+    odd = tmp_path / "odd.xml"
+    odd.write_bytes(rss_items(("WGA strike", "https://odd.example/1", "2023-05-02T00:00:00Z")))
+    archive = tmp_path / "good.jsonl"
+    archive.write_text(good_line(1) + "\n")
+    result = run("import", str(odd), str(archive))
+    assert result.exit_code == 1, result.output
+    assert f"error: {odd}: cannot parse: UnicodeEncodeError" in result.stderr
+    assert "good.jsonl: 1 new" in result.stdout
