@@ -8,6 +8,7 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 from xml.sax import SAXException, SAXParseException
 
 from strikewatch.errors import ParseError
@@ -123,7 +124,7 @@ def _struct_to_datetime(value) -> datetime | None:
         return None
 
 
-def _is_html(detail, value: str) -> bool:
+def _is_html(detail: dict[str, Any] | None, value: str) -> bool:
     """Whether feedparser's text is HTML: as the feed declared it (Atom's type, or feedparser's
     guess for RSS), or, where it says nothing, as the text looks."""
     kind = (detail or {}).get("type") or ""
