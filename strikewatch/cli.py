@@ -883,7 +883,9 @@ def classify(
             raise UsageError("give TEXT or --jsonl, not both")
         from strikewatch.batch import WORKERS, classify_jsonl
 
-        stream = click.open_file(jsonl, "r", encoding="utf-8", errors="strict")  # "-": stdin
+        # "-": stdin. Bytes that are not UTF-8 arrive as lone surrogates, and make their line's
+        # error (batch._tag_chunk), not the whole run's.
+        stream = click.open_file(jsonl, "r", encoding="utf-8", errors="surrogateescape")
         errors = classify_jsonl(classifier, stream, sys.stdout, workers=WORKERS)
         for line_number, message in errors:
             click.echo(f"error: line {line_number}: {message}", err=True)
