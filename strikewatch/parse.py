@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import calendar
+import codecs
 import io
 import json
 import re
@@ -91,6 +92,42 @@ def defuse_xml(body: bytes) -> bytes:
     return _ENTITY_DECL_RE.sub(b"", body[:end]) + body[end:]
 
 
+_UNICODE_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+_XML_DECL_ENCODING_RE = re.compile(rb"""\A(<\?xml[^>]*?)\s+encoding\s*=\s*(["'])[^"']*\2""")
+
+
+def tidy_prolog(body: bytes, content_type: str | None) -> tuple[bytes, str | None]:
+    """Mend what comes before the root element, so a recoverable oddity reads as a clean feed.
+
+    - A UTF-16 or UTF-32 byte-order mark decides the encoding (as it does in browsers):
+      feedparser trusts a missing declaration or the header's charset over it and reads the
+      document as UTF-8 full of NUL bytes. The body is given to it as UTF-8, said so.
+    - Blank lines or spaces before `<?xml` (a stray newline from a PHP template) make the
+      declaration illegal for expat; they are dropped.
+    """
+    for bom, codec in _UNICODE_BOMS:
+        if body.startswith(bom):
+            try:
+                text = body.decode(codec)
+            except UnicodeDecodeError:
+                return body, content_type  # not what the mark said: feedparser guesses
+            body = text.encode("utf-8")
+            body = _XML_DECL_ENCODING_RE.sub(rb'\1 encoding="utf-8"', body.lstrip(), count=1)
+            media_type = (content_type or "").split(";", 1)[0].strip()
+            return body, f"{media_type or 'application/xml'}; charset=utf-8"
+    bom = codecs.BOM_UTF8 if body.startswith(codecs.BOM_UTF8) else b""
+    rest = body[len(bom) :]
+    stripped = rest.lstrip(b" \t\r\n")
+    if len(stripped) != len(rest) and stripped.startswith(b"<?xml"):
+        body = bom + stripped
+    return body, content_type
+
+
 def _struct_to_datetime(value) -> datetime | None:
     if not value:
         return None
@@ -151,6 +188,7 @@ def parse_feed(
         raise ParseError("empty response: no feed in it")
     # No content-location: feedparser would then resolve every link-like element of every
     # entry against it (a fifth of the parse); only the entry's own link needs it, done below.
+    body, content_type = tidy_prolog(body, content_type)
     headers = {}
     if content_type:
         headers["content-type"] = content_type

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import queue
+import re
 import threading
 import time
 from collections import deque
@@ -50,6 +51,9 @@ class FeedOutcome:
     not_modified: bool = False
     error: str | None = None
     warning: str | None = None
+    # The same warning was given the last time this feed's document was read: a recoverable
+    # oddity is said once, not on every poll (it stays in the poll log).
+    warned_before: bool = False
     retry_until: datetime | None = None
     moved_to: str | None = None
     moved_note: str | None = None
@@ -511,6 +515,8 @@ def _record(
         outcome.not_modified = True
     else:
         outcome.warning = parsed.warning
+        if parsed.warning and feed_id is not None:
+            outcome.warned_before = _oddity(store.last_warning(feed_id)) == _oddity(parsed.warning)
         if parsed.title and not feed.get("title"):
             state["title"] = parsed.title
         saved = store.save_items(
@@ -526,6 +532,14 @@ def _record(
     if feed_id is not None:
         store.update_feed(feed_id, **state)
     return outcome
+
+
+def _oddity(warning: str | None) -> str | None:
+    """What a warning is about, without the parts that change from poll to poll (where in the
+    document, how many stories were kept)."""
+    if warning is None:
+        return None
+    return re.sub(r" at line \d+", "", warning.split("; ", 1)[0])
 
 
 def default_feeds() -> list[dict[str, str]]:
