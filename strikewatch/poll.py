@@ -535,11 +535,12 @@ def _record(
 
 
 def _oddity(warning: str | None) -> str | None:
-    """What a warning is about, without the parts that change from poll to poll (where in the
-    document, how many stories were kept)."""
+    """What a warning is about, without what changes from poll to poll as the feed moves on
+    (line numbers, counts, how many stories were kept)."""
     if warning is None:
         return None
-    return re.sub(r" at line \d+", "", warning.split("; ", 1)[0])
+    parts = [part for part in warning.split("; ") if not part.startswith("kept the ")]
+    return re.sub(r"\d+", "#", "; ".join(parts))
 
 
 def default_feeds() -> list[dict[str, str]]:
