@@ -163,8 +163,15 @@ class Deadline:
     def __enter__(self) -> Deadline:
         self._previous = getattr(Deadline._current, "value", None)
         Deadline._current.value = self
-        _WATCHDOG.watch(self, time.monotonic() + self.seconds)
+        self.ends_at = time.monotonic() + self.seconds
+        _WATCHDOG.watch(self, self.ends_at)
         return self
+
+    def passed(self) -> bool:
+        """True once the deadline is reached, whether or not the watchdog got there first: a
+        socket's own read timeout, set to the time remaining, can win the race on a busy
+        machine, and that is the deadline too."""
+        return self.expired or time.monotonic() >= self.ends_at
 
     def __exit__(self, *exc_info: object) -> None:
         self.finished = True
@@ -405,14 +412,14 @@ def fetch(
             OSError,
             ValueError,
         ) as error:
-            if deadline.expired:
+            if deadline.passed():
                 raise FetchError(_timed_out(timeout, progress)) from None
             message = _describe_request_error(error, progress)
             if message.startswith(("cannot connect", "timed out while connecting")):
                 raise Unreachable(message) from None
             raise FetchError(message) from None
         except Exception as error:  # urllib3/http.client internals on hostile input
-            if deadline.expired:
+            if deadline.passed():
                 raise FetchError(_timed_out(timeout, progress)) from None
             raise FetchError(f"request failed: {type(error).__name__}") from None
 

@@ -320,6 +320,15 @@ def test_deadline_bounds_the_whole_request(servers, handler, phase):
     assert time.monotonic() - started < 1.6
 
 
+def test_a_read_timeout_at_the_deadline_is_the_deadline(servers, monkeypatch):
+    """The socket's read timeout equals the time remaining, so on a busy machine it can fire
+    before the watchdog: the error still says the deadline passed (seen in CI on 3.13)."""
+    monkeypatch.setattr(fetching._WATCHDOG, "watch", lambda *_args: None)  # always late
+    url = servers().route("/feed", fs.silent())
+    with pytest.raises(fetching.FetchError, match=re.escape("timed out after 1s (waiting for")):
+        fetching.fetch(fetching.new_session(), url, timeout=1.0)
+
+
 @needs_many_hosts
 def test_slow_host_does_not_block_the_pool(servers):
     """Feeds stuck on one host take at most per_host workers; other hosts go ahead."""
