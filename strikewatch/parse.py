@@ -186,9 +186,9 @@ def parse_feed(
 
     if not body or not body.strip():
         raise ParseError("empty response: no feed in it")
+    body, content_type = tidy_prolog(body, content_type)
     # No content-location: feedparser would then resolve every link-like element of every
     # entry against it (a fifth of the parse); only the entry's own link needs it, done below.
-    body, content_type = tidy_prolog(body, content_type)
     headers = {}
     if content_type:
         headers["content-type"] = content_type
