@@ -595,7 +595,7 @@ def poll(app: App, locations: tuple[str, ...], timeout: float, quiet: bool) -> N
         feed = f"{one_line(outcome.name)} ({one_line(outcome.url)})"
         if outcome.failed:
             click.echo(f"error: {feed}: {one_line(outcome.error)}", err=True)
-        elif outcome.warning and not quiet:
+        elif outcome.warning and not outcome.warned_before and not quiet:
             click.echo(f"warning: {feed}: {one_line(outcome.warning)}", err=True)
         if outcome.moved_to and not quiet:
             click.echo(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import calendar
+import codecs
 import io
 import re
 from collections.abc import Iterable, Iterator
@@ -117,6 +118,42 @@ def _no_character(match: re.Match[bytes]) -> bytes:
     return b"&#xFFFD;" if 0xD800 <= value <= 0xDFFF or value > 0x10FFFF else match.group(0)
 
 
+_UNICODE_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+_XML_DECL_ENCODING_RE = re.compile(rb"""\A(<\?xml[^>]*?)\s+encoding\s*=\s*(["'])[^"']*\2""")
+
+
+def tidy_prolog(body: bytes, content_type: str | None) -> tuple[bytes, str | None]:
+    """Mend what comes before the root element, so a recoverable oddity reads as a clean feed.
+
+    - A UTF-16 or UTF-32 byte-order mark decides the encoding (as it does in browsers):
+      feedparser trusts a missing declaration or the header's charset over it and reads the
+      document as UTF-8 full of NUL bytes. The body is given to it as UTF-8, said so.
+    - Blank lines or spaces before `<?xml` (a stray newline from a PHP template) make the
+      declaration illegal for expat; they are dropped.
+    """
+    for bom, codec in _UNICODE_BOMS:
+        if body.startswith(bom):
+            try:
+                text = body.decode(codec)
+            except UnicodeDecodeError:
+                return body, content_type  # not what the mark said: feedparser guesses
+            body = text.encode("utf-8")
+            body = _XML_DECL_ENCODING_RE.sub(rb'\1 encoding="utf-8"', body.lstrip(), count=1)
+            media_type = (content_type or "").split(";", 1)[0].strip()
+            return body, f"{media_type or 'application/xml'}; charset=utf-8"
+    bom = codecs.BOM_UTF8 if body.startswith(codecs.BOM_UTF8) else b""
+    rest = body[len(bom) :]
+    stripped = rest.lstrip(b" \t\r\n")
+    if len(stripped) != len(rest) and stripped.startswith(b"<?xml"):
+        body = bom + stripped
+    return body, content_type
+
+
 def _struct_to_datetime(value) -> datetime | None:
     if not value:
         return None
@@ -209,6 +246,7 @@ def parse_feed(
 
     if not body or not body.strip():
         raise ParseError("empty response: no feed in it")
+    body, content_type = tidy_prolog(body, content_type)
     # No content-location: feedparser would then resolve every link-like element of every
     # entry against it (a fifth of the parse); only the entry's own link needs it, done below.
     headers = {}
@@ -438,6 +476,7 @@ def find_feed_links(body: bytes, page_url: str) -> list[str]:
     finder.feed(body.decode("utf-8", "replace"))
     finder.close()
     return list(dict.fromkeys(found))
+
 
 def _missing_or_mistyped(record: dict, key: str) -> str:
     value = record.get(key)
