@@ -23,6 +23,7 @@ from strikewatch.taxonomy import EVENTS, GUILDS, resolve_event, resolve_guild
 
 if TYPE_CHECKING:
     from collections.abc import Callable
+    from datetime import date
     from pathlib import Path
 
     from strikewatch.classify import Classifier, DeferredClassifier
@@ -174,6 +175,30 @@ class DateType(click.ParamType):
             return date_bound(str(value), end_of_day=self.end_of_day) or ""
         except UsageError as error:
             self.fail(str(error), param, ctx)
+
+
+class LosAngelesDay(DateType):
+    """A DATE read as a day in Los Angeles, where strike days are counted: a bare date is that
+    day; a time or a relative date is the Los Angeles day it falls on."""
+
+    name = "DATE"
+
+    def __init__(self) -> None:
+        super().__init__(end_of_day=True)
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        import re
+        from datetime import date, datetime
+
+        if isinstance(value, date):
+            return value
+        moment = super().convert(value, param, ctx)  # the usage errors of every DATE
+        from strikewatch.status import la_day
+
+        text = str(value).strip()
+        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+            return date.fromisoformat(text)
+        return la_day(datetime.fromisoformat(moment))
 
 
 class IdType(click.ParamType):
@@ -641,8 +666,8 @@ def search(app: App, query: str, fmt: str | None, **filters: Any) -> None:
 @click.option(
     "--as-of",
     "as_of",
-    type=DateType(end_of_day=True),
-    help="Answer as things stood at the end of DATE (a UTC day); default: today.",
+    type=LosAngelesDay(),
+    help="Answer as things stood at the end of DATE (a Los Angeles day); default: today there.",
 )
 @click.option(
     "--guild", "-g", "guilds", type=GUILD, multiple=True, help="Only this guild (repeatable)."
@@ -653,7 +678,7 @@ def search(app: App, query: str, fmt: str | None, **filters: Any) -> None:
 @output_options
 @click.pass_obj
 def status(
-    app: App, as_of: str | None, guilds: tuple[str, ...], explain: bool, fmt: str | None
+    app: App, as_of: date | None, guilds: tuple[str, ...], explain: bool, fmt: str | None
 ) -> None:
     """Where each guild stands: on strike or not, since when (day 1 is the start date),
     and the last event with its headline and link.
@@ -661,13 +686,11 @@ def status(
     A strike report that schedules the change ("to begin at 12:01 a.m. Tuesday", "board votes
     to end strike at midnight") takes effect on the day it names, or the next day.
     """
-    from datetime import date
-
-    from strikewatch.normalize import utcnow
     from strikewatch.render import STATUS_COLUMNS, emit, print_status
-    from strikewatch.status import all_status, explain_strikes
+    from strikewatch.status import all_status, explain_strikes, today
 
-    day = date.fromisoformat(as_of[:10]) if as_of else utcnow().date()
+
+    day = as_of or today()
     chosen = tuple(dict.fromkeys(guilds)) or GUILDS
     conn = app.store().conn
     if explain:

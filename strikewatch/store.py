@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from strikewatch.classify import Classifier
     from strikewatch.parse import Item
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5  # one per migration (m005: status days in Los Angeles)
 BUSY_TIMEOUT_SECONDS = 30.0
 
 

@@ -74,7 +74,13 @@ def test_scheduled_changes_are_pending_the_day_they_are_announced(season_store):
     assert ending["pending"]["on"] == "2023-09-27"
     assert ending["last_title"] == "WGA board votes to end strike at 12:01 a.m. Wednesday"
     over = guild_status(season_store.conn, "wga", date(2023, 12, 31))
-    assert over["previous_strike"] == {"started": "2023-05-02", "ended": "2023-09-27", "days": 148}
+    assert over["previous_strike"] == {
+        "contract": "tv-theatrical",
+        "started": "2023-05-02",
+        "ended": "2023-09-27",
+        "last_day": "2023-09-26",
+        "days": 148,
+    }
     assert over["pending"] is None
     assert over["last_event"] == "ratified"
     assert (
@@ -340,7 +346,7 @@ def test_a_day_gone_stale_is_worked_out_again(season_store):
     # Only the text and the date clear it: a tag or story change leaves it.
     season_store.conn.execute("UPDATE items SET story_id = id, rules_version = 'x'")
     kept = stored_days(season_store)["Writers strike begins as TV and film scribes put down pens"]
-    assert kept == ("2023-05-02", "published that day (UTC)")
+    assert kept == ("2023-05-02", "published that day (Los Angeles)")
 
 
 def test_an_edited_report_gets_its_day_again(season_store):
@@ -357,7 +363,7 @@ def test_an_edited_report_gets_its_day_again(season_store):
     assert len(result.updated_ids) == 1
     assert stored_days(season_store)["SAG-AFTRA board calls strike"] == (
         "2023-07-13",
-        "published that day (UTC)",
+        "published that day (Los Angeles)",
     )
     assert guild_status(season_store.conn, "sag-aftra", date(2023, 7, 13))["on_strike"]
 
@@ -366,7 +372,11 @@ def test_a_report_retagged_as_a_strike_gets_its_day(season_store):
     title = "WGA pickets Paramount as writers strike enters fifth week"
     assert stored_days(season_store)[title] == (None, None)
     season_store.reclassify(ArchiveClassifier({title: (("wga",), ("strike-started",))}))
-    assert stored_days(season_store)[title] == ("2023-06-04", "published that day (UTC)")
+    # Published 5 p.m. Pacific on June 3 (June 4 in UTC): the evening, so the next day.
+    assert stored_days(season_store)[title] == (
+        "2023-06-04",
+        "published in the evening of 2023-06-03 (Los Angeles): the next day",
+    )
 
 
 def test_an_older_database_gets_the_days_when_opened(tmp_path, season_store):
@@ -452,11 +462,21 @@ def test_a_report_without_a_stored_day_is_read_from_its_summary(tmp_path):
 
 
 def test_changes_replay_in_the_order_they_take_effect(tmp_path):
-    """A start announced on Monday for Wednesday comes after an end reported on Tuesday."""
+    """A start announced on Monday for Wednesday comes after an end reported on Tuesday (of a
+    strike under way: it closes that one, and calls nothing off)."""
     with Store.open(tmp_path / "s.db") as store:
         write_as_another_tool(
             store.conn,
             1,
+            "Writers strike begins",
+            "",
+            pt("2023-04-03T10:00"),
+            ("wga",),
+            ("strike-started",),
+        )
+        write_as_another_tool(
+            store.conn,
+            2,
             "Writers strike to begin at 12:01 a.m. Wednesday",
             "",
             pt("2023-05-01T20:00"),
@@ -465,7 +485,7 @@ def test_changes_replay_in_the_order_they_take_effect(tmp_path):
         )
         write_as_another_tool(
             store.conn,
-            2,
+            3,
             "Writers strike is over",
             "",
             pt("2023-05-02T10:00"),
@@ -473,11 +493,12 @@ def test_changes_replay_in_the_order_they_take_effect(tmp_path):
             ("strike-ended",),
         )
         status = guild_status(store.conn, "wga", date(2023, 5, 4))
-        assert (status["on_strike"], status["strike_started"], status["previous_strike"]) == (
+        assert (status["on_strike"], status["strike_started"], status["strike_day"]) == (
             True,
             "2023-05-03",
-            None,
+            2,
         )
+        assert status["previous_strike"]["last_day"] == "2023-05-01"
 
 
 # Sorting as text, these fall after every ISO time, before them, and among them (so the weekly
@@ -502,8 +523,10 @@ def test_a_date_no_strikewatch_wrote_is_passed_over(tmp_path, published):
         assert (status["strike_started"], status["strike_day"]) == ("2023-05-02", 95)
         later = guild_status(store.conn, "wga", date(2024, 1, 7))
         assert later["previous_strike"] == {
+            "contract": "tv-theatrical",
             "started": "2023-05-02",
             "ended": "2023-09-27",
+            "last_day": "2023-09-26",
             "days": 148,
         }
 
@@ -588,7 +611,7 @@ def test_reclassify_tags_the_text_a_poll_has_just_saved(season_store, monkeypatc
 # Work the rule's fingerprint out again after changing it on purpose, *and* add a migration that
 # works out items.effective_day and effective_why again for every stored strike report: the
 # store keeps the days the old rule gave, and status trusts them.
-EFFECTIVE_RULE_FINGERPRINT = "e23c9f067dd1f1f5"
+EFFECTIVE_RULE_FINGERPRINT = "c1d69a16aff096a9"  # issue 16: m005_status_days_in_los_angeles
 
 
 def test_the_effective_day_rule_is_pinned():
@@ -619,7 +642,10 @@ def test_the_effective_day_rule_is_pinned():
         for thing in (
             status.effective_day,
             status._named_days,
+            status._tied_day,
             status._sentences,
+            status.la_day,
+            status._unscheduled,
             status.pacific_time,
             status._daylight_saving,
             status._Patterns,
@@ -629,9 +655,11 @@ def test_the_effective_day_rule_is_pinned():
         status._SCHEDULE_CUE,
         status._NEXT_DAY_CUE,
         status._NAMED_DAY,
+        status._CHANGE_WORD,
         repr(status._MONTHS),
         repr(status._WEEKDAYS),
         repr(status.SCHEDULE_HORIZON),
+        repr(status.EVENING_HOUR),
     ]
     fingerprint = hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
     assert fingerprint == EFFECTIVE_RULE_FINGERPRINT
@@ -664,8 +692,10 @@ def test_a_strike_started_and_ended_on_one_day_is_over(tmp_path, reports):
         status = guild_status(store.conn, "wga", date(2023, 5, 3))
         assert status["on_strike"] is False
         assert status["previous_strike"] == {
+            "contract": "tv-theatrical",
             "started": "2023-05-02",
             "ended": "2023-05-02",
+            "last_day": "2023-05-02",
             "days": 0,
         }
 
