@@ -689,7 +689,6 @@ def status(
     from strikewatch.render import STATUS_COLUMNS, emit, print_status
     from strikewatch.status import all_status, explain_strikes, today
 
-
     day = as_of or today()
     chosen = tuple(dict.fromkeys(guilds)) or GUILDS
     conn = app.store().conn

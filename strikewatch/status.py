@@ -494,25 +494,42 @@ def _calls_off(
 
 def _replay(changes: Sequence[_Change], as_of: date) -> dict[str, Any]:
     """Each contract's strike under way at the end of `as_of`, the last one finished, and the
-    first change announced for a later day. Changes go in the order they take effect; a deal or
-    an end that closes nothing calls off the starts announced for a later day (_calls_off)."""
+    first change announced for a later day. Changes go in the order they take effect; a deal, or
+    an end that closes no strike, calls off the starts announced for a later day (_calls_off) as
+    of the day it was reported, before anything due after that day happens."""
     started: dict[str, _Change] = {}
     previous: dict[str, Any] | None = None
     later: list[_Change] = []
     announced = _first_announced(changes)
     called_off: set[tuple[str, date]] = set()
-    for change in changes:
-        contract = change.contract
-        unnamed_end = change.kind == "strike-ended" and not change.explicit
-        if unnamed_end and contract not in started and len(started) == 1:
-            # "The strike ends" names no contract: the one strike under way.
-            contract = next(iter(started))
-        closes = change.kind == "strike-ended" and contract in started
-        if change.kind in _CANCELS and not closes:
+    closers: set[int] = set()  # id() of the ends that closed a strike: no call-off
+    checks = sorted(
+        (
+            (reported, change.published, index)
+            for index, change in enumerate(changes)
+            if change.kind in _CANCELS
+            and (reported := _published_day(change.published)) is not None
+        ),
+        reverse=True,
+    )
+
+    def check_until(day: date | None) -> None:
+        while checks and (day is None or checks[-1][0] < day):
+            change = changes[checks.pop()[2]]
+            ending = change.kind == "strike-ended"
+            if ending and (id(change) in closers or _contract_for(change, started) in started):
+                continue  # the end of a strike under way, not a call-off
             called_off.update(_calls_off(change, announced, started))
-        if change.kind == "deal" or (contract, change.day) in called_off:
+
+    for change in changes:
+        check_until(change.day)
+        if change.kind == "deal":
+            continue
+        contract = _contract_for(change, started)
+        if change.kind == "strike-started" and (contract, change.day) in called_off:
             continue
         opens = change.kind == "strike-started" and contract not in started
+        closes = change.kind == "strike-ended" and contract in started
         if not (opens or closes):
             continue
         if change.day > as_of:
@@ -521,6 +538,7 @@ def _replay(changes: Sequence[_Change], as_of: date) -> dict[str, Any]:
         if opens:
             started[contract] = change
         else:
+            closers.add(id(change))
             began = started.pop(contract)
             previous = {
                 "contract": contract,
@@ -529,6 +547,7 @@ def _replay(changes: Sequence[_Change], as_of: date) -> dict[str, Any]:
                 "last_day": max(began.day, change.day - timedelta(days=1)).isoformat(),
                 "days": (change.day - began.day).days,
             }
+    check_until(None)
     pending = next(
         (
             change
@@ -538,6 +557,14 @@ def _replay(changes: Sequence[_Change], as_of: date) -> dict[str, Any]:
         None,
     )
     return {"started": started, "previous": previous, "pending": pending, "off": called_off}
+
+
+def _contract_for(change: _Change, started: Collection[str]) -> str:
+    """The contract a change is about: an end that names none ends the one strike under way."""
+    unnamed_end = change.kind == "strike-ended" and not change.explicit
+    if unnamed_end and change.contract not in started and len(started) == 1:
+        return next(iter(started))
+    return change.contract
 
 
 def _last_event(conn: sqlite3.Connection, guild: str, until: str) -> dict[str, Any] | None:

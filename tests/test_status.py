@@ -712,3 +712,88 @@ def test_status_reads_strike_reports_through_indexes(season_store):
     assert "SCAN" not in plan, plan
     assert re.search(r"SEARCH (TABLE )?items USING INTEGER PRIMARY KEY", plan), plan
     assert "tags_tag_published" in plan, plan
+
+
+# Issue 16: each point pinned on an archive of our own wording, imported with `strikewatch
+# import` (the real rules tag it) and read back with `status --json` / `--as-of`.
+
+
+def report(title: str, published: str, summary: str = "") -> dict[str, str]:
+    slug = re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-")
+    return {
+        "title": title,
+        "link": f"https://reel.example/{slug}",
+        "published": published,
+        "summary": summary,
+        "source": "reel",
+    }
+
+
+def import_archive(run, tmp_path, *reports: dict[str, str]) -> None:
+    path = tmp_path / f"archive-{len(list(tmp_path.glob('archive-*')))}.jsonl"
+    path.write_text("".join(json.dumps(entry) + "\n" for entry in reports), encoding="utf-8")
+    result = run("import", str(path))
+    assert result.exit_code == 0, result.output
+
+
+def standing(run_json, as_of: str | None = None) -> dict[str, dict]:
+    args = ("status", "--as-of", as_of) if as_of else ("status",)
+    return {entry["guild"]: entry for entry in run_json(*args)}
+
+
+IATSE_DATE = report(
+    "IATSE sets Monday strike date: crews will walk off at 12:01 a.m. unless a deal is reached",
+    "2025-10-08T15:00:00-07:00",  # Wednesday
+    "The union said its members would stop work on film and TV productions if no agreement"
+    " is reached with the studios by then.",
+)
+
+
+@pytest.mark.parametrize(
+    "averted",
+    [
+        report(
+            "Strike averted: IATSE and the studios reach a tentative agreement",
+            "2025-10-11T21:30:00-07:00",  # Saturday night (Sunday in UTC)
+            "The deal came hours before the deadline; crews will report to work Monday.",
+        ),
+        report(
+            "IATSE calls off strike after reaching deal with AMPTP",
+            "2025-10-12T20:00:00-07:00",  # Sunday evening: already Monday in UTC
+            "Crews will report to work Monday.",
+        ),
+    ],
+    ids=["averted by a deal", "called off the evening before"],
+)
+def test_a_strike_averted_before_its_day_never_starts(run, run_json, tmp_path, averted):
+    import_archive(run, tmp_path, IATSE_DATE, averted)
+    announced = standing(run_json, "2025-10-10")["iatse"]
+    assert announced["on_strike"] is False
+    assert announced["pending"]["event"] == "strike-started"
+    assert announced["pending"]["on"] == "2025-10-13"
+    for as_of in ("2025-10-12", "2025-10-13", "2025-12-31"):
+        iatse = standing(run_json, as_of)["iatse"]
+        assert (iatse["on_strike"], iatse["strike_day"], iatse["previous_strike"]) == (
+            False,
+            None,
+            None,
+        ), as_of
+        assert iatse["strikes"] == [] and iatse["pending"] is None
+    explained = run("status", "--guild", "iatse", "--as-of", "2025-12-31", "--explain", "--json")
+    started = [row for row in json.loads(explained.stdout) if row["event"] == "strike-started"]
+    assert started[0]["why"].endswith("called off before that day")
+
+
+def test_a_deal_after_the_strike_began_does_not_undo_it(run, run_json, tmp_path):
+    late = report(
+        "IATSE and the studios reach a tentative agreement",
+        "2025-10-14T10:00:00-07:00",
+        "Crews stay on the picket lines until members vote.",
+    )
+    import_archive(run, tmp_path, IATSE_DATE, late)
+    iatse = standing(run_json, "2025-10-15")["iatse"]
+    assert (iatse["on_strike"], iatse["strike_started"], iatse["strike_day"]) == (
+        True,
+        "2025-10-13",
+        3,
+    )
