@@ -797,3 +797,83 @@ def test_a_deal_after_the_strike_began_does_not_undo_it(run, run_json, tmp_path)
         "2025-10-13",
         3,
     )
+
+
+def test_the_readme_status_examples_hold_on_the_sample(run, run_json):
+    assert run("import", "--sample", "--quiet").exit_code == 0
+    sag = standing(run_json, "2023-07-13")["sag-aftra"]
+    assert sag["on_strike"] is False
+    assert (sag["pending"]["event"], sag["pending"]["on"]) == ("strike-started", "2023-07-14")
+    first = run("status", "--as-of", "2023-08-04", "--guild", "wga").stdout.splitlines()[0]
+    assert first == "wga: ON STRIKE, day 95 (since 2023-05-02)"
+    # "the WGA is on strike as of 2023-05-02 (day 1) to 2023-09-26 (day 148) and not as of
+    # 2023-09-27; SAG-AFTRA as of 2023-07-14 (day 1) to 2023-11-08 (day 118)"
+    for guild, as_of, day in [
+        ("wga", "2023-05-01", None),
+        ("wga", "2023-05-02", 1),
+        ("wga", "2023-09-26", 148),
+        ("wga", "2023-09-27", None),
+        ("sag-aftra", "2023-07-14", 1),
+        ("sag-aftra", "2023-11-08", 118),
+        ("sag-aftra", "2023-11-09", None),
+    ]:
+        assert standing(run_json, as_of)[guild]["strike_day"] == day, (guild, as_of)
+
+
+def test_the_day_tied_to_the_start_wins_over_the_day_of_the_vote(run, run_json, tmp_path):
+    import_archive(
+        run,
+        tmp_path,
+        report(
+            "SAG-AFTRA members voted on Thursday to strike beginning 12:01 a.m. Friday",
+            "2025-03-06T19:00:00-08:00",  # Thursday evening: Friday in UTC
+            "The national board approved the walkout against the studios.",
+        ),
+    )
+    thursday = standing(run_json, "2025-03-06")["sag-aftra"]
+    assert thursday["on_strike"] is False and thursday["pending"]["on"] == "2025-03-07"
+    friday = standing(run_json, "2025-03-07")["sag-aftra"]
+    assert (friday["on_strike"], friday["strike_started"], friday["strike_day"]) == (
+        True,
+        "2025-03-07",
+        1,
+    )
+
+
+def test_a_strike_call_reported_the_evening_before_counts_from_the_next_day(
+    run, run_json, tmp_path
+):
+    import_archive(
+        run,
+        tmp_path,
+        report(
+            "Writers strike is on after talks with studios collapse",
+            "2025-05-01T23:10:00-07:00",  # 06:10 on May 2 in UTC
+            "The Writers Guild called the walkout after negotiations with the AMPTP failed.",
+        ),
+    )
+    evening = standing(run_json, "2025-05-01")["wga"]
+    assert evening["on_strike"] is False and evening["pending"]["on"] == "2025-05-02"
+    wga = standing(run_json, "2025-05-02")["wga"]
+    assert (wga["strike_started"], wga["strike_day"]) == ("2025-05-02", 1)
+
+
+def test_pacific_time_without_a_time_zone_database(monkeypatch):
+    """The hand-written rule (US rules since 1987) agrees with the time zone database."""
+    zoneinfo = pytest.importorskip("zoneinfo")
+    from datetime import timedelta
+
+    from strikewatch import status
+
+    try:
+        zone = zoneinfo.ZoneInfo("America/Los_Angeles")
+    except zoneinfo.ZoneInfoNotFoundError:
+        pytest.skip("no time zone database here")
+    monkeypatch.setattr(status, "_los_angeles", lambda: None)
+    for year in (1995, 2006, 2007, 2023, 2026):
+        for month, day in ((3, 8), (3, 14), (4, 1), (4, 8), (10, 25), (11, 1), (11, 8)):
+            start = datetime(year, month, day, tzinfo=UTC)
+            for hour in range(0, 24 * 8, 1):
+                moment = start + timedelta(hours=hour)
+                expected = moment.astimezone(zone).replace(tzinfo=None)
+                assert status.pacific_time(moment) == expected, moment
