@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import re
 import sqlite3
@@ -877,3 +879,61 @@ def test_pacific_time_without_a_time_zone_database(monkeypatch):
                 moment = start + timedelta(hours=hour)
                 expected = moment.astimezone(zone).replace(tzinfo=None)
                 assert status.pacific_time(moment) == expected, moment
+
+
+SAG_CONTRACTS = (
+    report(
+        "SAG-AFTRA calls strike against video game companies",
+        "2024-07-25T15:00:00-07:00",  # Thursday
+        "Performers covered by the Interactive Media Agreement will walk off at 12:01 a.m."
+        " Friday after talks over AI protections failed.",
+    ),
+    report(
+        "SAG-AFTRA strike against studios begins as actors walk off film and TV sets",
+        "2024-09-10T09:00:00-07:00",
+        "Picket lines went up outside the studios.",
+    ),
+    report(
+        "SAG-AFTRA video game strike ends after eleven months",
+        "2025-06-11T10:00:00-07:00",
+        "Performers return to work on games under the new agreement.",
+    ),
+    report(
+        "SAG-AFTRA members strike advertisers as commercials contract talks fail",
+        "2025-07-01T10:00:00-07:00",
+        "The union called the strike against ad agencies.",
+    ),
+)
+
+
+def test_each_contract_strikes_and_ends_on_its_own(run, run_json, tmp_path):
+    import_archive(run, tmp_path, *SAG_CONTRACTS)
+    games = standing(run_json, "2024-08-01")["sag-aftra"]
+    assert games["on_strike"] is True
+    assert games["strikes"] == [
+        {"contract": "interactive", "started": "2024-07-26", "strike_day": 7}
+    ]
+    line = run("status", "--as-of", "2024-08-01", "--guild", "sag").stdout.splitlines()[0]
+    assert line == "sag-aftra: ON STRIKE: video games (interactive), day 7 (since 2024-07-26)"
+
+    both = standing(run_json, "2024-10-01")["sag-aftra"]
+    assert [strike["contract"] for strike in both["strikes"]] == ["interactive", "tv-theatrical"]
+    assert (both["strike_started"], both["strike_day"]) == ("2024-07-26", 68)  # the longest
+
+    # The video game strike's end does not end the film and TV one.
+    after = standing(run_json, "2025-06-12")["sag-aftra"]
+    assert after["strikes"] == [
+        {"contract": "tv-theatrical", "started": "2024-09-10", "strike_day": 276}
+    ]
+    assert (after["strike_started"], after["strike_day"]) == ("2024-09-10", 276)
+    assert after["previous_strike"]["contract"] == "interactive"
+    assert after["previous_strike"]["last_day"] == "2025-06-10"
+
+    ads = standing(run_json, "2025-07-02")["sag-aftra"]
+    assert [strike["contract"] for strike in ads["strikes"]] == ["tv-theatrical", "commercials"]
+    csv_out = run("status", "--as-of", "2025-07-02", "--guild", "sag", "--csv").stdout
+    (row,) = csv.DictReader(io.StringIO(csv_out))
+    assert [strike["contract"] for strike in json.loads(row["strikes"])] == [
+        "tv-theatrical",
+        "commercials",
+    ]
