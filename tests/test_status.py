@@ -937,3 +937,36 @@ def test_each_contract_strikes_and_ends_on_its_own(run, run_json, tmp_path):
         "tv-theatrical",
         "commercials",
     ]
+
+
+@pytest.mark.parametrize(
+    "staff",
+    [
+        report(
+            "WGA staff union walks out over stalled contract talks with the guild",
+            "2025-02-03T09:00:00-08:00",
+            "The guild's employees say bargaining has dragged on for a year.",
+        ),
+        report(
+            "Writers Guild employees go on strike",
+            "2025-02-03T12:00:00-08:00",
+            "The guild's own staff union began its walkout on Monday.",
+        ),
+    ],
+    ids=["staff union", "guild employees"],
+)
+def test_a_strike_against_the_guild_is_not_the_guild_on_strike(run, run_json, tmp_path, staff):
+    import_archive(run, tmp_path, staff)
+    wga = standing(run_json, "2025-02-04")["wga"]
+    assert (wga["on_strike"], wga["strikes"], wga["pending"]) == (False, [], None)
+    # The guild's own strike still counts.
+    import_archive(
+        run,
+        tmp_path,
+        report(
+            "Writers strike is on after talks with studios collapse",
+            "2025-05-02T09:00:00-07:00",
+            "The Writers Guild walked out after negotiations with the AMPTP failed.",
+        ),
+    )
+    assert standing(run_json, "2025-05-03")["wga"]["strike_started"] == "2025-05-02"
