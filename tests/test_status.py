@@ -18,6 +18,7 @@ from strikewatch.ingest import import_file
 from strikewatch.parse import Item, archive_record_to_item
 from strikewatch.status import effective_day, guild_status, pacific_time
 from strikewatch.store import SCHEMA_VERSION, Store
+from strikewatch.taxonomy import GUILDS
 from tests.season import SEASON, ArchiveClassifier, season_records, write_old_database
 
 
@@ -970,3 +971,52 @@ def test_a_strike_against_the_guild_is_not_the_guild_on_strike(run, run_json, tm
         ),
     )
     assert standing(run_json, "2025-05-03")["wga"]["strike_started"] == "2025-05-02"
+
+
+def test_an_empty_store_says_it_does_not_know(run, run_json):
+    entries = run_json("status")
+    assert [entry["guild"] for entry in entries] == list(GUILDS)
+    for entry in entries:
+        assert set(entry) >= {"guild", "on_strike", "strike_started", "strike_day", "strikes"}
+        assert (entry["stale"], entry["data_through"], entry["last_poll"]) == (True, None, None)
+    lines = run("status").stdout.splitlines()
+    assert lines[0] == (
+        "wga: not known: no reports stored (last successful poll: never); last known: not on strike"
+    )
+
+
+def test_months_old_data_says_how_fresh_it_is(run, run_json):
+    assert run("import", "--sample", "--quiet").exit_code == 0
+    fresh = standing(run_json, "2023-08-04")["wga"]
+    assert (fresh["stale"], fresh["data_through"]) == (False, "2023-08-04")
+    old = standing(run_json, "2024-03-01")
+    newest = old["wga"]["data_through"]
+    assert newest.startswith("2023-12") and all(entry["stale"] for entry in old.values())
+    first = run("status", "--as-of", "2024-03-01", "--guild", "wga").stdout.splitlines()[0]
+    assert first == (
+        f"wga: not known: no report since {newest} (last successful poll: never); last known:"
+        " not on strike (last strike 2023-05-02 to 2023-09-26, 148 days)"
+    )
+    # A finished strike is given to its last day on strike, as the README says.
+    ended = run("status", "--as-of", "2023-12-31", "--guild", "wga").stdout.splitlines()[0]
+    assert ended == "wga: not on strike (last strike 2023-05-02 to 2023-09-26, 148 days)"
+
+
+def test_a_recent_poll_is_fresh_data(run, run_json, tmp_path):
+    from email.utils import format_datetime
+
+    published = format_datetime(datetime.now(UTC))
+    feed = tmp_path / "feed.xml"
+    feed.write_text(
+        '<?xml version="1.0"?><rss version="2.0"><channel><title>Reel</title>'
+        "<link>https://reel.example/</link><description>x</description><item>"
+        "<title>WGA and AMPTP schedule talks for next week</title>"
+        "<link>https://reel.example/wga-talks</link>"
+        f"<pubDate>{published}</pubDate></item></channel></rss>",
+        encoding="utf-8",
+    )
+    assert run("feeds", "add", str(feed)).exit_code == 0
+    assert run("poll", "--quiet").exit_code == 0
+    wga = standing(run_json)["wga"]
+    assert wga["stale"] is False and wga["last_poll"] is not None
+    assert run("status", "--guild", "wga").stdout.startswith("wga: not on strike\n")
