@@ -447,17 +447,21 @@ def week_marks(weeks: Sequence[dict[str, Any]]) -> str:
     return "".join(marks)
 
 
-def week_events(weeks: Sequence[dict[str, Any]]) -> list[str]:
-    """Every event of every week, with its day: one line per week that has any."""
+def week_events(weeks: Sequence[dict[str, Any]], short: bool = False) -> list[str]:
+    """Every event of every week, with its day: one line per week that has any (`short`: marks
+    only, to fit a panel)."""
     lines = []
     for week in weeks:
         dated = week.get("dated") or []
         if dated:
             entries = ", ".join(
-                f"{entry['day'][5:]} {EVENT_MARKS.get(entry['event'], '?')} {entry['event']}"
+                f"{entry['day'][5:]} {EVENT_MARKS.get(entry['event'], '?')}"
+                + ("" if short else f" {entry['event']}")
                 for entry in dated
             )
-            lines.append(f"week of {week['week']}: {entries}")
+            lines.append(
+                f"{week['week'][5:]}: {entries}" if short else f"week of {week['week']}: {entries}"
+            )
     return lines
 
 
@@ -526,7 +530,7 @@ def print_status(statuses: Sequence[dict[str, Any]], stream: IO[str] | None = No
             body.append(sparkline([week["items"] for week in weeks]))
             body.append("\nweekly events  ", style="dim")
             body.append(week_marks(weeks))
-            for line in week_events(weeks):
+            for line in week_events(weeks, short=True):
                 body.append(f"\n{line}", style="dim")
         title = Text(
             GUILD_LABELS.get(status["guild"], status["guild"]),

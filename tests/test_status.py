@@ -1020,3 +1020,41 @@ def test_a_recent_poll_is_fresh_data(run, run_json, tmp_path):
     wga = standing(run_json)["wga"]
     assert wga["stale"] is False and wga["last_poll"] is not None
     assert run("status", "--guild", "wga").stdout.startswith("wga: not on strike\n")
+
+
+def test_the_weekly_chart_shows_every_event_with_dates_and_a_legend(run, run_json):
+    assert run("import", "--sample", "--quiet").exit_code == 0
+    sag = standing(run_json, "2023-07-14")["sag-aftra"]
+    assert sag["weekly"][-1]["dated"] == [
+        {"day": "2023-07-11", "event": "meeting-requested"},
+        {"day": "2023-07-13", "event": "talks-stalled"},
+        {"day": "2023-07-13", "event": "strike-started"},
+    ]
+    out = run("status", "--as-of", "2023-07-14", "--guild", "sag").stdout
+    assert (
+        "    week of 2023-07-10: 07-11 m meeting-requested, 07-13 x talks-stalled,"
+        " 07-13 S strike-started\n" in out
+    )
+    assert "    week of 2023-06-05: 06-05 A strike-authorized, 06-07 t talks-started\n" in out
+    legend = out.splitlines()[-1]
+    assert legend.startswith("As of the end of 2023-07-14 (Los Angeles)")
+    assert (
+        "S strike-started" in legend and "E strike-ended" in legend and "x talks-stalled" in legend
+    )
+
+
+def test_the_terminal_chart_lists_every_event_and_the_legend(run_json, run):
+    from strikewatch.render import print_status
+
+    assert run("import", "--sample", "--quiet").exit_code == 0
+    rows = run_json("status", "--as-of", "2023-07-14", "--guild", "sag")
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    screen = Terminal()
+    print_status(rows, stream=screen)
+    text = " ".join(re.sub(r"\x1b\[[0-9;]*m", "", screen.getvalue()).split())
+    assert "07-10: 07-11 m, 07-13 x, 07-13 S" in text
+    assert "S strike-started, E strike-ended" in text
