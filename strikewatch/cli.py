@@ -680,11 +680,14 @@ def search(app: App, query: str, fmt: str | None, **filters: Any) -> None:
 def status(
     app: App, as_of: date | None, guilds: tuple[str, ...], explain: bool, fmt: str | None
 ) -> None:
-    """Where each guild stands: on strike or not, since when (day 1 is the start date),
-    and the last event with its headline and link.
+    """Where each guild stands: on strike or not, on which contract (tv-theatrical,
+    interactive, commercials), since when (day 1 is the start date), and the last event with
+    its headline and link. Days are Los Angeles days.
 
     A strike report that schedules the change ("to begin at 12:01 a.m. Tuesday", "board votes
-    to end strike at midnight") takes effect on the day it names, or the next day.
+    to end strike at midnight") takes effect on the day it names, or the next day; a deal or a
+    strike called off before that day cancels it. With no report from the last 60 days, it says
+    how fresh its data is instead of answering.
     """
     from strikewatch.render import STATUS_COLUMNS, emit, print_status
     from strikewatch.status import all_status, explain_strikes, today

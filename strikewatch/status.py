@@ -18,15 +18,23 @@ the day before writers may go back ("board votes to end strike at 12:01 a.m. Wed
       day in Hollywood;
    c. otherwise (it names only days further off, "members vote through Oct. 9", or no day and
       no future tense, "writers head back to sets") the next sentence is read.
-2. A report without such a sentence takes effect on the UTC day it was published.
+   Of several days within the week, the one nearest a scheduling or start/end word wins ("voted
+   on Thursday to strike beginning 12:01 a.m. Friday" is Friday).
+2. A report without such a sentence takes effect on its Los Angeles publication day, or the next
+   day when it came out from 5 p.m. there on (the call reported the evening before).
 
 The store keeps each strike report's day and the reason with the report (migration
-m004_effective_days), so this is worked out when a report is saved, not on every call.
+m004_effective_days, worked out again by m005 when this rule changed), so this is worked out when
+a report is saved, not on every call.
 
-Changes are then replayed in order of the day they take effect: a start opens a strike if the
-guild is not on strike, an end closes one if it is; everything else is a repeat. `as_of` is the
-end of a UTC day: only reports published by then count, and a change they schedule for a later
-day is shown as pending. The day a strike starts is its day 1. AMPTP, the employers, never strikes.
+Changes are then replayed per contract (tv-theatrical, interactive, commercials: contract_of) in
+order of the day they take effect: a start opens a strike if that contract is not on strike, an
+end closes one if it is; everything else is a repeat. A deal, or an end that closes nothing (a
+strike called off or averted), cancels the starts announced for a later day when it is reported
+before that day. A strike of the guild's own staff is left out. `as_of` is the end of a Los
+Angeles day: only reports published by then count, and a change they schedule for a later day
+is shown as pending. The day a strike starts is its day 1. AMPTP, the employers, never strikes.
+Each entry also says how fresh the store's data is (_Freshness).
 """
 
 from __future__ import annotations

@@ -9,6 +9,7 @@ import re
 import sqlite3
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -807,8 +808,11 @@ def test_the_readme_status_examples_hold_on_the_sample(run, run_json):
     sag = standing(run_json, "2023-07-13")["sag-aftra"]
     assert sag["on_strike"] is False
     assert (sag["pending"]["event"], sag["pending"]["on"]) == ("strike-started", "2023-07-14")
-    first = run("status", "--as-of", "2023-08-04", "--guild", "wga").stdout.splitlines()[0]
-    assert first == "wga: ON STRIKE, day 95 (since 2023-05-02)"
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    examples = re.findall(r"^strikewatch (status --as-of \S+ --guild wga) +# (.+)$", readme, re.M)
+    assert len(examples) == 2
+    for command, expected in examples:
+        assert run(*command.split()).stdout.splitlines()[0] == expected
     # "the WGA is on strike as of 2023-05-02 (day 1) to 2023-09-26 (day 148) and not as of
     # 2023-09-27; SAG-AFTRA as of 2023-07-14 (day 1) to 2023-11-08 (day 118)"
     for guild, as_of, day in [
