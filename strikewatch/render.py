@@ -460,7 +460,9 @@ def week_events(weeks: Sequence[dict[str, Any]], short: bool = False) -> list[st
                 for entry in dated
             )
             lines.append(
-                f"{week['week'][5:]}: {entries}" if short else f"week of {week['week']}: {entries}"
+                f"week of {week['week'][5:]}: {entries}"
+                if short
+                else f"week of {week['week']}: {entries}"
             )
     return lines
 

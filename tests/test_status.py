@@ -1060,5 +1060,5 @@ def test_the_terminal_chart_lists_every_event_and_the_legend(run_json, run):
     screen = Terminal()
     print_status(rows, stream=screen)
     text = " ".join(re.sub(r"\x1b\[[0-9;]*m", "", screen.getvalue()).split())
-    assert "07-10: 07-11 m, 07-13 x, 07-13 S" in text
+    assert "week of 07-10: 07-11 m, 07-13 x, 07-13 S" in text
     assert "S strike-started, E strike-ended" in text
