@@ -622,7 +622,11 @@ def _weekly(conn: sqlite3.Connection, guild: str, as_of: date) -> list[dict[str,
     to `as_of`: each week's `events` (every event of the stories first reported that week) and
     `dated` (each of those events with its day, in order)."""
     last_monday = as_of - timedelta(days=as_of.weekday())
-    first_monday = last_monday - timedelta(weeks=CHART_WEEKS - 1)
+    try:
+        first_monday = last_monday - timedelta(weeks=CHART_WEEKS - 1)
+        start = end_of_day(first_monday - timedelta(days=1))
+    except OverflowError:  # within 12 weeks of year 1: no chart
+        return []
     weeks: list[dict[str, Any]] = [
         {
             "week": (first_monday + timedelta(weeks=index)).isoformat(),
@@ -632,7 +636,6 @@ def _weekly(conn: sqlite3.Connection, guild: str, as_of: date) -> list[dict[str,
         }
         for index in range(CHART_WEEKS)
     ]
-    start = end_of_day(first_monday - timedelta(days=1))
     for row in conn.execute(
         "SELECT items.id, items.published, items.events, items.story_id"
         " FROM tags JOIN items ON items.id = tags.item_id"

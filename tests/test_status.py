@@ -1062,3 +1062,26 @@ def test_the_terminal_chart_lists_every_event_and_the_legend(run_json, run):
     text = " ".join(re.sub(r"\x1b\[[0-9;]*m", "", screen.getvalue()).split())
     assert "week of 07-10: 07-11 m, 07-13 x, 07-13 S" in text
     assert "S strike-started, E strike-ended" in text
+
+
+@pytest.mark.parametrize("as_of", [date(1, 1, 1), date(1, 2, 1), date(9999, 12, 31)])
+def test_status_at_the_ends_of_the_calendar(season_store, as_of):
+    """Whatever DATE the command line lets through, status answers without a traceback."""
+    status = guild_status(season_store.conn, "wga", as_of)
+    assert (status["on_strike"], status["stale"]) == (False, True)
+    assert len(status["weekly"]) == (0 if as_of.year == 1 else 12)
+
+
+def test_days_stored_under_the_old_rule_are_worked_out_again(tmp_path, season_store):
+    """m005: a store opened after the rule changed (Los Angeles days) has every strike
+    report's day worked out again, not the day the old rule kept."""
+    path = write_old_database(tmp_path / "old.db", stop_before="m005_status_days_in_los_angeles")
+    with sqlite3.connect(path) as conn:
+        conn.execute(
+            "UPDATE items SET effective_day = '1999-01-01', effective_why = 'the old rule'"
+            " WHERE id IN (SELECT item_id FROM tags WHERE tag IN ('strike-started', 'strike-ended'))"
+        )
+    conn.close()
+    with Store.open(path) as migrated:
+        assert stored_days(migrated) == stored_days(season_store)
+        assert "the old rule" not in {why for _, why in stored_days(migrated).values()}
