@@ -315,11 +315,6 @@ def stored_effective(title: str, summary: str, published: str) -> tuple[str | No
 # names another one when it is about it ("video game strike", "the commercials contract").
 TV_THEATRICAL = "tv-theatrical"
 CONTRACTS = (TV_THEATRICAL, "interactive", "commercials")
-CONTRACT_LABELS = {
-    TV_THEATRICAL: "film and TV",
-    "interactive": "video games",
-    "commercials": "commercials",
-}
 _CONTRACT_CUES = (
     (
         "interactive",
@@ -345,18 +340,19 @@ _STAFF_STRIKE = (
     r"|staff(?:ers)?(?:'s|\u2019s)? union|union (?:of|representing) (?:its|the guild's|guild)"
     r" (?:staff|employees))\b"
 )
-# A finished strike is given up on after this long without a report: status says how fresh its
-# data is rather than answer with confidence from months-old news.
+# With no report of any kind for this long, status says how fresh its data is rather than answer
+# with confidence from months-old news (a polled trade-press feed has news every week).
 STALE_AFTER = timedelta(days=60)
 _CANCELS = ("deal", "strike-ended")
 
 
 class _Reading:
-    """The regexes status uses on a report's text to place it on a contract, compiled once."""
+    """The regexes status uses on a report's text (its contract; a strike of the guild's own
+    staff), compiled at first use: most reports never need them (_hinted)."""
 
     def __init__(self) -> None:
         self.contract = re.compile(
-            "|".join(f"(?P<c{index}>{cue})" for index, (_, cue) in enumerate(_CONTRACT_CUES)),
+            "|".join(rf"\b(?P<c{index}>{cue})\b" for index, (_, cue) in enumerate(_CONTRACT_CUES)),
             re.IGNORECASE,
         )
         self.staff = re.compile(_STAFF_STRIKE, re.IGNORECASE)
