@@ -712,6 +712,7 @@ def status(
                 format=lambda v: str(v)[:16].replace("T", " "),
             ),
             Column("event", "event", no_wrap=True),
+            Column("contract", "contract", no_wrap=True),
             Column("effective", "takes effect", no_wrap=True),
             Column("why", "why", max_width=50),
             Column("title", "title"),
