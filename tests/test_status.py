@@ -813,6 +813,10 @@ def test_the_readme_status_examples_hold_on_the_sample(run, run_json):
     assert len(examples) == 2
     for command, expected in examples:
         assert run(*command.split()).stdout.splitlines()[0] == expected
+    # A time names its Los Angeles day: 8 p.m. Pacific on July 13 is July 14 in UTC.
+    evening = {e["guild"]: e for e in run_json("status", "--as-of", "2023-07-13T20:00:00-07:00")}
+    assert evening["sag-aftra"]["on_strike"] is False
+    assert evening["sag-aftra"]["pending"]["on"] == "2023-07-14"
     # "the WGA is on strike as of 2023-05-02 (day 1) to 2023-09-26 (day 148) and not as of
     # 2023-09-27; SAG-AFTRA as of 2023-07-14 (day 1) to 2023-11-08 (day 118)"
     for guild, as_of, day in [
