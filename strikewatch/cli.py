@@ -23,6 +23,7 @@ from strikewatch.taxonomy import EVENTS, GUILDS, resolve_event, resolve_guild
 
 if TYPE_CHECKING:
     from collections.abc import Callable
+    from datetime import date
     from pathlib import Path
 
     from strikewatch.classify import Classifier, DeferredClassifier
@@ -207,6 +208,29 @@ class Seconds(click.ParamType):
 
 
 TIMEOUT = Seconds()
+
+class LosAngelesDay(DateType):
+    """A DATE read as a day in Los Angeles, where strike days are counted: a bare date is that
+    day; a time or a relative date is the Los Angeles day it falls on."""
+
+    name = "DATE"
+
+    def __init__(self) -> None:
+        super().__init__(end_of_day=True)
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        import re
+        from datetime import date, datetime
+
+        if isinstance(value, date):
+            return value
+        moment = super().convert(value, param, ctx)  # the usage errors of every DATE
+        from strikewatch.status import la_day
+
+        text = str(value).strip()
+        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+            return date.fromisoformat(text)
+        return la_day(datetime.fromisoformat(moment))
 
 
 class IdType(click.ParamType):
@@ -754,8 +778,8 @@ def search(app: App, query: str, fmt: str | None, **filters: Any) -> None:
 @click.option(
     "--as-of",
     "as_of",
-    type=DateType(end_of_day=True),
-    help="Answer as things stood at the end of DATE (a UTC day); default: today.",
+    type=LosAngelesDay(),
+    help="Answer as things stood at the end of DATE (a Los Angeles day); default: today there.",
 )
 @click.option(
     "--guild", "-g", "guilds", type=GUILD, multiple=True, help="Only this guild (repeatable)."
@@ -766,21 +790,21 @@ def search(app: App, query: str, fmt: str | None, **filters: Any) -> None:
 @output_options
 @click.pass_obj
 def status(
-    app: App, as_of: str | None, guilds: tuple[str, ...], explain: bool, fmt: str | None
+    app: App, as_of: date | None, guilds: tuple[str, ...], explain: bool, fmt: str | None
 ) -> None:
-    """Where each guild stands: on strike or not, since when (day 1 is the start date),
-    and the last event with its headline and link.
+    """Where each guild stands: on strike or not, on which contract (tv-theatrical,
+    interactive, commercials), since when (day 1 is the start date), and the last event with
+    its headline and link. Days are Los Angeles days.
 
     A strike report that schedules the change ("to begin at 12:01 a.m. Tuesday", "board votes
-    to end strike at midnight") takes effect on the day it names, or the next day.
+    to end strike at midnight") takes effect on the day it names, or the next day; a deal or a
+    strike called off before that day cancels it. With no report from the last 60 days, it says
+    how fresh its data is instead of answering.
     """
-    from datetime import date
-
-    from strikewatch.normalize import utcnow
     from strikewatch.render import STATUS_COLUMNS, emit, print_status
-    from strikewatch.status import all_status, explain_strikes
+    from strikewatch.status import all_status, explain_strikes, today
 
-    day = date.fromisoformat(as_of[:10]) if as_of else utcnow().date()
+    day = as_of or today()
     chosen = tuple(dict.fromkeys(guilds)) or GUILDS
     conn = app.store().conn
     if explain:
@@ -800,6 +824,7 @@ def status(
                 format=lambda v: str(v)[:16].replace("T", " "),
             ),
             Column("event", "event", no_wrap=True),
+            Column("contract", "contract", no_wrap=True),
             Column("effective", "takes effect", no_wrap=True),
             Column("why", "why", max_width=50),
             Column("title", "title"),

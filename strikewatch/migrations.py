@@ -238,3 +238,25 @@ def m005_identity_and_search_triggers(db: Database) -> None:
         """
     )
     db.execute("INSERT INTO items_fts (items_fts) VALUES ('rebuild')")
+
+
+@migrations()
+def m006_status_days_in_los_angeles(db: Database) -> None:
+    """Work the stored strike days out again under the rule of issue 16: a report with no day of
+    its own takes effect on its Los Angeles day (it was the UTC day), and of several days a
+    scheduling sentence names the one tied to the start or end wins ("voted on Thursday to strike
+    beginning 12:01 a.m. Friday" is Friday). No schema change: only items.effective_day/why."""
+    from strikewatch.status import stored_effective
+    from strikewatch.taxonomy import STRIKE_CHANGES
+
+    marks = ", ".join("?" for _ in STRIKE_CHANGES)
+    reports = db.execute(
+        "SELECT id, title, summary, published FROM items"
+        f" WHERE id IN (SELECT item_id FROM tags WHERE tag IN ({marks}))",
+        STRIKE_CHANGES,
+    ).fetchall()
+    days = [
+        (*stored_effective(title, summary, published), item_id)
+        for item_id, title, summary, published in reports
+    ]
+    db.conn.executemany("UPDATE items SET effective_day = ?, effective_why = ? WHERE id = ?", days)

@@ -344,6 +344,12 @@ STATUS_COLUMNS = (
     Column("on_strike", "on strike", no_wrap=True),
     Column("strike_started", "since", no_wrap=True),
     Column("strike_day", "day", no_wrap=True),
+    Column(
+        "strikes",
+        "contracts",
+        no_wrap=True,
+        format=lambda strikes: " ".join(strike["contract"] for strike in strikes or ()),
+    ),
     Column("last_event", "last event", no_wrap=True),
     Column("last_event_at", "when", no_wrap=True, format=short_date),
     Column("last_title", "headline"),
@@ -372,25 +378,57 @@ EVENT_MARKS = {
 _SPARKS = " ▁▂▃▄▅▆▇█"
 
 
+_CONTRACT_NAMES = {
+    "tv-theatrical": "film and TV",
+    "interactive": "video games",
+    "commercials": "commercials",
+}
+
+
+def _strike_text(strike: dict[str, Any]) -> str:
+    return f"day {strike['strike_day']} (since {strike['started']})"
+
+
 def standing_line(status: dict[str, Any]) -> str:
-    """'ON STRIKE, day 95 (since 2023-05-02)' or what was last known."""
-    if status["on_strike"]:
+    """'ON STRIKE, day 95 (since 2023-05-02)' or what was last known, and how fresh that is."""
+    strikes = status.get("strikes") or []
+    if status["on_strike"] and all(s["contract"] == "tv-theatrical" for s in strikes):
         line = f"ON STRIKE, day {status['strike_day']} (since {status['strike_started']})"
+    elif status["on_strike"]:
+        line = "ON STRIKE: " + "; ".join(
+            f"{_CONTRACT_NAMES.get(s['contract'], s['contract'])} ({s['contract']}),"
+            f" {_strike_text(s)}"
+            for s in strikes
+        )
     elif status["guild"] == STUDIOS:
         line = "the employers' side: strike status not tracked"
     else:
         line = "not on strike"
         previous = status.get("previous_strike")
         if previous:
+            contract = previous.get("contract", "tv-theatrical")
+            which = "" if contract == "tv-theatrical" else f" ({contract})"
             line += (
-                f" (last strike {previous['started']} to {previous['ended']},"
-                f" {previous['days']} days)"
+                f" (last strike{which} {previous['started']} to"
+                f" {previous.get('last_day', previous['ended'])}, {previous['days']} days)"
             )
     pending = status.get("pending")
     if pending:
         what = "strike begins" if pending["event"] == "strike-started" else "strike ends"
-        line += f"; {what} {pending['on']}"
+        contract = pending.get("contract", "tv-theatrical")
+        which = "" if contract == "tv-theatrical" else f" ({contract})"
+        line += f"; {what}{which} {pending['on']}"
+    if status.get("stale") and status["guild"] != STUDIOS:
+        line = f"not known: {freshness_line(status)}; last known: {line}"
     return line
+
+
+def freshness_line(status: dict[str, Any]) -> str:
+    """How fresh the data behind a standing is: the newest report and the last good poll."""
+    poll = short_date(status["last_poll"]) if status.get("last_poll") else "never"
+    if not status.get("data_through"):
+        return f"no reports stored (last successful poll: {poll})"
+    return f"no report since {status['data_through']} (last successful poll: {poll})"
 
 
 def last_event_line(status: dict[str, Any]) -> str:
@@ -407,6 +445,33 @@ def week_marks(weeks: Sequence[dict[str, Any]]) -> str:
         chosen = next((EVENT_MARKS[e] for e in EVENT_MARKS if e in events), "·")
         marks.append(chosen)
     return "".join(marks)
+
+
+def week_events(weeks: Sequence[dict[str, Any]], short: bool = False) -> list[str]:
+    """Every event of every week, with its day: one line per week that has any (`short`: marks
+    only, to fit a panel)."""
+    lines = []
+    for week in weeks:
+        dated = week.get("dated") or []
+        if dated:
+            entries = ", ".join(
+                f"{entry['day'][5:]} {EVENT_MARKS.get(entry['event'], '?')}"
+                + ("" if short else f" {entry['event']}")
+                for entry in dated
+            )
+            lines.append(
+                f"week of {week['week'][5:]}: {entries}"
+                if short
+                else f"week of {week['week']}: {entries}"
+            )
+    return lines
+
+
+def chart_legend() -> str:
+    marks: dict[str, list[str]] = {}
+    for event, mark in EVENT_MARKS.items():
+        marks.setdefault(mark, []).append(event)
+    return "events: " + ", ".join(f"{mark} {'/'.join(events)}" for mark, events in marks.items())
 
 
 def sparkline(counts: Sequence[int]) -> str:
@@ -435,6 +500,10 @@ def print_status(statuses: Sequence[dict[str, Any]], stream: IO[str] | None = No
                     f"  reports per week from {weeks[0]['week']}: {counts}"
                     f"  events: {week_marks(weeks)}\n"
                 )
+                for line in week_events(weeks):
+                    stream.write(f"    {line}\n")
+        if any(status.get("weekly") for status in statuses):
+            stream.write(f"{_chart_note(statuses)} {chart_legend()}\n")
         return
     from rich.columns import Columns
     from rich.panel import Panel
@@ -463,6 +532,8 @@ def print_status(statuses: Sequence[dict[str, Any]], stream: IO[str] | None = No
             body.append(sparkline([week["items"] for week in weeks]))
             body.append("\nweekly events  ", style="dim")
             body.append(week_marks(weeks))
+            for line in week_events(weeks, short=True):
+                body.append(f"\n{line}", style="dim")
         title = Text(
             GUILD_LABELS.get(status["guild"], status["guild"]),
             style=GUILD_STYLES.get(status["guild"], "bold"),
@@ -470,15 +541,12 @@ def print_status(statuses: Sequence[dict[str, Any]], stream: IO[str] | None = No
         panels.append(Panel(body, title=title, title_align="left", width=62))
     console.print(Columns(panels))
     if any(status.get("weekly") for status in statuses):
-        legend = ", ".join(
-            f"{mark} {event}" for event, mark in EVENT_MARKS.items() if event != "talks-started"
-        )
-        as_of = statuses[0].get("as_of", "")
-        console.print(
-            Text(
-                f"As of the end of {as_of} (UTC); weeks run Monday to Sunday. {legend}", style="dim"
-            )
-        )
+        console.print(Text(f"{_chart_note(statuses)} {chart_legend()}", style="dim"))
+
+
+def _chart_note(statuses: Sequence[dict[str, Any]]) -> str:
+    as_of = statuses[0].get("as_of", "")
+    return f"As of the end of {as_of} (Los Angeles); weeks run Monday to Sunday;"
 
 
 STEP_STYLES = {
