@@ -24,7 +24,7 @@ the day before writers may go back ("board votes to end strike at 12:01 a.m. Wed
    day when it came out from 5 p.m. there on (the call reported the evening before).
 
 The store keeps each strike report's day and the reason with the report (migration
-m004_effective_days, worked out again by m005 when this rule changed), so this is worked out when
+m004_effective_days, worked out again by m006 when this rule changed), so this is worked out when
 a report is saved, not on every call.
 
 Changes are then replayed per contract (tv-theatrical, interactive, commercials: contract_of) in
