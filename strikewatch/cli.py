@@ -585,6 +585,10 @@ def poll(
                     click.echo(
                         "No active feeds: `strikewatch feeds add URL` to subscribe.", err=True
                     )
+                if fmt:
+                    from strikewatch.render import TIMELINE_COLUMNS, emit
+
+                    emit([], fmt, TIMELINE_COLUMNS)
                 return
         classifier = app.deferred_classifier()
         with ProgressReporter("Polling", total=len(targets), enabled=not quiet) as progress:
