@@ -1046,7 +1046,7 @@ def alerts_add(
             found = shutil.which(program)
             click.echo(
                 f"warning: {program} is not in {CRON_PATH}, cron's PATH"
-                + (f"; give its full path, {found}" if found else f", nor on yours"),
+                + (f"; give its full path, {found}" if found else ", nor on yours"),
                 err=True,
             )
         action, target = "exec", command
