@@ -606,7 +606,7 @@ def poll(
         feed = f"{one_line(outcome.name)} ({one_line(outcome.url)})"
         if outcome.failed:
             click.echo(f"error: {feed}: {one_line(outcome.error)}", err=True)
-        elif outcome.warning and not quiet:
+        elif outcome.warning and not outcome.warned_before and not quiet:
             click.echo(f"warning: {feed}: {one_line(outcome.warning)}", err=True)
         if outcome.moved_to and not quiet:
             click.echo(
@@ -901,7 +901,9 @@ def classify(
             raise UsageError("give TEXT or --jsonl, not both")
         from strikewatch.batch import WORKERS, classify_jsonl
 
-        stream = click.open_file(jsonl, "r", encoding="utf-8", errors="strict")  # "-": stdin
+        # "-": stdin. Bytes that are not UTF-8 arrive as lone surrogates, and make their line's
+        # error (batch._tag_chunk), not the whole run's.
+        stream = click.open_file(jsonl, "r", encoding="utf-8", errors="surrogateescape")
         errors = classify_jsonl(classifier, stream, sys.stdout, workers=WORKERS)
         for line_number, message in errors:
             click.echo(f"error: line {line_number}: {message}", err=True)
@@ -943,6 +945,27 @@ def reclassify(app: App, extra_rules: tuple[str, ...], quiet: bool) -> None:
         click.echo(
             f"Reclassified {seen} item(s) with rules {classifier.version}: {changed} changed tags"
         )
+
+
+@cli.group(cls=StrikewatchGroup)
+def rules() -> None:
+    """Check the classifier's rules files."""
+
+
+@rules.command("check")
+@rules_option
+@click.pass_obj
+def rules_check(app: App, extra_rules: tuple[str, ...]) -> None:
+    """Try every example and counterexample in the rules files; print each that fails."""
+    from strikewatch.classify.check import check_rules
+
+    result = check_rules([*app.rules, *extra_rules])
+    for line in result.failures:
+        click.echo(line)
+    if result.failures:
+        click.echo(f"{len(result.failures)} of {result.tried} example(s) failed", err=True)
+        sys.exit(1)
+    click.echo(f"All {result.tried} examples and counterexamples hold")
 
 
 # alerts and digests ----------------------------------------------------------------

@@ -13,14 +13,34 @@ _RELATIVE_RE = re.compile(r"^\s*(\d{1,5})\s*([hdw])\s*$", re.IGNORECASE)
 _UNITS = {"h": timedelta(hours=1), "d": timedelta(days=1), "w": timedelta(weeks=1)}
 
 
+# The dates a filter may name: wide enough for any archive, narrow enough that a day or a week
+# either side (status's weekly chart, a time zone) stays on the calendar.
+FIRST_YEAR, LAST_YEAR = 1900, 9998
+
+
 def parse_date(value: str, *, end_of_day: bool = False, now: datetime | None = None) -> datetime:
     """A DATE as the contract defines it. A bare day means the UTC day: its start, or with
     end_of_day its last second, so --until 2023-05-02 includes that whole day."""
     text = value.strip()
     relative = _RELATIVE_RE.match(text)
     if relative:
+        # "52000w" means "everything": a span reaching before the range starts at its start.
         amount, unit = int(relative.group(1)), relative.group(2).lower()
-        return (now or utcnow()) - amount * _UNITS[unit]
+        first = datetime(FIRST_YEAR, 1, 1, tzinfo=UTC)
+        now = now or utcnow()
+        return first if amount * _UNITS[unit] > now - first else now - amount * _UNITS[unit]
+    moment = _read_date(text, value, end_of_day)
+    # The year as written: only years 1 and 9999 can leave the calendar when made UTC.
+    if not FIRST_YEAR <= moment.year <= LAST_YEAR:
+        raise UsageError(
+            f"invalid date {value!r}: outside {FIRST_YEAR}-01-01 to {LAST_YEAR}-12-31 "
+            f"(expected {DATE_HELP})"
+        )
+    return moment.astimezone(UTC)
+
+
+def _read_date(text: str, value: str, end_of_day: bool) -> datetime:
+    """An absolute DATE (`text` is `value` stripped), in the offset it names (UTC if none)."""
     if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
         try:
             day = date.fromisoformat(text)  # not strptime: its import costs listings 3 ms
@@ -39,7 +59,7 @@ def parse_date(value: str, *, end_of_day: bool = False, now: datetime | None = N
         raise UsageError(f"invalid date {value!r}: expected {DATE_HELP}")
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC)
+    return moment
 
 
 def date_bound(value: str | None, *, end_of_day: bool = False) -> str | None:

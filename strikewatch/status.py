@@ -191,11 +191,12 @@ def effective_day(title: str, summary: str, published: str) -> Effective:
 
 
 def _readable_effective_day(title: str, summary: str, published: str) -> Effective | None:
-    """effective_day, or None when `published` is not the ISO time strikewatch writes (only
-    another tool can leave one): such a report has no day to place it on."""
+    """effective_day, or None when `published` is not the ISO time strikewatch writes, or one
+    at the calendar's very ends (only another tool or an older version can leave either): such
+    a report has no day to place it on."""
     try:
         return effective_day(title, summary, published)
-    except ValueError:
+    except (ValueError, OverflowError):
         return None
 
 

@@ -445,6 +445,15 @@ class Store:
                     {"feed": feed_id, "cutoff": cutoff, "keep": POLL_LOG_KEEP},
                 )
 
+    def last_warning(self, feed_id: int) -> str | None:
+        """The warning (or None) of the feed's last poll that read a document."""
+        row = self.conn.execute(
+            "SELECT error FROM poll_log WHERE feed_id = ? AND outcome = 'ok' "
+            "ORDER BY id DESC LIMIT 1",
+            (feed_id,),
+        ).fetchone()
+        return row[0] if row else None
+
     # -- items ---------------------------------------------------------------------------
 
     def save_items(

@@ -597,6 +597,7 @@ def test_rules_in_the_user_config_folder_apply_to_every_command(  # type: ignore
         "lists.toml",
         "modifiers.toml",
         "parties.toml",
+        "settings.toml",
     ]
     assert "rules.toml" in listed.stderr  # says where the user's own file would go
 
@@ -686,3 +687,135 @@ def test_user_rules_can_disable_patterns_aliases_and_list_words(tmp_path: Path) 
         with pytest.raises(RulesError) as raised:
             load_classifier([rules])
         assert str(raised.value) == f"{rules}: {message}"
+
+
+def test_tests_keep_the_compiled_rules_out_of_the_users_cache(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    """The autouse fixture points the cache (and data) folders into pytest's temporary base:
+    the suite once wrote compiled rules into the developer's ~/.cache/strikewatch."""
+    from strikewatch.paths import user_cache_dir, user_data_dir
+
+    base = tmp_path_factory.getbasetemp()
+    load_classifier()
+    assert Path(user_cache_dir()).is_relative_to(base)
+    assert Path(user_data_dir()).is_relative_to(base)
+    assert list(Path(user_cache_dir()).glob("rules-*.bin"))
+
+
+# ---- rules a reporter can edit ----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("title", "guilds", "events"),
+    [
+        # A look-alike only hides its words: the actors are still the ones on strike.
+        ("Star Wars actors strike", ("sag-aftra",), ("strike-started",)),
+        ("Crews on the Studio City lot walk off the job", ("iatse",), ("strike-started",)),
+        # An organisation we do not track owns the event it is named with.
+        ("Writers Guild of Canada members go on strike", (), ()),
+        ("Actors Equity members go on strike", (), ()),
+    ],
+)
+def test_lookalikes_only_mask_and_untracked_organisations_own_their_events(
+    clf: Classifier, title: str, guilds: tuple[str, ...], events: tuple[str, ...]
+) -> None:
+    assert tags(clf, title) == Tags(guilds, events)
+
+
+def test_explain_tells_a_lookalike_from_an_untracked_organisation(clf: Classifier) -> None:
+    lookalike = clf.explain("Star Wars actors strike").lines[0]
+    assert "looks like a name of SAG-AFTRA" in lookalike
+    assert "parties.sag-aftra.lookalikes" in lookalike
+    organisation = clf.explain("Writers Guild of Canada members go on strike").lines[0]
+    assert "parties.wga.not" in organisation
+
+
+def test_a_user_file_can_add_lookalikes(tmp_path: Path) -> None:
+    rules = tmp_path / "mine.toml"
+    rules.write_text('[parties.wga]\nlookalikes = ["writers block"]\n', encoding="utf-8")
+    assert load_classifier().classify("Writers block strikes again") == Tags()
+    assert load_classifier([rules]).classify("Writers block strikes again") == Tags()
+    headline = "Writers block studios' gates as strike begins"
+    assert load_classifier([rules]).classify(headline).events == ()
+
+
+def test_patterns_are_numbered_in_the_file_that_has_them(tmp_path: Path) -> None:
+    """The defaults have twenty-odd deal patterns; the user's first one is their pattern 1."""
+    rules = tmp_path / "mine.toml"
+    rules.write_text(
+        '[events.deal]\npatterns = ["{reach} ...2 handshake", "{nosuch} deal"]\n', encoding="utf-8"
+    )
+    with pytest.raises(
+        RulesError, match=r"^.*mine\.toml: event 'deal' pattern 2: unknown word list"
+    ):
+        load_classifier([rules])
+
+
+def test_engine_settings_have_their_own_file() -> None:
+    from strikewatch.paths import data_path
+
+    settings = (data_path("rules") / "settings.toml").read_text(encoding="utf-8")
+    modifiers = (data_path("rules") / "modifiers.toml").read_text(encoding="utf-8")
+    assert "\n[settings]\n" in settings and "summary_background" in settings
+    assert "\n[settings" not in modifiers
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "x = " + "[" * 1000 + "]" * 1000,
+        "[lists]\nx = " + "{a = " * 1000 + "1" + "}" * 1000,
+    ],
+)
+def test_a_rules_file_nested_a_thousand_deep_is_one_line(tmp_path: Path, body: str) -> None:
+    """tomllib recurses once per level: this was a RecursionError and 3,000 lines of trace."""
+    import subprocess
+    import sys
+
+    rules = tmp_path / "deep.toml"
+    rules.write_text(body + "\n", encoding="utf-8")
+    done = subprocess.run(
+        [sys.executable, "-m", "strikewatch", "classify", "--rules", str(rules), "WGA strikes"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode != 0
+    assert done.stderr.strip().splitlines() == [
+        f"Error: {rules}: tables or arrays nested too deeply (a rules file needs three levels)"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("pattern", "why"),
+    [
+        ("deal? pact? accord? agreement? contract? {reach}", "5 optional words make matching slow"),
+        ("{reach} ...9 deal ...9 with ...9 studios ...9 today", "tried 10,000 ways at every word"),
+        ("{reach} ...40 deal", "'...40': a gap is at most 10 words"),
+    ],
+)
+def test_a_pattern_whose_matching_cost_can_explode_is_refused(
+    tmp_path: Path, pattern: str, why: str
+) -> None:
+    rules = tmp_path / "slow.toml"
+    rules.write_text(f'[events.deal]\npatterns = ["{pattern}"]\n', encoding="utf-8")
+    with pytest.raises(RulesError, match=r"slow\.toml: event 'deal' pattern 1: ") as caught:
+        load_classifier([rules])
+    assert why in str(caught.value) and "\n" not in str(caught.value)
+
+
+def test_the_cached_program_is_the_compiled_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The frozen program goes through marshal and back with every named field intact."""
+    from strikewatch.classify.program import from_data, to_data
+
+    monkeypatch.setenv("STRIKEWATCH_CACHE_DIR", str(tmp_path / "cache"))
+    compiled = load_classifier()
+    cached = load_classifier()  # read back from the cache just written
+    assert list((tmp_path / "cache").glob("rules-*.bin"))
+    assert cached.program == compiled.program
+    assert from_data(to_data(compiled.program)) == compiled.program
+    headline = "SAG-AFTRA denies report of a deal as talks resume"
+    assert cached.explain(headline).to_dict() == compiled.explain(headline).to_dict()

@@ -1,17 +1,12 @@
-"""Rule-based tagging of headlines: which guilds are involved, which labor events happened.
+"""The engine: runs the compiled rule program over a headline and its summary.
 
-The rules live in data/rules/*.toml so that a non-programmer can add a word or a pattern; this
-module compiles them. Classifying must cost about as much as parsing the JSON line an item
-came in (`classify --jsonl` runs over tens of thousands of lines), so the work is done by the
-regex engine, in C, not by Python stepping through words:
+Classifying must cost about as much as parsing the JSON line an item came in (`classify
+--jsonl` runs over tens of thousands of lines), so the work is done by the regex engine, in
+C, not by Python stepping through words:
 
-* Every word a rule mentions gets a two-character code. A text is split at white space and
-  each chunk is looked up in a memoized lexicon, so the whole text becomes a short string of
-  codes ("WGA, AMPTP reach deal" -> 5 codes, 10 characters).
-* Every rule (a false friend, an event pattern, a modifier's cue words...) is compiled once
-  into a regex over codes: a word list is a small character-class alternation, "..." is
-  "up to 3 codes that do not end a sentence". The codes are Latin-1 characters, so these
-  regexes compile fast and match in well under a microsecond.
+* A text is split at white space and each chunk is looked up in a memoized lexicon, so the
+  whole text becomes a short string of two-character word codes (see tokens).
+* Every rule is compiled once into a regex over codes (see compile).
 * A rule is only tried when the text contains its rarest required word: one regex scan of
   the text's codes finds those words, and a table says which rules each one opens. Most
   trade-press items name no tracked party and stop there.
@@ -30,301 +25,29 @@ How a text is read (the same steps are narrated by `explain`):
 4. events: pattern matches that no modifier suppresses and that are not about an untracked
    organisation;
 5. the headline decides; the summary adds what its sentences assert, never background.
-
-The compiled rules are plain data (regex sources and tables), cached in the user cache
-directory under a hash of the rule files and of this module: parsing TOML costs more than all
-the rest of start-up. A missing, corrupt or unwritable cache is simply ignored.
 """
 
 from __future__ import annotations
 
-import os
 import re
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 from itertools import chain
-from pathlib import Path
 from typing import Any
 
-from strikewatch.errors import RulesError
-from strikewatch.paths import bundled_rule_files, data_path, user_cache_dir
-from strikewatch.taxonomy import EVENTS, GUILDS, STUDIOS, resolve_guild
-
-__all__ = [
-    "EVENTS",
-    "GUILDS",
-    "GUILD_NAMES",
-    "Classifier",
-    "Explanation",
-    "Step",
-    "Tags",
-    "load_classifier",
-    "resolve_guild",
-]
-
-GUILD_NAMES: dict[str, str] = {
-    "wga": "WGA",
-    "sag-aftra": "SAG-AFTRA",
-    "amptp": "AMPTP",
-    "dga": "DGA",
-    "iatse": "IATSE",
-    "teamsters": "Teamsters",
-}
-
-# Bump when the compiled form changes shape (the cache key also covers this file's text).
-_FORMAT = 5
-
-
-@dataclass(frozen=True)
-class Tags:
-    """What the rules say about one item: sorted guild ids and sorted event ids."""
-
-    guilds: tuple[str, ...] = ()
-    events: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class Step:
-    """One thing the rules did, in words a rules editor can follow.
-
-    `subject` is what the step is about (an event or guild id, "ignored", or "" for a
-    note); `status` one of matched, counted, found (a name in the summary, which counts only
-    if the summary's part in the item says so), suppressed, not counted, ignored, note; `words`
-    the words of the text concerned; `rule` where in the rule files it comes from; `why` the
-    reason in plain English; `where` "headline" or "summary".
-    """
-
-    subject: str
-    status: str
-    words: str = ""
-    rule: str = ""
-    why: str = ""
-    where: str = "headline"
-
-    def __str__(self) -> str:
-        where = " in the summary" if self.where == "summary" else ""
-        words = f"'{self.words}'" if self.words else ""
-        if self.status == "matched":
-            text = f"{self.subject}: matched {words}{where}"
-        elif self.status in ("counted", "found"):
-            verb = "from" if self.status == "counted" else "named as"
-            text = f"{self.subject}: {verb} {words}{where}"
-            if self.why:
-                text += f" ({self.why})"
-        elif self.status == "ignored":
-            text = f"ignored {words}{where}: {self.why}"
-        elif self.status == "note":
-            text = f"{self.subject}: {self.why}" if self.subject else self.why
-        else:  # suppressed / not counted
-            text = f"{self.subject}: {self.status}{where} \u2014 {self.why}"
-        if self.rule:
-            text += f" (rule {self.rule})"
-        return text
-
-    def to_dict(self) -> dict[str, str]:
-        return {
-            "subject": self.subject,
-            "status": self.status,
-            "words": self.words,
-            "rule": self.rule,
-            "why": self.why,
-            "where": self.where,
-            "text": str(self),
-        }
-
-
-@dataclass
-class Explanation:
-    """The tags plus, in order, the steps that led to them."""
-
-    tags: Tags
-    steps: list[Step] = field(default_factory=list)
-    version: str = ""
-    read_as: dict[str, str] = field(default_factory=dict)
-
-    @property
-    def lines(self) -> list[str]:
-        return [str(step) for step in self.steps]
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form for `classify --explain --json` and scripts."""
-        return {
-            "guilds": list(self.tags.guilds),
-            "events": list(self.tags.events),
-            "steps": [step.to_dict() for step in self.steps],
-            "read_as": dict(self.read_as),
-            "rules_version": self.version,
-        }
-
-    def __str__(self) -> str:
-        head = [
-            f"guilds: {', '.join(self.tags.guilds) or '(none)'}",
-            f"events: {', '.join(self.tags.events) or '(none)'}",
-        ]
-        return "\n".join(head + self.lines)
-
-
-# --------------------------------------------------------------------------------------------
-# Words and their codes
-# --------------------------------------------------------------------------------------------
-# A text is split at white space; each chunk is cut into tokens: a word keeps inner hyphens,
-# apostrophes, dots, commas, colons, slashes and ampersands ("SAG-AFTRA", "won't", "97.9",
-# "90,000", "12:01", "AT&T"), a dotted abbreviation its final full stop ("a.m.", "U.S."), and
-# every other mark is a token of its own.
-_TOKEN_RE = re.compile(r"\w+(?:[-'\u2019.,:/&]\w+)*(?:(?<=\.\w)\.)?|[^\w\s]")
-# "May 10" is a date, not the modal "may" (which the speculation modifier looks for).
-_MAY_DATE_RE = re.compile(r"May\b(?:(?=\.? \d)|(?<=\b[Ii]n May)|(?<=\b[Ss]ince May))")
-# Abbreviations whose full stop does not end a sentence ("Oct. 18", "No. 2").
-_ABBREVIATIONS = frozenset(
-    w + "."
-    for w in "Jan Feb Mar Apr Jun Jul Aug Sep Sept Oct Nov Dec No Nos Inc Corp Co Ltd Jr Sr St "
-    "Mr Mrs Ms Dr Gov Sen Rep vs Vs Ave Blvd Mt Ft Gen Lt Sgt Capt Prof".split()
+from strikewatch.classify.explain import Explanation, Step, Tags
+from strikewatch.classify.program import Mask, ModifierRule, PartyName, Program
+from strikewatch.classify.tokens import (
+    ANCHORED,
+    ENDER_RE,
+    FF_MASK,
+    MAY_DATE_RE,
+    ORG_MASK,
+    SEPARATOR,
+    SEPARATOR_CHUNK,
+    Lexicon,
 )
+from strikewatch.taxonomy import STUDIOS
 
-# Every word is two Latin-1 characters: a high one in \xc0-\xff, then a low one in
-# \x80-\xbf, so a match can never start in the middle of a word. Punctuation and the special
-# codes are an ASCII character followed by \x7f.
-_SPECIAL = "\x7f"
-_OTHER = "x" + _SPECIAL  # a word no rule mentions
-_NUMBER = "0" + _SPECIAL  # a number no rule mentions
-_ORG_MASK = "O" + _SPECIAL  # an organisation we do not track, blanked out
-_SEPARATOR = "S" + _SPECIAL  # between the headline and the summary
-_SEPARATOR_CHUNK = "\x00"  # what stands for it in the text (never in news text)
-_FF_MASK = "F" + _SPECIAL  # a false friend, blanked out
-_SENTENCE_ENDERS = ".;:?!|S"  # end a sentence (and a gap); S: between headline and summary
-_CLAUSE_ENDERS = ".;?!|S"  # what `$` stops at: not ':' ("Actors' strike: what to know")
-_PUNCT: dict[str, str] = {
-    ",": ",",
-    ".": ".",
-    ";": ";",
-    ":": ":",
-    "?": "?",
-    "!": "!",
-    "|": "|",
-    "\u2014": ";",
-    "\u2013": ";",
-    "\u2015": ";",
-    "-": ";",
-    "\u2026": ";",
-    "\u2022": ";",
-    "\u00b7": ";",
-}
-_PUNCT_CODE = {p: p + _SPECIAL for p in set(_PUNCT.values())}
-_PUNCT_WORDS: dict[str, str] = {"&": "and", "%": "%", "+": "+", "@": "at"}
-_HIGH = range(0xC0, 0x100)
-_LOW = range(0x80, 0xC0)
-_GAP_RE = "(?:[^" + re.escape(_SENTENCE_ENDERS) + "].)"
-_END_RE = "(?=[" + re.escape(_CLAUSE_ENDERS) + "]" + _SPECIAL + "|$)"
-_ENDER_RE = re.compile("[" + re.escape(_SENTENCE_ENDERS) + "]" + _SPECIAL)
-
-_IRREGULAR_NOT = {"won": "will", "can": "can", "shan": "shall", "ain": "is", "wo": "will"}
-_IS_CONTRACTIONS = frozenset(
-    "it that there here what who where how he she this everything nothing".split()
-)
-_CONTRACTIONS = {"re": "are", "ll": "will", "ve": "have", "d": "would", "m": "am"}
-_NUMERIC_RE = re.compile(r"^\d[\d.,:]*$")
-# What in a regex source could see past a slice of the text: a lookbehind, \A \b \B \Z, ^.
-_ANCHORED = re.compile(r"\(\?<[=!]|\\[AbBZ]|(?<![\[\\])\^")
-
-
-def _words_of(token: str, acronyms: dict[str, str] | None = None) -> list[str]:
-    """The canonical words of one token: lowercase, contractions spelled out, hyphens split."""
-    if len(token) == 1 and not token.isalnum() and token != "_":
-        if token in _PUNCT:
-            return [_PUNCT[token]]
-        word = _PUNCT_WORDS.get(token)
-        return [word] if word else []
-    token = token.replace("\u2019", "'").replace("\u2018", "'")
-    tail: list[str] = []
-    if "'" in token:
-        low = token.lower()
-        if low.endswith("n't"):
-            stem = token[:-3]
-            token = _IRREGULAR_NOT.get(stem.lower(), stem)
-            tail = ["not"]
-        else:
-            head, _, end = token.rpartition("'")
-            end = end.lower()
-            if end == "s":
-                if head.lower() in _IS_CONTRACTIONS:
-                    tail = ["is"]
-                token = head
-            elif end in _CONTRACTIONS:
-                tail = [_CONTRACTIONS[end]]
-                token = head
-        token = token.replace("'", "")
-    if _NUMERIC_RE.match(token):
-        return [token.rstrip(".,:"), *tail]
-    out: list[str] = []
-    for part in re.split(r"[-/]+", token):
-        if not part:
-            continue
-        if acronyms and part in acronyms:
-            out.append(acronyms[part])
-            continue
-        if part.endswith(".") and "." not in part[:-1]:
-            part = part[:-1]  # "Oct." before a date
-        if ("," in part or ":" in part) and not _NUMERIC_RE.match(part):
-            for piece in re.split(r"([,:])", part):
-                if piece:
-                    out.append(piece if piece in ",:" else piece.lower())
-            continue
-        out.append(part.lower())
-    return out + tail
-
-
-class _Lexicon:
-    """Chunk of text between spaces -> its codes, worked out once per distinct chunk. The
-    vocabulary of the news is small and repeats, so after warm-up reading a text costs one
-    C-level dict lookup per chunk."""
-
-    LIMIT = 300_000
-
-    def __init__(self, program: dict[str, Any]) -> None:
-        self.words: dict[str, str] = program["words"]
-        self.prefixes: dict[str, str] = program["prefixes"]
-        self.acronyms: dict[str, str] = program["acronyms"]
-        self.max_prefix = max((len(p) for p in self.prefixes), default=0)
-        self.codes: dict[str, str] = {_SEPARATOR_CHUNK: _SEPARATOR}
-
-    def code(self, word: str) -> str:
-        punct = _PUNCT_CODE.get(word)
-        if punct is not None:
-            return punct
-        code = self.words.get(word)
-        if code is not None:
-            return code
-        prefixes = self.prefixes
-        for k in range(min(len(word), self.max_prefix), 0, -1):
-            code = prefixes.get(word[:k])
-            if code is not None:
-                return code
-        return _NUMBER if word[:1].isdigit() else _OTHER
-
-    def learn(self, chunks: Iterable[str]) -> None:
-        codes = self.codes
-        if len(codes) >= self.LIMIT:
-            codes.clear()
-            codes[_SEPARATOR_CHUNK] = _SEPARATOR
-        for chunk in chunks:
-            if chunk in codes:
-                continue
-            if chunk.isalpha() and chunk not in self.acronyms:
-                code = self.code(chunk.lower())  # most chunks: one plain word
-            else:
-                code = "".join(self.code(w) for w in self.words_of(chunk))
-            codes[chunk] = code
-
-    def words_of(self, chunk: str) -> list[str]:
-        """The canonical words of a chunk ("(UPDATE)", "ends.", "SAG-AFTRA's", "Oct.")."""
-        if chunk in _ABBREVIATIONS:
-            chunk = chunk[:-1]
-        return [w for token in _TOKEN_RE.findall(chunk) for w in _words_of(token, self.acronyms)]
-
-
-# --------------------------------------------------------------------------------------------
-# The classifier
-# --------------------------------------------------------------------------------------------
 # Positions are offsets in the code string; a word is two characters, so word i is at 2*i.
 
 
@@ -349,12 +72,12 @@ class _Mod:
 
     __slots__ = ("question", "rule", "where", "why", "window")
 
-    def __init__(self, mid: str, why: str, where: list[str], window: int) -> None:
-        self.rule = f"modifiers.{mid}"
-        self.why = why
-        self.where = tuple(where)
-        self.question = "question" in where
-        self.window = window
+    def __init__(self, rule: ModifierRule) -> None:
+        self.rule = f"modifiers.{rule.id}"
+        self.why = rule.why
+        self.where = rule.where
+        self.question = "question" in rule.where
+        self.window = rule.window
 
 
 class _Text:
@@ -366,7 +89,7 @@ class _Text:
 
     def __init__(self, codes: str) -> None:
         self.codes = codes
-        boundary = codes.find(_SEPARATOR)  # where the summary starts
+        boundary = codes.find(SEPARATOR)  # where the summary starts
         self.boundary = boundary if boundary >= 0 else len(codes)
         self.rules: set[int] = set()  # gated rules whose anchor occurs
         self.words: list[str] | None = None  # one word per code, only when explaining
@@ -389,7 +112,7 @@ class _Text:
         """Start and end of the sentence around `pos`; its punctuation, if any, is at end."""
         bounds = self.bounds
         if bounds is None:
-            bounds = self.bounds = [m.start() for m in _ENDER_RE.finditer(self.codes)]
+            bounds = self.bounds = [m.start() for m in ENDER_RE.finditer(self.codes)]
         start = 0
         for b in bounds:
             if b >= pos:
@@ -406,33 +129,33 @@ class Classifier:
 
     version: str
 
-    def __init__(self, program: dict[str, Any]) -> None:
+    def __init__(self, program: Program) -> None:
         p = self._program = program
-        self.version = p["version"]
-        self._lexicon = _Lexicon(p)
+        self.version = p.version
+        self._lexicon = Lexicon(p.words, p.prefixes, p.acronyms)
         self._sources: dict[str, str] = {}
         self._explain_only: set[str] = set()  # regexes only `explain` uses
         self._regexes: dict[str, re.Pattern[str]] = {}
-        self._party_starter = re.compile(p["party_starter"])
-        self._always: tuple[int, ...] = tuple(p["always"])
+        self._party_starter = re.compile(p.party_starter)
+        self._always = p.always
         # Anchor code -> the gated rules it opens (see _decide). An anchor code starts with a
         # high character, which no code has second, so the anchor regex finds whole codes only.
-        self._anchor = self._lazy("anchor", p["anchor_class"])
-        self._code_rules: dict[str, list[int]] = p["code_rules"]
-        self._scanner = self._lazy("scanner", p["scanner"])
-        self._scanned: dict[str, list[Any]] = p["scanned"]
+        self._anchor = self._lazy("anchor", p.anchor_class)
+        self._code_rules = p.code_rules
+        self._scanner = self._lazy("scanner", p.scanner)
+        self._scanned = p.scanned
         # (event, regex name, lead, [(number, text, regex name of that pattern alone)])
         self._groups = [
             (
-                eid,
-                self._lazy(f"event{i}", src),
-                lead,
+                group.event,
+                self._lazy(f"event{i}", group.regex),
+                group.lead,
                 [
-                    (n, text, self._lazy(f"event{i}.{n}", one, explain_only=True))
-                    for n, text, one in members
+                    (one.number, one.text, self._lazy(f"event{i}.{one.number}", one.regex, True))
+                    for one in group.patterns
                 ],
             )
-            for i, (eid, src, lead, members) in enumerate(p["events"])
+            for i, group in enumerate(p.events)
         ]
         n_groups = len(self._groups)
         # The same, by rule id, for the loop in _events (the compiled regexes filled in there).
@@ -440,43 +163,38 @@ class Classifier:
         self._group_leads = [group[2] for group in self._groups]
         self._group_rx: list[re.Pattern[str] | None] = [None] * n_groups
         self._gated_masks = {
-            n_groups + i: (self._lazy(f"mask{i}", src), rule, why, org)
-            for i, (src, rule, why, org) in enumerate(p["gated_masks"])
+            n_groups + i: (self._lazy(f"mask{i}", gated.regex), gated.mask)
+            for i, gated in enumerate(p.gated_masks)
         }
         self._mask_ids = frozenset(self._gated_masks)
         self._event_ids = frozenset(range(n_groups))
-        self._party_context = {k: tuple(v) for k, v in p["party_context"].items()}
+        self._party_context = p.party_context
         self._contexts = {
-            name: self._lazy(f"context-{name}", src) for name, src in p["contexts"].items()
+            name: self._lazy(f"context-{name}", src) for name, src in p.contexts.items()
         }
-        self._cues = self._lazy("cues", p["cues"])
+        self._cues = self._lazy("cues", p.cues)
         # Cues per sentence, by the sentence's codes (see _sentence_cues); only for a cue
         # regex that cannot tell a sentence cut out of its text from one inside it.
         self._cue_memo: dict[str, list[tuple[int, int, tuple[tuple[int, int], ...]]]] = {}
-        self._cue_memo_ok = _ANCHORED.search(p["cues"]) is None
-        # Cue -> its (modifier number, words) marks, used as the program has them.
-        self._cue_markers: dict[str, list[list[int]]] = p["cue_markers"]
-        self._plain_cues: dict[str, list[list[int]]] = p["plain_cues"]
-        self._modifiers = [
-            _Mod(mid, why, where, window) for mid, why, where, window in p["modifiers"]
-        ]
+        self._cue_memo_ok = ANCHORED.search(p.cues) is None
+        # Cue -> its (modifier number, words) marks.
+        self._cue_markers = p.cue_markers
+        self._plain_cues = p.plain_cues
+        self._modifiers = [_Mod(rule) for rule in p.modifiers]
         # (event, headline/summary) -> (its question modifier or None, its modifiers' numbers)
         self._mods_for: dict[tuple[str, str], tuple[_Mod | None, frozenset[int]]] = {}
-        for key, indexes in p["mods_for"].items():
+        for key, indexes in p.mods_for.items():
             question = next(
                 (self._modifiers[i] for i in indexes if self._modifiers[i].question), None
             )
-            eid, kind = key.split("|")
-            self._mods_for[(eid, kind)] = (question, frozenset(indexes))
-        self._passing = self._lazy("passing", p["passing"])
-        self._clause = self._lazy("clause", p["clause"])
-        self._with_codes = frozenset(p["with_codes"])
-        self._counterpart_events = frozenset(p["counterpart_events"])
-        self._counterparts = frozenset(p["counterparts"])
+            self._mods_for[key] = (question, frozenset(indexes))
+        self._passing = self._lazy("passing", p.passing)
+        self._clause = self._lazy("clause", p.clause)
+        self._with_codes = p.with_codes
+        self._counterpart_events = p.counterpart_events
+        self._counterparts = p.counterparts
         # event -> the later events whose headline report makes it, in the summary, background
-        self._summary_background: dict[str, frozenset[str]] = {
-            eid: frozenset(laters) for eid, laters in p["summary_background"].items()
-        }
+        self._summary_background = p.summary_background
         self._cache: dict[tuple[str, str], Tags] = {}
         self._by_codes: dict[str, Tags] = {}  # the tags of a text's codes (see _run)
         self._tags: dict[tuple[tuple[str, ...], tuple[str, ...]], Tags] = {}  # a few hundred
@@ -487,6 +205,11 @@ class Classifier:
         for name in self._sources:
             if name not in self._explain_only:
                 self._rx(name)
+
+    @property
+    def program(self) -> Program:
+        """The compiled rules this classifier runs."""
+        return self._program
 
     def __reduce__(self) -> tuple[Any, ...]:
         """Sent to a worker process as its compiled program, not as its caches."""
@@ -536,7 +259,7 @@ class Classifier:
         lex = self._lexicon
         for chunk in chunks:
             n = len(lex.codes[chunk]) >> 1
-            if chunk == _SEPARATOR_CHUNK:
+            if chunk == SEPARATOR_CHUNK:
                 out.append("||")
                 continue
             words = [
@@ -549,28 +272,28 @@ class Classifier:
         """Party mentions found; look-alikes, untracked organisations and false friends
         blanked out (each becomes one code)."""
         codes = t.codes
-        found: list[tuple[int, int, tuple[Any, ...]]] = []
+        found: list[tuple[int, int, PartyName | Mask]] = []
         masked = False
         gated = self._gated_masks
         for rid in t.rules & self._mask_ids:
-            regex, rule, why, org = gated[rid]
+            regex, mask = gated[rid]
             for m in self._rx(regex).finditer(codes):
-                found.append((m.start(), m.end(), ("mask", rule, why, org)))
+                found.append((m.start(), m.end(), mask))
                 masked = True
         scanned = self._scanned
         mentions = t.mentions
         for m in self._rx(self._scanner).finditer(codes):
             info = scanned[m.group()]
             start, end = m.span()
-            if info[0] == "party":
-                mentions.append(_Mention(start, end, info[1], info[2], info[3]))
+            if isinstance(info, PartyName):
+                mentions.append(_Mention(start, end, info.party, info.contextual, info.rule))
             else:
                 masked = True
             found.append((start, end, info))
         if masked:
             # Overlaps: the earliest start wins, then the longest, then a mask over a name.
-            found.sort(key=lambda f: (f[0], -f[1], f[2][0] != "mask"))
-            kept: list[tuple[int, int, tuple[Any, ...]]] = []
+            found.sort(key=lambda f: (f[0], -f[1], not isinstance(f[2], Mask)))
+            kept: list[tuple[int, int, PartyName | Mask]] = []
             last = 0
             for f in found:
                 if f[0] >= last:
@@ -579,7 +302,7 @@ class Classifier:
             self._mask(t, kept, trace)
 
     def _mask(
-        self, t: _Text, found: list[tuple[int, int, tuple[Any, ...]]], trace: list[Step] | None
+        self, t: _Text, found: list[tuple[int, int, PartyName | Mask]], trace: list[Step] | None
     ) -> None:
         """Rebuild the text with each mask as one code; the mentions move with it. The rules
         worth trying stay as they were: a masked word may have been one's reason, but that
@@ -595,21 +318,26 @@ class Classifier:
             out.append(codes[last:start])
             if old_words is not None:
                 words.extend(old_words[last >> 1 : start >> 1])
-            if info[0] == "party":
+            if isinstance(info, PartyName):
                 out.append(codes[start:end])
                 if old_words is not None:
                     words.extend(old_words[start >> 1 : end >> 1])
-                mentions.append(_Mention(start - shift, end - shift, info[1], info[2], info[3]))
+                mentions.append(
+                    _Mention(start - shift, end - shift, info.party, info.contextual, info.rule)
+                )
             else:
-                _, rule, why, org = info
                 span = t.span(start, end)
-                out.append(_ORG_MASK if org else _FF_MASK)
+                out.append(ORG_MASK if info.organisation else FF_MASK)
                 words.append(span)
-                if org:
+                if info.organisation:
                     t.others = True
-                    mentions.append(_Mention(start - shift, start - shift + 2, None, False, rule))
+                    mentions.append(
+                        _Mention(start - shift, start - shift + 2, None, False, info.rule)
+                    )
                 if trace is not None:
-                    trace.append(Step("ignored", "ignored", span, rule, why, t.kind(start)))
+                    trace.append(
+                        Step("ignored", "ignored", span, info.rule, info.why, t.kind(start))
+                    )
                 shift += end - start - 2
             last = end
         out.append(codes[last:])
@@ -618,7 +346,7 @@ class Classifier:
             t.words = words
         t.codes = "".join(out)
         t.mentions = mentions
-        boundary = t.codes.find(_SEPARATOR)
+        boundary = t.codes.find(SEPARATOR)
         t.boundary = boundary if boundary >= 0 else len(t.codes)
         t.bounds = None
 
@@ -639,12 +367,12 @@ class Classifier:
         memo: bool = False,
     ) -> Tags:
         # The item as one text: the headline, the separator, the summary.
-        if _SEPARATOR_CHUNK in title or _SEPARATOR_CHUNK in summary:
-            title = title.replace(_SEPARATOR_CHUNK, " ")
-            summary = summary.replace(_SEPARATOR_CHUNK, " ")
-        raw = f"{title} {_SEPARATOR_CHUNK} {summary}" if summary else title
+        if SEPARATOR_CHUNK in title or SEPARATOR_CHUNK in summary:
+            title = title.replace(SEPARATOR_CHUNK, " ")
+            summary = summary.replace(SEPARATOR_CHUNK, " ")
+        raw = f"{title} {SEPARATOR_CHUNK} {summary}" if summary else title
         if "May" in raw:
-            raw = _MAY_DATE_RE.sub("Maymonth", raw)
+            raw = MAY_DATE_RE.sub("Maymonth", raw)
         chunks = raw.split()
         lex = self._lexicon
         try:
@@ -1136,159 +864,3 @@ class Classifier:
                 return None
         words = t.span(who.start, who.end)
         return f"it is about '{words}', an organisation we do not track", who.rule
-
-
-# --------------------------------------------------------------------------------------------
-# Loading (with the compiled-rules cache)
-# --------------------------------------------------------------------------------------------
-
-CACHE_ENV_VAR = "STRIKEWATCH_CACHE_DIR"
-
-
-def _default_rule_files() -> list[Path]:
-    files = bundled_rule_files()
-    if not files:
-        raise RulesError(f"{data_path('rules')}: no rule files (*.toml) found")
-    return files
-
-
-def _cache_folder() -> Path | None:
-    """Where compiled rules are cached; $STRIKEWATCH_CACHE_DIR set to "" switches it off."""
-    configured = os.environ.get(CACHE_ENV_VAR)
-    if configured is not None:
-        return Path(configured).expanduser() if configured.strip() else None
-    return Path(user_cache_dir())
-
-
-def _read_cache(path: Path, key: str) -> dict[str, Any] | None:
-    import hashlib
-    import marshal
-
-    try:
-        blob = path.read_bytes()
-    except OSError:
-        return None
-    digest, _, payload = blob.partition(b"\n")
-    if hashlib.sha256(payload).hexdigest().encode() != digest:
-        return None  # torn or corrupt: never hand bad bytes to marshal
-    try:
-        program = marshal.loads(payload)
-    except (EOFError, ValueError, TypeError):
-        return None
-    if not isinstance(program, dict) or program.get("format") != _FORMAT:
-        return None
-    if program.get("key") != key:
-        return None
-    return program
-
-
-def _write_cache(path: Path, program: dict[str, Any]) -> None:
-    import hashlib
-    import marshal
-    import tempfile
-
-    folder = path.parent
-    try:
-        payload = marshal.dumps(program)
-        folder.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".rules-", dir=folder)
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(hashlib.sha256(payload).hexdigest().encode() + b"\n" + payload)
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-        # Keep the folder small: a handful of rule sets is plenty.
-        olds = sorted(folder.glob("rules-*.bin"), key=lambda p: p.stat().st_mtime, reverse=True)
-        for old in olds[8:]:
-            old.unlink(missing_ok=True)
-    except (OSError, ValueError):
-        pass  # an unwritable cache only costs start-up time
-
-
-def load_classifier(extra_rules: Sequence[str | Path] = ()) -> Classifier:
-    """The default rules from data/rules/, extended by each user file in order."""
-    return _RuleSet(extra_rules).load()
-
-
-def deferred_classifier(extra_rules: Sequence[str | Path] = ()) -> Classifier | DeferredClassifier:
-    """`load_classifier` for a command that may have nothing to tag (a poll whose feeds bring no
-    new or changed items): the rules are read now, and compiled now unless a compiled copy is
-    cached, so a mistake in them is reported before any work starts, either way; the cached
-    copy is read only when the first item is tagged."""
-    rule_set = _RuleSet(extra_rules)
-    path = rule_set.cache_path
-    if path is None or not os.path.isfile(path):  # isfile: an unreadable cache is no cache
-        return rule_set.load()
-    return DeferredClassifier(rule_set)
-
-
-class DeferredClassifier:
-    """What storing items needs of a Classifier (`classify`, `version`), loading it on the
-    first `classify`."""
-
-    def __init__(self, rule_set: _RuleSet) -> None:
-        self.version = rule_set.version
-        self._rule_set = rule_set
-        self._loaded: Classifier | None = None
-
-    def classify(self, title: str, summary: str = "") -> Tags:
-        if self._loaded is None:
-            self._loaded = self._rule_set.load()
-        return self._loaded.classify(title, summary)
-
-
-class _RuleSet:
-    """The rule files in order, read, and where their compiled program is cached."""
-
-    def __init__(self, extra_rules: Sequence[str | Path]) -> None:
-        import hashlib
-        import sys
-
-        files: list[tuple[Path, str]] = [(p, f"rules/{p.name}") for p in _default_rule_files()]
-        files += [(Path(p), str(p)) for p in extra_rules]
-        raws: list[bytes] = []
-        digest = hashlib.sha256()
-        for path, label in files:
-            try:
-                raw = path.read_bytes()
-            except OSError as exc:
-                raise RulesError(
-                    f"{label}: cannot read rules file ({exc.strerror or exc})"
-                ) from exc
-            raws.append(raw)
-            digest.update(path.name.encode() + b"\0" + raw + b"\0")
-        prefix = "custom" if extra_rules else "default"
-        self.version = f"{prefix}-{digest.hexdigest()[:12]}"
-        # The cache key also covers the source of the compiler and of this module, so a changed
-        # strikewatch never reads a program compiled by an older one.
-        here = Path(__file__).resolve().parent
-        for module in ("classify.py", "rules.py"):
-            try:
-                digest.update((here / module).read_bytes())
-            except OSError:
-                digest.update(str(_FORMAT).encode())
-        self.key = f"{_FORMAT}-{sys.version_info[0]}.{sys.version_info[1]}-{digest.hexdigest()}"
-        self.sources = [(label, raw) for (_, label), raw in zip(files, raws, strict=True)]
-        folder = _cache_folder()
-        self.cache_path = folder / f"rules-{self.key[:40]}.bin" if folder is not None else None
-
-    def load(self) -> Classifier:
-        """The cached program if it is there and sound, else the rules compiled (and cached)."""
-        if self.cache_path is not None:
-            program = _read_cache(self.cache_path, self.key)
-            if program is not None:
-                try:
-                    return Classifier(program)
-                except (KeyError, TypeError, ValueError, IndexError):
-                    pass  # a cache from a different build: rebuild below
-
-        from strikewatch.rules import compile_rule_files
-
-        program = compile_rule_files(self.sources, self.version)
-        program["key"] = self.key
-        classifier = Classifier(program)
-        if self.cache_path is not None:
-            _write_cache(self.cache_path, program)
-        return classifier
