@@ -569,19 +569,26 @@ def feeds_import(app: App, file: str, allow_files: bool) -> None:
 @click.option(
     "--quiet", "-q", is_flag=True, help="Print nothing unless something failed (for cron)."
 )
+@output_options
 @click.pass_obj
-def poll(app: App, locations: tuple[str, ...], timeout: float, quiet: bool) -> None:
-    """Fetch every active feed (or the ones named) and store new items.
+def poll(
+    app: App, locations: tuple[str, ...], timeout: float, quiet: bool, fmt: str | None
+) -> None:
+    """Fetch every active feed (or the ones named) and store new items; then every alert
+    acts on the new stories it matches.
 
-    With no feeds subscribed, subscribes to the bundled trade-press list first.
-    Exits 1 if any feed failed (the others' items are still stored).
+    With --json, --nl or --csv, prints this run's new stories as timeline entries instead of
+    the summary. Exits 1 if any feed or alert delivery failed (the others' items are still
+    stored, the other alerts still act).
     """
     from strikewatch import poll as polling
+    from strikewatch.alerts import last_item_id
     from strikewatch.fetch import new_session
     from strikewatch.render import ProgressReporter, one_line
 
     store = app.store()
     with polling.poll_lock(store.path):
+        before_run = last_item_id(store)
         if locations:
             targets = [
                 store.find_feed(location) or polling.ad_hoc_feed(location) for location in locations
@@ -602,6 +609,10 @@ def poll(app: App, locations: tuple[str, ...], timeout: float, quiet: bool) -> N
                     click.echo(
                         "No active feeds: `strikewatch feeds add URL` to subscribe.", err=True
                     )
+                if fmt:
+                    from strikewatch.render import TIMELINE_COLUMNS, emit
+
+                    emit([], fmt, TIMELINE_COLUMNS)
                 return
         classifier = app.deferred_classifier()
         with ProgressReporter("Polling", total=len(targets), enabled=not quiet) as progress:
@@ -643,7 +654,12 @@ def poll(app: App, locations: tuple[str, ...], timeout: float, quiet: bool) -> N
             "they will all be tried again next run, without backoff",
             err=True,
         )
-    if not quiet:
+    if fmt:
+        from strikewatch.alerts import new_story_entries
+        from strikewatch.render import TIMELINE_COLUMNS, emit
+
+        emit(new_story_entries(store, before_run), fmt, TIMELINE_COLUMNS)
+    elif not quiet:
         click.echo(polling.summarize(report))
         _show_new_items(store, report.new_ids)
     if report.grouping_error:
@@ -652,7 +668,8 @@ def poll(app: App, locations: tuple[str, ...], timeout: float, quiet: bool) -> N
             " the next run groups them",
             err=True,
         )
-    if report.failures or report.grouping_error:
+    alerts_failed = _act_on_alerts(store, quiet)
+    if report.failures or report.grouping_error or alerts_failed:
         sys.exit(1)
 
 
@@ -711,7 +728,8 @@ def import_(app: App, files: tuple[str, ...], sample: bool, quiet: bool) -> None
                     f"{os.path.basename(os.path.normpath(path))}: {len(report.new_ids)} new, {len(report.updated_ids)} updated, "
                     f"{report.unchanged} already stored{skipped}"
                 )
-    if failed:
+    alerts_failed = _act_on_alerts(store, quiet)
+    if failed or alerts_failed:
         sys.exit(1)
 
 
@@ -973,3 +991,216 @@ def rules_check(app: App, extra_rules: tuple[str, ...]) -> None:
         click.echo(f"{len(result.failures)} of {result.tried} example(s) failed", err=True)
         sys.exit(1)
     click.echo(f"All {result.tried} examples and counterexamples hold")
+
+
+# alerts and digests ----------------------------------------------------------------
+
+
+def _act_on_alerts(store: Store, quiet: bool) -> bool:
+    """The end of every poll and import: each alert acts on the new stories it matches (see
+    strikewatch/alerts.py). One line per delivery failure, naming the alert; True if any."""
+    from strikewatch.alerts import act_on_new
+
+    failed = False
+    for outcome in act_on_new(store):
+        if not outcome.delivered:
+            failed = True
+            click.echo(outcome.line(), err=True)
+        elif not quiet:
+            click.echo(outcome.line(), err=True)
+    return failed
+
+
+def alert_filter_options(function):
+    """The timeline filters an alert or a digest can keep: --guild, --event, --source."""
+    options = [
+        click.option(
+            "--guild",
+            "-g",
+            "guilds",
+            type=GUILD,
+            multiple=True,
+            help=f"Only stories about this guild (repeatable): {', '.join(GUILDS)}.",
+        ),
+        click.option(
+            "--event",
+            "-e",
+            "events",
+            type=EVENT,
+            multiple=True,
+            help="Only stories reporting this event (repeatable).",
+        ),
+        click.option(
+            "--source",
+            "sources",
+            multiple=True,
+            help="Only stories carried by this source (feed name; repeatable).",
+        ),
+    ]
+    for option in reversed(options):
+        function = option(function)
+    return function
+
+
+# The PATH cron gives its jobs: an --exec command must be found there, or named in full.
+CRON_PATH = "/usr/bin:/bin"
+
+
+@cli.group(cls=StrikewatchGroup)
+def alerts() -> None:
+    """Be told of each new matching story, once, on every poll and import."""
+
+
+@alerts.command("add")
+@click.argument("name")
+@alert_filter_options
+@click.option(
+    "--exec",
+    "command",
+    metavar="CMD",
+    help="Run CMD (split like a shell line, no shell) with the story as JSON on stdin.",
+)
+@click.option(
+    "--notify",
+    "url",
+    metavar="URL",
+    help="Send the story to an Apprise URL (needs: pip install 'strikewatch[notify]').",
+)
+@click.pass_obj
+def alerts_add(
+    app: App,
+    name: str,
+    guilds: tuple[str, ...],
+    events: tuple[str, ...],
+    sources: tuple[str, ...],
+    command: str | None,
+    url: str | None,
+) -> None:
+    """Add an alert: from now on, every poll and import acts once on each new story that
+    matches the filters (a story reported by three outlets acts once).
+
+    Reports that were more than 48 hours old when they arrived (a new feed's backlog, an
+    archive import) never act.
+    """
+    import shutil
+
+    from strikewatch.alerts import add_alert, check_apprise_url, check_command, describe_filters
+
+    if (command is None) == (url is None):
+        raise UsageError("give one action: --exec CMD or --notify URL")
+    if command is not None:
+        program = check_command(command)[0]
+        if not os.path.isabs(program) and shutil.which(program, path=CRON_PATH) is None:
+            found = shutil.which(program)
+            click.echo(
+                f"warning: {program} is not in {CRON_PATH}, cron's PATH"
+                + (f"; give its full path, {found}" if found else ", nor on yours"),
+                err=True,
+            )
+        action, target = "exec", command
+    else:
+        assert url is not None
+        check_apprise_url(url)
+        action, target = "notify", url
+    alert = add_alert(
+        app.store(),
+        name,
+        guilds=guilds,
+        events=events,
+        sources=sources,
+        action=action,
+        target=target,
+    )
+    click.echo(
+        f"Added alert {alert['name']}: {describe_filters(alert)} -> {action} {target}\n"
+        "It acts on stories that arrive from now on; `strikewatch alerts test"
+        f" {alert['name']}` tries it on the latest one."
+    )
+
+
+@alerts.command("list")
+@output_options
+@click.pass_obj
+def alerts_list(app: App, fmt: str | None) -> None:
+    """Every alert: filters, action, when added, last delivery, failing and given-up stories."""
+    from strikewatch.alerts import alert_summaries
+    from strikewatch.render import ALERT_COLUMNS, emit
+
+    emit(
+        alert_summaries(app.store()),
+        fmt,
+        ALERT_COLUMNS,
+        empty_message="No alerts yet: `strikewatch alerts add NAME --guild wga --event deal --exec CMD`.",
+    )
+
+
+@alerts.command("remove")
+@click.argument("name")
+@click.pass_obj
+def alerts_remove(app: App, name: str) -> None:
+    """Remove an alert and its delivery history."""
+    from strikewatch.alerts import remove_alert
+
+    remove_alert(app.store(), name)
+    click.echo(f"Removed alert {name}")
+
+
+@alerts.command("test")
+@click.argument("name")
+@click.pass_obj
+def alerts_test(app: App, name: str) -> None:
+    """Deliver the latest story the alert matches, now, to check the setup.
+
+    A test records nothing: the story is not marked delivered and no failure is counted.
+    """
+    from strikewatch.alerts import deliver, find_alert, latest_entry
+    from strikewatch.errors import DeliveryError
+    from strikewatch.render import one_line
+
+    store = app.store()
+    alert = find_alert(store, name)
+    if alert is None:
+        raise UsageError(f"no alert named {name!r}; `strikewatch alerts list` shows them")
+    entry = latest_entry(store, alert)
+    if entry is None:
+        raise UsageError(
+            f"no stored story matches alert {name}; `strikewatch poll` (or `import --sample`) first"
+        )
+    try:
+        deliver(alert, entry)
+    except DeliveryError as error:
+        click.echo(
+            f"error: alert {name}: {error} (testing with {one_line(entry['title'])!r})", err=True
+        )
+        sys.exit(1)
+    click.echo(f"Delivered {one_line(entry['title'])!r} to alert {name} (a test: nothing recorded)")
+
+
+@cli.command()
+@click.argument("name")
+@alert_filter_options
+@click.option(
+    "--all",
+    "include_untagged",
+    is_flag=True,
+    help="Include stories not tagged with any guild.",
+)
+@click.option("--peek", is_flag=True, help="Show what the digest holds without moving its mark.")
+@output_options
+@click.pass_obj
+def digest(app: App, name: str, peek: bool, fmt: str | None, **filters: Any) -> None:
+    """The stories that arrived since the last `digest NAME`, oldest first (the first run: the
+    last 24 hours). Prints nothing when there are none, so cron sends no mail.
+
+    Example crontab line: 0 8 * * * /usr/local/bin/strikewatch digest morning --guild wga
+    """
+    from strikewatch.alerts import digest_entries, move_digest_mark
+    from strikewatch.render import TIMELINE_COLUMNS, emit
+    from strikewatch.store import TimelineFilter
+
+    store = app.store()
+    entries, upto = digest_entries(store, name, TimelineFilter(**filters))
+    if entries or fmt in ("json", "csv"):
+        emit(entries, fmt, TIMELINE_COLUMNS)
+    if not peek:
+        move_digest_mark(store, name, upto)

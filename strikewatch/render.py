@@ -279,6 +279,37 @@ FEED_COLUMNS = (
 )
 
 
+def _alert_filters(row: dict[str, Any]) -> str:
+    parts = [*row["guilds"], *row["events"], *(f"source={source}" for source in row["sources"])]
+    return " ".join(parts) or "(every story)"
+
+
+def _alert_trouble(row: dict[str, Any]) -> str:
+    counts = []
+    if row["failing"]:
+        counts.append(f"{row['failing']} failing")
+    if row["given_up"]:
+        counts.append(f"{row['given_up']} given up")
+    if not counts:
+        return "-"
+    return ", ".join(counts) + (f": {row['last_failure']}" if row["last_failure"] else "")
+
+
+def _moment(value: Any) -> str:
+    return str(value or "never")[:16].replace("T", " ")
+
+
+ALERT_COLUMNS = (
+    Column("name", "name", no_wrap=True),
+    Column("guilds", "filters", max_width=30, row_format=_alert_filters),
+    Column("target", "action", max_width=40, row_format=lambda r: f"{r['action']} {r['target']}"),
+    Column("created", "added", no_wrap=True, format=_moment),
+    Column("last_delivery", "last delivery", no_wrap=True, format=_moment),
+    Column("delivered", "delivered", no_wrap=True),
+    Column("failing", "failures", row_format=_alert_trouble),
+)
+
+
 class ProgressReporter:
     """A rich progress bar on stderr that appears only when a job takes more than a moment,
     and never when stderr is not a terminal (cron, pipes)."""

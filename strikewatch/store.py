@@ -39,7 +39,7 @@ if TYPE_CHECKING:
     from strikewatch.classify import Classifier
     from strikewatch.parse import Item
 
-SCHEMA_VERSION = 6  # one per migration
+SCHEMA_VERSION = 7  # one per migration
 BUSY_TIMEOUT_SECONDS = 30.0
 # poll_log keeps each feed's last POLL_LOG_DAYS days or last POLL_LOG_KEEP polls, whichever
 # is more.
