@@ -8,6 +8,7 @@ from collections.abc import Iterable, Iterator
 from itertools import chain
 from typing import IO, TYPE_CHECKING
 
+from strikewatch.normalize import read_json_object
 from strikewatch.workers import (
     LazyPool,
     numbered_chunks,
@@ -70,19 +71,21 @@ def _tag_chunk(classifier: Classifier, first: int, lines: list[str]) -> Tagged:
     errors: list[tuple[int, str]] = []
     written: list[str] = []
     classify = classifier.classify
-    loads, dumps = json.loads, json.dumps
+    dumps = json.dumps
     suffixes: dict[Tags, str] = {}  # the text appended for each distinct pair of tag lists
     for number, line in enumerate(lines, start=first):
         text = line.strip()
         if not text:
             continue
-        try:
-            record = loads(text)
-        except ValueError as error:
-            errors.append((number, f"not valid JSON ({getattr(error, 'msg', 'malformed')})"))
-            continue
-        if not isinstance(record, dict):
-            errors.append((number, "not a JSON object"))
+        if not text.isascii():
+            try:
+                text.encode("utf-8")
+            except UnicodeEncodeError:
+                errors.append((number, "not valid UTF-8"))
+                continue
+        record = read_json_object(text)
+        if isinstance(record, str):  # not JSON, too deep, not an object, or not text
+            errors.append((number, record))
             continue
         title = record.get("title")
         summary = record.get("summary")

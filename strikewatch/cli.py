@@ -24,6 +24,7 @@ from strikewatch.taxonomy import EVENTS, GUILDS, resolve_event, resolve_guild
 
 if TYPE_CHECKING:
     from collections.abc import Callable
+    from datetime import date
     from pathlib import Path
 
     from strikewatch.classify import Classifier, DeferredClassifier
@@ -309,8 +310,6 @@ def output_options(function):
     return function
 
 
-STRIKE_ZONE = "America/Los_Angeles"  # where strike days are counted (see status)
-
 DATE_FORMS = (
     "DATE is YYYY-MM-DD (a whole day in your time zone, $TZ, or UTC with --utc), an ISO 8601"
     " timestamp (2023-07-13T18:00-07:00), or relative: 12h, 7d, 2w ago."
@@ -331,22 +330,15 @@ class DateBound(str):
 class DateType(click.ParamType):
     name = "DATE"
 
-    def __init__(self, end_of_day: bool = False, zone: str | None = None):
+    def __init__(self, end_of_day: bool = False):
         self.end_of_day = end_of_day
-        self.zone = zone  # a fixed zone for this option's days (status: Los Angeles)
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
         from datetime import UTC
 
         from strikewatch.filters import date_bound
 
-        zone = None
-        if self.zone is not None:
-            from zoneinfo import ZoneInfo
-
-            zone = ZoneInfo(self.zone)
-        elif ctx is not None and _app(ctx).display.utc:
-            zone = UTC
+        zone = UTC if ctx is not None and _app(ctx).display.utc else None  # None: the user's
         try:
             bound = date_bound(str(value), end_of_day=self.end_of_day, zone=zone) or ""
             return DateBound(bound, str(getattr(value, "given", value)))
@@ -382,6 +374,30 @@ class Seconds(click.ParamType):
 
 
 TIMEOUT = Seconds()
+
+
+class LosAngelesDay(DateType):
+    """A DATE read as a day in Los Angeles, where strike days are counted: a bare date is that
+    day; a time or a relative date is the Los Angeles day it falls on."""
+
+    name = "DATE"
+
+    def __init__(self) -> None:
+        super().__init__(end_of_day=True)
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        import re
+        from datetime import date, datetime
+
+        if isinstance(value, date):
+            return value
+        moment = super().convert(value, param, ctx)  # the usage errors of every DATE
+        from strikewatch.status import la_day
+
+        text = str(value).strip()
+        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+            return date.fromisoformat(text)
+        return la_day(datetime.fromisoformat(moment))
 
 
 class IdType(click.ParamType):
@@ -854,20 +870,27 @@ def feeds_import(app: App, file: str, allow_files: bool) -> None:
 @click.option(
     "--quiet", "-q", is_flag=True, help="Print nothing unless something failed (for cron)."
 )
+@output_options
 @click.pass_obj
-def poll(app: App, locations: tuple[str, ...], timeout: float, quiet: bool) -> None:
-    """Fetch every active feed (or the ones named) and store new items.
+def poll(
+    app: App, locations: tuple[str, ...], timeout: float, quiet: bool, fmt: str | None
+) -> None:
+    """Fetch every active feed (or the ones named) and store new items; then every alert
+    acts on the new stories it matches.
 
-    With no feeds subscribed, subscribes to the bundled trade-press list first.
-    Exits 1 if any feed failed (the others' items are still stored).
+    With --json, --nl or --csv, prints this run's new stories as timeline entries instead of
+    the summary. Exits 1 if any feed or alert delivery failed (the others' items are still
+    stored, the other alerts still act).
     """
     from strikewatch import poll as polling
+    from strikewatch.alerts import last_item_id
     from strikewatch.fetch import new_session
     from strikewatch.render import ProgressReporter, one_line
 
     app.quiet = quiet  # an overlapping run under --quiet is silent (see StrikewatchGroup.invoke)
     store = app.store()
     with polling.poll_lock(store.path):
+        before_run = last_item_id(store)
         if locations:
             targets = [
                 store.find_feed(location) or polling.ad_hoc_feed(location) for location in locations
@@ -888,6 +911,10 @@ def poll(app: App, locations: tuple[str, ...], timeout: float, quiet: bool) -> N
                     click.echo(
                         "No active feeds: `strikewatch feeds add URL` to subscribe.", err=True
                     )
+                if fmt:
+                    from strikewatch.render import TIMELINE_COLUMNS, emit
+
+                    emit([], fmt, TIMELINE_COLUMNS)
                 return
         classifier = app.deferred_classifier()
         with ProgressReporter("Polling", total=len(targets), enabled=not quiet) as progress:
@@ -915,7 +942,7 @@ def poll(app: App, locations: tuple[str, ...], timeout: float, quiet: bool) -> N
         feed = f"{one_line(outcome.name)} ({one_line(outcome.url)})"
         if outcome.failed:
             click.echo(f"error: {feed}: {one_line(outcome.error)}", err=True)
-        elif outcome.warning and not quiet:
+        elif outcome.warning and not outcome.warned_before and not quiet:
             click.echo(f"warning: {feed}: {one_line(outcome.warning)}", err=True)
         if outcome.moved_to and not quiet:
             click.echo(
@@ -939,7 +966,12 @@ def poll(app: App, locations: tuple[str, ...], timeout: float, quiet: bool) -> N
             "they will all be tried again next run, without backoff",
             err=True,
         )
-    if not quiet:
+    if fmt:
+        from strikewatch.alerts import new_story_entries
+        from strikewatch.render import TIMELINE_COLUMNS, emit
+
+        emit(new_story_entries(store, before_run), fmt, TIMELINE_COLUMNS)
+    elif not quiet:
         click.echo(polling.summarize(report))
         _show_new_items(store, report.new_ids)
     if report.grouping_error:
@@ -948,7 +980,8 @@ def poll(app: App, locations: tuple[str, ...], timeout: float, quiet: bool) -> N
             " the next run groups them",
             err=True,
         )
-    if report.failures or report.grouping_error:
+    alerts_failed = _act_on_alerts(store, quiet)
+    if report.failures or report.grouping_error or alerts_failed:
         sys.exit(1)
 
 
@@ -1014,7 +1047,8 @@ def import_(app: App, files: tuple[str, ...], sample: bool, quiet: bool) -> None
                     f"{os.path.basename(os.path.normpath(path))}: {len(report.new_ids)} new, {len(report.updated_ids)} updated, "
                     f"{report.unchanged} already stored{skipped}"
                 )
-    if failed:
+    alerts_failed = _act_on_alerts(store, quiet)
+    if failed or alerts_failed:
         sys.exit(1)
 
 
@@ -1152,8 +1186,8 @@ def search(app: App, query: str, fmt: str | None, **filters: Any) -> None:
 @click.option(
     "--as-of",
     "as_of",
-    type=DateType(end_of_day=True, zone=STRIKE_ZONE),
-    help="Answer as things stood at the end of DATE (a Los Angeles day); default: today.",
+    type=LosAngelesDay(),
+    help="Answer as things stood at the end of DATE (a Los Angeles day); default: today there.",
 )
 @click.option(
     "--guild",
@@ -1171,24 +1205,21 @@ def search(app: App, query: str, fmt: str | None, **filters: Any) -> None:
 @display_options()
 @click.pass_obj
 def status(
-    app: App, as_of: str | None, guilds: tuple[str, ...], explain: bool, fmt: str | None
+    app: App, as_of: date | None, guilds: tuple[str, ...], explain: bool, fmt: str | None
 ) -> None:
-    """Where each guild stands: on strike or not, since when (day 1 is the start date),
-    and the last event with its headline and link.
+    """Where each guild stands: on strike or not, on which contract (tv-theatrical,
+    interactive, commercials), since when (day 1 is the start date), and the last event with
+    its headline and link. Days are Los Angeles days.
 
     A strike report that schedules the change ("to begin at 12:01 a.m. Tuesday", "board votes
-    to end strike at midnight") takes effect on the day it names, or the next day.
+    to end strike at midnight") takes effect on the day it names, or the next day; a deal or a
+    strike called off before that day cancels it. With no report from the last 60 days, it says
+    how fresh its data is instead of answering.
     """
-    from datetime import datetime
-    from zoneinfo import ZoneInfo
-
-    from strikewatch.normalize import utcnow
     from strikewatch.render import EXPLAIN_COLUMNS, STATUS_COLUMNS, emit, print_status
-    from strikewatch.status import all_status, explain_strikes
+    from strikewatch.status import all_status, explain_strikes, today
 
-    # The Los Angeles day that ends at --as-of's bound (or today's there).
-    moment = datetime.fromisoformat(as_of) if as_of else utcnow()
-    day = moment.astimezone(ZoneInfo(STRIKE_ZONE)).date()
+    day = as_of or today()
     chosen = tuple(dict.fromkeys(guilds)) or GUILDS
     conn = app.store(read_only=True).conn
     if explain:
@@ -1378,7 +1409,9 @@ def classify(
             raise UsageError("give TEXT or --jsonl, not both")
         from strikewatch.batch import WORKERS, classify_jsonl
 
-        stream = click.open_file(jsonl, "r", encoding="utf-8", errors="strict")  # "-": stdin
+        # "-": stdin. Bytes that are not UTF-8 arrive as lone surrogates, and make their line's
+        # error (batch._tag_chunk), not the whole run's.
+        stream = click.open_file(jsonl, "r", encoding="utf-8", errors="surrogateescape")
         errors = classify_jsonl(classifier, stream, sys.stdout, workers=WORKERS)
         for line_number, message in errors:
             click.echo(f"error: line {line_number}: {message}", err=True)
@@ -1450,3 +1483,268 @@ def rules_check(app: App, extra_rules: tuple[str, ...]) -> None:
         click.echo(f"{len(result.failures)} of {result.tried} example(s) failed", err=True)
         sys.exit(1)
     click.echo(f"All {result.tried} examples and counterexamples hold")
+
+
+# alerts and digests ----------------------------------------------------------------
+
+
+def _act_on_alerts(store: Store, quiet: bool) -> bool:
+    """The end of every poll and import: each alert acts on the new stories it matches (see
+    strikewatch/alerts.py). One line per delivery failure, naming the alert; True if any."""
+    from strikewatch.alerts import act_on_new
+
+    failed = False
+    for outcome in act_on_new(store):
+        if not outcome.delivered:
+            failed = True
+            click.echo(outcome.line(), err=True)
+        elif not quiet:
+            click.echo(outcome.line(), err=True)
+    return failed
+
+
+def alert_filter_options(function):
+    """The timeline filters an alert or a digest can keep: --guild, --event, --source."""
+    options = [
+        click.option(
+            "--guild",
+            "-g",
+            "guilds",
+            type=GUILD,
+            multiple=True,
+            metavar="GUILD",
+            help=f"Only stories about this guild (repeatable): {', '.join(GUILDS)}.",
+        ),
+        click.option(
+            "--event",
+            "-e",
+            "events",
+            type=EVENT,
+            multiple=True,
+            metavar="EVENT",
+            help=f"Only stories reporting this event (repeatable): {', '.join(EVENTS)}.",
+        ),
+        click.option(
+            "--source",
+            "sources",
+            multiple=True,
+            metavar="NAME",
+            shell_complete=_complete_sources,
+            help="Only stories carried by this source (feed name; repeatable).",
+        ),
+    ]
+    for option in reversed(options):
+        function = option(function)
+    return function
+
+
+# The PATH cron gives its jobs: an --exec command must be found there, or named in full.
+CRON_PATH = "/usr/bin:/bin"
+
+
+def _complete_alerts(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[str]:
+    names = _names_in_db(ctx, "SELECT name FROM alerts ORDER BY name")
+    return [name for name in names if name.lower().startswith(incomplete.lower())]
+
+
+def _complete_digests(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[str]:
+    names = _names_in_db(ctx, "SELECT name FROM digest_marks ORDER BY name")
+    return [name for name in names if name.lower().startswith(incomplete.lower())]
+
+
+@cli.group(
+    cls=StrikewatchGroup,
+    invoke_without_command=True,
+    epilog=examples(
+        "strikewatch alerts add deals --event deal --exec /usr/local/bin/notify-me",
+        "strikewatch alerts list",
+        "strikewatch alerts test deals",
+    ),
+)
+@click.pass_context
+def alerts(ctx: click.Context) -> None:
+    """Be told of each new matching story, once, on every poll and import."""
+    if ctx.invoked_subcommand is None:  # bare `strikewatch alerts`: help, not an error
+        click.echo(ctx.get_help())
+
+
+@alerts.command(
+    "add",
+    short_help="Act once on each new story that matches.",
+    epilog=examples(
+        "strikewatch alerts add wga-deal --guild wga --event deal --exec /home/you/bin/page-me",
+        "strikewatch alerts add strikes --event strike-started --notify 'ntfy://strikes'",
+    ),
+)
+@click.argument("name")
+@alert_filter_options
+@click.option(
+    "--exec",
+    "command",
+    metavar="CMD",
+    help="Run CMD (split like a shell line, no shell) with the story as JSON on stdin.",
+)
+@click.option(
+    "--notify",
+    "url",
+    metavar="URL",
+    help="Send the story to an Apprise URL (needs: pip install 'strikewatch[notify]').",
+)
+@click.pass_obj
+def alerts_add(
+    app: App,
+    name: str,
+    guilds: tuple[str, ...],
+    events: tuple[str, ...],
+    sources: tuple[str, ...],
+    command: str | None,
+    url: str | None,
+) -> None:
+    """Add an alert: from now on, every poll and import acts once on each new story that
+    matches the filters (a story reported by three outlets acts once).
+
+    Reports that were more than 48 hours old when they arrived (a new feed's backlog, an
+    archive import) never act.
+    """
+    import shutil
+
+    from strikewatch.alerts import add_alert, check_apprise_url, check_command, describe_filters
+
+    if (command is None) == (url is None):
+        raise UsageError("give one action: --exec CMD or --notify URL")
+    if command is not None:
+        program = check_command(command)[0]
+        if not os.path.isabs(program) and shutil.which(program, path=CRON_PATH) is None:
+            found = shutil.which(program)
+            click.echo(
+                f"warning: {program} is not in {CRON_PATH}, cron's PATH"
+                + (f"; give its full path, {found}" if found else ", nor on yours"),
+                err=True,
+            )
+        action, target = "exec", command
+    else:
+        assert url is not None
+        check_apprise_url(url)
+        action, target = "notify", url
+    alert = add_alert(
+        app.store(),
+        name,
+        guilds=guilds,
+        events=events,
+        sources=sources,
+        action=action,
+        target=target,
+    )
+    click.echo(
+        f"Added alert {alert['name']}: {describe_filters(alert)} -> {action} {target}\n"
+        "It acts on stories that arrive from now on; `strikewatch alerts test"
+        f" {alert['name']}` tries it on the latest one."
+    )
+
+
+@alerts.command(
+    "list",
+    short_help="Every alert with its deliveries and failures.",
+    epilog=examples("strikewatch alerts list", "strikewatch alerts list --json"),
+)
+@output_options
+@display_options()
+@click.pass_obj
+def alerts_list(app: App, fmt: str | None) -> None:
+    """Every alert: filters, action, when added, last delivery, failing and given-up stories."""
+    from strikewatch.alerts import alert_summaries
+    from strikewatch.render import ALERT_COLUMNS, emit
+
+    emit(
+        alert_summaries(app.store()),
+        fmt,
+        ALERT_COLUMNS,
+        empty_message="No alerts yet: `strikewatch alerts add NAME --guild wga --event deal --exec CMD`.",
+        display=app.display,
+    )
+
+
+@alerts.command(
+    "remove",
+    short_help="Remove an alert and its delivery history.",
+    epilog=examples("strikewatch alerts remove wga-deal"),
+)
+@click.argument("name", shell_complete=_complete_alerts)
+@click.pass_obj
+def alerts_remove(app: App, name: str) -> None:
+    """Remove an alert and its delivery history."""
+    from strikewatch.alerts import remove_alert
+
+    remove_alert(app.store(), name)
+    click.echo(f"Removed alert {name}")
+
+
+@alerts.command(
+    "test",
+    short_help="Deliver the latest matching story now (records nothing).",
+    epilog=examples("strikewatch alerts test wga-deal"),
+)
+@click.argument("name", shell_complete=_complete_alerts)
+@click.pass_obj
+def alerts_test(app: App, name: str) -> None:
+    """Deliver the latest story the alert matches, now, to check the setup.
+
+    A test records nothing: the story is not marked delivered and no failure is counted.
+    """
+    from strikewatch.alerts import deliver, find_alert, latest_entry
+    from strikewatch.errors import DeliveryError
+    from strikewatch.render import one_line
+
+    store = app.store()
+    alert = find_alert(store, name)
+    if alert is None:
+        raise UsageError(f"no alert named {name!r}; `strikewatch alerts list` shows them")
+    entry = latest_entry(store, alert)
+    if entry is None:
+        raise UsageError(
+            f"no stored story matches alert {name}; `strikewatch poll` (or `import --sample`) first"
+        )
+    try:
+        deliver(alert, entry)
+    except DeliveryError as error:
+        click.echo(
+            f"error: alert {name}: {error} (testing with {one_line(entry['title'])!r})", err=True
+        )
+        sys.exit(1)
+    click.echo(f"Delivered {one_line(entry['title'])!r} to alert {name} (a test: nothing recorded)")
+
+
+@cli.command(
+    short_help="The stories since the last digest NAME (for cron mail).",
+    epilog=examples(
+        "strikewatch digest morning --guild wga",
+        "strikewatch digest morning --peek",
+        "0 8 * * * /usr/local/bin/strikewatch digest morning --guild wga   # crontab",
+    ),
+)
+@click.argument("name", shell_complete=_complete_digests)
+@alert_filter_options
+@click.option(
+    "--all",
+    "include_untagged",
+    is_flag=True,
+    help="Include stories not tagged with any guild.",
+)
+@click.option("--peek", is_flag=True, help="Show what the digest holds without moving its mark.")
+@output_options
+@display_options()
+@click.pass_obj
+def digest(app: App, name: str, peek: bool, fmt: str | None, **filters: Any) -> None:
+    """The stories that arrived since the last `digest NAME`, oldest first (the first run: the
+    last 24 hours). Prints nothing when there are none, so cron sends no mail.
+    """
+    from strikewatch.alerts import digest_entries, move_digest_mark
+    from strikewatch.render import TIMELINE_COLUMNS, emit
+    from strikewatch.store import TimelineFilter
+
+    store = app.store()
+    entries, upto = digest_entries(store, name, TimelineFilter(**filters))
+    if entries or fmt in ("json", "csv"):
+        emit(entries, fmt, TIMELINE_COLUMNS, display=app.display)
+    if not peek:
+        move_digest_mark(store, name, upto)

@@ -83,6 +83,22 @@ TABLES: dict[str, dict[str, Any]] = {
         "description": "One row per item and tag, for the timeline filters.",
         "columns": {"kind": "guild or event", "tag": "the id"},
     },
+    "alerts": {
+        "description": "One row per alert: its filters, its action (exec or notify) and target.",
+        "columns": {},
+    },
+    "alert_deliveries": {
+        "description": "One row per alert and story tried: delivered, failing or given up.",
+        "columns": {},
+    },
+    "alert_reports": {
+        "description": "Every report of each story an alert is done with, so none acts again.",
+        "columns": {},
+    },
+    "digest_marks": {
+        "description": "Each digest name's mark: the last item it covered.",
+        "columns": {},
+    },
     "poll_log": {
         "description": "One row per feed per poll (the last 90 days or 100 polls of each feed).",
         "columns": {},

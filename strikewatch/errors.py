@@ -51,3 +51,7 @@ class Terminated(BaseException):
     """The process was asked to stop (SIGTERM: `timeout`, `kill`, a service manager). Raised in
     the main thread, as Ctrl-C raises KeyboardInterrupt, so that open transactions end and worker
     processes are shut down instead of being left behind."""
+
+
+class DeliveryError(StrikewatchError):
+    """An alert's command failed or its notification service refused; retried next run."""

@@ -183,8 +183,15 @@ class Deadline:
     def __enter__(self) -> Deadline:
         self._previous = getattr(Deadline._current, "value", None)
         Deadline._current.value = self
-        _WATCHDOG.watch(self, time.monotonic() + self.seconds)
+        self.ends_at = time.monotonic() + self.seconds
+        _WATCHDOG.watch(self, self.ends_at)
         return self
+
+    def passed(self) -> bool:
+        """True once the deadline is reached, whether or not the watchdog got there first: a
+        socket's own read timeout, set to the time remaining, can win the race on a busy
+        machine, and that is the deadline too."""
+        return self.expired or time.monotonic() >= self.ends_at
 
     def __exit__(self, *exc_info: object) -> None:
         self.finished = True
@@ -425,14 +432,14 @@ def fetch(
             OSError,
             ValueError,
         ) as error:
-            if deadline.expired:
+            if deadline.passed():
                 raise FetchError(_timed_out(timeout, progress)) from None
             message = _describe_request_error(error, progress)
             if message.startswith(("cannot connect", "timed out while connecting")):
                 raise Unreachable(message) from None
             raise FetchError(message) from None
         except Exception as error:  # urllib3/http.client internals on hostile input
-            if deadline.expired:
+            if deadline.passed():
                 raise FetchError(_timed_out(timeout, progress)) from None
             raise FetchError(f"request failed: {type(error).__name__}") from None
 
@@ -603,7 +610,11 @@ def _read_body(
 
 
 class _Decoder:
-    """Incremental gzip/deflate decoding that never produces more than it is allowed to."""
+    """Incremental gzip/deflate decoding that never produces more than it is allowed to.
+
+    Some servers label a plain body `Content-Encoding: gzip` (or deflate): the body's first
+    bytes tell, so such a body is read as it is rather than refused as corrupt.
+    """
 
     def __init__(self, encoding: str):
         self.encoding = encoding
@@ -613,6 +624,7 @@ class _Decoder:
         elif encoding == "deflate":
             self._zlib = zlib.decompressobj()  # zlib-wrapped; raw deflate detected below
         self._started = False
+        self._head = b""  # the first bytes, held until there are enough to tell what they are
 
     @classmethod
     def for_encoding(cls, header: str | None) -> _Decoder:
@@ -628,28 +640,24 @@ class _Decoder:
     def decompress(self, data: bytes, limit: int) -> bytes:
         if self._zlib is None:
             return data
-        limit = max(1, limit)
-        try:
-            if not self._started and self.encoding == "deflate" and data:
-                self._started = True
-                try:
-                    probe = zlib.decompressobj()
-                    out = probe.decompress(data, limit)
-                    self._zlib = probe
-                    return out
-                except zlib.error:
-                    self._zlib = zlib.decompressobj(-zlib.MAX_WBITS)
-            self._started = True
-            return self._zlib.decompress(data, limit)
-        except zlib.error:
-            raise FetchError(
-                f"the {self.encoding}-compressed body is corrupt or truncated"
-            ) from None
+        if not self._started:
+            self._head += data
+            if len(self._head) < _SNIFF_BYTES:
+                return b""
+            data = self._begin(whole=False)
+            if self._zlib is None:
+                return data
+        return self._inflate(data, limit)
 
     def flush(self, limit: int) -> bytes:
-        if self._zlib is None:
-            return b""
         out = b""
+        if not self._started and self._head:  # the whole body was shorter than the sniff
+            head = self._begin(whole=True)
+            if self._zlib is None:
+                return head
+            out = self._inflate(head, limit)
+        if self._zlib is None:
+            return out
         try:
             # Input that max_length held back still waits in unconsumed_tail.
             while self._zlib.unconsumed_tail and len(out) < limit:
@@ -661,6 +669,49 @@ class _Decoder:
                 f"the {self.encoding}-compressed body is corrupt or truncated"
             ) from None
         return out
+
+    def _inflate(self, data: bytes, limit: int) -> bytes:
+        try:
+            return self._zlib.decompress(data, max(1, limit))
+        except zlib.error:
+            raise FetchError(
+                f"the {self.encoding}-compressed body is corrupt or truncated"
+            ) from None
+
+    def _begin(self, whole: bool) -> bytes:
+        """Choose the decoder from the body's first bytes (None: not compressed after all);
+        returns those bytes, still to be decoded. `whole`: they are the entire body."""
+        head, self._head = self._head, b""
+        self._started = True
+        if self.encoding != "deflate":
+            if not head.startswith(_GZIP_MAGIC):
+                self._zlib = None
+            return head
+        if len(head) >= 2 and head[0] & 0x0F == 8 and (head[0] << 8 | head[1]) % 31 == 0:
+            return head  # a zlib header: what the standard calls deflate
+        # Raw deflate, as some servers send it; or a document that was never compressed,
+        # when it starts like one and does not decompress.
+        probe = zlib.decompressobj(-zlib.MAX_WBITS)
+        try:
+            probe.decompress(head, CHUNK_SIZE)
+            decompresses = probe.eof or not whole
+        except zlib.error:
+            decompresses = False
+        if not decompresses and _looks_like_markup(head):
+            self._zlib = None
+            return head
+        self._zlib = zlib.decompressobj(-zlib.MAX_WBITS)
+        return head
+
+
+_GZIP_MAGIC = b"\x1f\x8b"
+# Enough of the body to tell compressed from plain (a shorter body is judged whole).
+_SNIFF_BYTES = 512
+
+
+def _looks_like_markup(head: bytes) -> bool:
+    """Starts like an XML or HTML document: a byte-order mark or blank space, then `<`."""
+    return head.lstrip(b"\xef\xbb\xbf\xfe\xff\x00 \t\r\n")[:1] == b"<"
 
 
 def _megabytes(size: int) -> str:

@@ -13,11 +13,19 @@ _RELATIVE_RE = re.compile(r"^\s*(\d{1,5})\s*([hdw])\s*$", re.IGNORECASE)
 _UNITS = {"h": timedelta(hours=1), "d": timedelta(days=1), "w": timedelta(weeks=1)}
 
 
+# The dates a filter may name: wide enough for any archive, narrow enough that a day or a week
+# either side (status's weekly chart, a time zone) stays on the calendar.
+FIRST_YEAR, LAST_YEAR = 1900, 9998
+
+
 def in_zone(moment: datetime, zone: tzinfo | None) -> datetime:
     """A wall-clock time read in `zone`, or in the user's zone (TZ, else the system's) when
     None: what someone means by "2023-07-13" is their own day."""
     if zone is None:
-        return moment.astimezone()  # a naive datetime is taken as local time, DST included
+        try:
+            return moment.astimezone()  # a naive datetime is taken as local time, DST included
+        except (OverflowError, ValueError):  # year 1 or 9999 (the range check rejects them)
+            return moment.replace(tzinfo=UTC)
     return moment.replace(tzinfo=zone)
 
 
@@ -34,8 +42,23 @@ def parse_date(
     text = value.strip()
     relative = _RELATIVE_RE.match(text)
     if relative:
+        # "52000w" means "everything": a span reaching before the range starts at its start.
         amount, unit = int(relative.group(1)), relative.group(2).lower()
-        return (now or utcnow()) - amount * _UNITS[unit]
+        first = datetime(FIRST_YEAR, 1, 1, tzinfo=UTC)
+        now = now or utcnow()
+        return first if amount * _UNITS[unit] > now - first else now - amount * _UNITS[unit]
+    moment = _read_date(text, value, end_of_day, zone)
+    # The year as written: only years 1 and 9999 can leave the calendar when made UTC.
+    if not FIRST_YEAR <= moment.year <= LAST_YEAR:
+        raise UsageError(
+            f"invalid date {value!r}: outside {FIRST_YEAR}-01-01 to {LAST_YEAR}-12-31 "
+            f"(expected {DATE_HELP})"
+        )
+    return moment.astimezone(UTC)
+
+
+def _read_date(text: str, value: str, end_of_day: bool, zone: tzinfo | None) -> datetime:
+    """An absolute DATE (`text` is `value` stripped), in the offset it names (else `zone`'s)."""
     if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
         try:
             day = date.fromisoformat(text)  # not strptime: its import costs listings 3 ms
@@ -43,8 +66,7 @@ def parse_date(
             raise UsageError(
                 f"invalid date {value!r}: no such day (expected {DATE_HELP})"
             ) from None
-        moment = datetime.combine(day, time(23, 59, 59) if end_of_day else time(0, 0))
-        return in_zone(moment, zone).astimezone(UTC)
+        return in_zone(datetime.combine(day, time(23, 59, 59) if end_of_day else time(0, 0)), zone)
     candidate = text[:-1] + "+00:00" if text[-1:] in ("Z", "z") else text
     try:
         moment = datetime.fromisoformat(candidate)
@@ -54,7 +76,7 @@ def parse_date(
         raise UsageError(f"invalid date {value!r}: expected {DATE_HELP}")
     if moment.tzinfo is None:
         moment = in_zone(moment, zone)
-    return moment.astimezone(UTC)
+    return moment
 
 
 def date_bound(

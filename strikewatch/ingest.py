@@ -107,6 +107,8 @@ def import_file(
             parsed = parse_feed(body)
         except FeedError as error:
             raise ImportFileError(f"{path}: {error}") from None
+        except Exception as error:  # hostile input can surprise any parser, as in poll
+            raise ImportFileError(f"{path}: cannot parse: {type(error).__name__}") from None
         report.warning = parsed.warning
         batches = iter([(parsed.items, classifier)])
     failed = True

@@ -238,3 +238,89 @@ def m005_identity_and_search_triggers(db: Database) -> None:
         """
     )
     db.execute("INSERT INTO items_fts (items_fts) VALUES ('rebuild')")
+
+
+@migrations()
+def m006_status_days_in_los_angeles(db: Database) -> None:
+    """Work the stored strike days out again under the rule of issue 16: a report with no day of
+    its own takes effect on its Los Angeles day (it was the UTC day), and of several days a
+    scheduling sentence names the one tied to the start or end wins ("voted on Thursday to strike
+    beginning 12:01 a.m. Friday" is Friday). No schema change: only items.effective_day/why."""
+    from strikewatch.status import stored_effective
+    from strikewatch.taxonomy import STRIKE_CHANGES
+
+    marks = ", ".join("?" for _ in STRIKE_CHANGES)
+    reports = db.execute(
+        "SELECT id, title, summary, published FROM items"
+        f" WHERE id IN (SELECT item_id FROM tags WHERE tag IN ({marks}))",
+        STRIKE_CHANGES,
+    ).fetchall()
+    days = [
+        (*stored_effective(title, summary, published), item_id)
+        for item_id, title, summary, published in reports
+    ]
+    db.conn.executemany("UPDATE items SET effective_day = ?, effective_why = ? WHERE id = ?", days)
+
+
+@migrations()
+def m007_alerts(db: Database) -> None:
+    """Alerts (strikewatch/alerts.py) and digest marks.
+
+    Items are compared by id, not by time: ids are given in the order reports are stored, so
+    "arrived after the alert was added" is `id > alerts.after_item` with no clock to tie on.
+    `checked_item` is how far a complete pass over new reports got (a killed pass leaves it, and
+    the next run looks again). `alert_reports` lists every report of each story an alert is done
+    with (delivered or given up), so a later outlet's report of that story, or a regrouping,
+    never acts again; `alert_deliveries` keeps one row per story tried, for retries and
+    `alerts list`. Both cascade from the item, so a purged item's id, if reused, starts clean."""
+    db.execute(
+        """
+        CREATE TABLE alerts (
+            id INTEGER PRIMARY KEY,
+            name TEXT NOT NULL UNIQUE,
+            guilds TEXT NOT NULL DEFAULT '[]',
+            events TEXT NOT NULL DEFAULT '[]',
+            sources TEXT NOT NULL DEFAULT '[]',
+            action TEXT NOT NULL CHECK (action IN ('exec', 'notify')),
+            target TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            after_item INTEGER NOT NULL,
+            checked_item INTEGER NOT NULL
+        )
+        """
+    )
+    db.execute(
+        """
+        CREATE TABLE alert_deliveries (
+            item_id INTEGER NOT NULL REFERENCES items(id) ON DELETE CASCADE,
+            alert_id INTEGER NOT NULL REFERENCES alerts(id) ON DELETE CASCADE,
+            state TEXT NOT NULL CHECK (state IN ('failing', 'delivered', 'given-up')),
+            tries INTEGER NOT NULL,
+            title TEXT NOT NULL,
+            last_tried TEXT NOT NULL,
+            delivered_at TEXT,
+            error TEXT,
+            PRIMARY KEY (item_id, alert_id)
+        )
+        """
+    )
+    db.execute("CREATE INDEX alert_deliveries_alert ON alert_deliveries(alert_id, state)")
+    db.execute(
+        """
+        CREATE TABLE alert_reports (
+            item_id INTEGER NOT NULL REFERENCES items(id) ON DELETE CASCADE,
+            alert_id INTEGER NOT NULL REFERENCES alerts(id) ON DELETE CASCADE,
+            PRIMARY KEY (item_id, alert_id)
+        ) WITHOUT ROWID
+        """
+    )
+    db.execute("CREATE INDEX alert_reports_alert ON alert_reports(alert_id)")
+    db.execute(
+        """
+        CREATE TABLE digest_marks (
+            name TEXT PRIMARY KEY,
+            last_item INTEGER NOT NULL,
+            marked_at TEXT NOT NULL
+        )
+        """
+    )

@@ -3,20 +3,25 @@
 from __future__ import annotations
 
 import calendar
+import codecs
 import io
-import json
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 from xml.sax import SAXException, SAXParseException
 
 from strikewatch.errors import ParseError
 from strikewatch.normalize import (
     SUMMARY_MAX_CHARS,
     canonical_link,
+    looks_like_markup,
     parse_timestamp,
     plain_text,
+    plausible_date,
+    read_json_object,
+    read_timestamp,
     strip_controls,
 )
 from strikewatch.safexml import use_for_feedparser
@@ -42,6 +47,13 @@ _FIRST_ELEMENT_RE = re.compile(rb"<[A-Za-z_]")
 _ENTRY_OPEN_RE = re.compile(rb"<(?:item|entry)[\s>]")
 _ROOT_CLOSE_RE = re.compile(rb"</\s*(?:[\w.-]+:)?(?:rss|feed|RDF)\s*>\s*\Z")
 _SCHEME_RE = re.compile(r"\s*[A-Za-z][A-Za-z0-9+.-]*:")
+
+# Numeric references that may name no character: a surrogate half (D800-DFFF) or beyond
+# U+10FFFF. Expat refuses them, and feedparser's loose parser then fails on the whole document
+# (chr() of one cannot be encoded); the value is checked in _no_character.
+_ODD_CHAR_REF_RE = re.compile(
+    rb"&#(?:[xX]0*(?:[dD][89a-fA-F][0-9a-fA-F]{2}|[1-9a-fA-F][0-9a-fA-F]{5,})|0*[1-9][0-9]{4,});"
+)
 _HTML_SNIFF_RE = re.compile(rb"<(!doctype\s+html|html[\s>]|head[\s>]|body[\s>])", re.IGNORECASE)
 
 
@@ -92,6 +104,56 @@ def defuse_xml(body: bytes) -> bytes:
     return _ENTITY_DECL_RE.sub(b"", body[:end]) + body[end:]
 
 
+def replace_non_characters(body: bytes) -> bytes:
+    """Numeric references to no character at all become U+FFFD, as an HTML parser reads them,
+    so one such reference costs one character, not the feed."""
+    if b"&#" not in body:
+        return body
+    return _ODD_CHAR_REF_RE.sub(_no_character, body)
+
+
+def _no_character(match: re.Match[bytes]) -> bytes:
+    digits = match.group(0)[2:-1]
+    value = int(digits[1:], 16) if digits[:1] in (b"x", b"X") else int(digits)
+    return b"&#xFFFD;" if 0xD800 <= value <= 0xDFFF or value > 0x10FFFF else match.group(0)
+
+
+_UNICODE_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+_XML_DECL_ENCODING_RE = re.compile(rb"""\A(<\?xml[^>]*?)\s+encoding\s*=\s*(["'])[^"']*\2""")
+
+
+def tidy_prolog(body: bytes, content_type: str | None) -> tuple[bytes, str | None]:
+    """Mend what comes before the root element, so a recoverable oddity reads as a clean feed.
+
+    - A UTF-16 or UTF-32 byte-order mark decides the encoding (as it does in browsers):
+      feedparser trusts a missing declaration or the header's charset over it and reads the
+      document as UTF-8 full of NUL bytes. The body is given to it as UTF-8, said so.
+    - Blank lines or spaces before `<?xml` (a stray newline from a PHP template) make the
+      declaration illegal for expat; they are dropped.
+    """
+    for bom, codec in _UNICODE_BOMS:
+        if body.startswith(bom):
+            try:
+                text = body.decode(codec)
+            except UnicodeDecodeError:
+                return body, content_type  # not what the mark said: feedparser guesses
+            body = text.encode("utf-8")
+            body = _XML_DECL_ENCODING_RE.sub(rb'\1 encoding="utf-8"', body.lstrip(), count=1)
+            media_type = (content_type or "").split(";", 1)[0].strip()
+            return body, f"{media_type or 'application/xml'}; charset=utf-8"
+    bom = codecs.BOM_UTF8 if body.startswith(codecs.BOM_UTF8) else b""
+    rest = body[len(bom) :]
+    stripped = rest.lstrip(b" \t\r\n")
+    if len(stripped) != len(rest) and stripped.startswith(b"<?xml"):
+        body = bom + stripped
+    return body, content_type
+
+
 def _struct_to_datetime(value) -> datetime | None:
     if not value:
         return None
@@ -101,25 +163,58 @@ def _struct_to_datetime(value) -> datetime | None:
         return None
 
 
-def _entry_to_item(entry, base_url: str | None = None) -> Item | None:
+def _is_html(detail: dict[str, Any] | None, value: str) -> bool:
+    """Whether feedparser's text is HTML: as the feed declared it (Atom's type, or feedparser's
+    guess for RSS), or, where it says nothing, as the text looks."""
+    kind = (detail or {}).get("type") or ""
+    if kind == "text/plain":
+        return False
+    return "html" in kind or looks_like_markup(value)
+
+
+def _entry_to_item(
+    entry, base_url: str | None = None, unread_zones: list[str] | None = None
+) -> Item | None:
+    """The entry as an item (None without any text); a date whose zone cannot be read is
+    left out and its zone added to `unread_zones`."""
     summary_html = entry.get("summary") or ""
-    if not summary_html:
-        for content in entry.get("content") or ():
-            if content.get("value"):
-                summary_html = content["value"]
-                break
-    summary = plain_text(summary_html, SUMMARY_MAX_CHARS)
-    title = plain_text(entry.get("title"), TITLE_MAX_CHARS)
+    summary_detail = entry.get("summary_detail")
+    for content in entry.get("content") or ():
+        if not summary_html and content.get("value"):
+            summary_html, summary_detail = content["value"], content
+        if summary_detail is None and content.get("value") == summary_html:
+            summary_detail = content  # content copied to summary: its type says what it is
+    summary = plain_text(
+        summary_html, SUMMARY_MAX_CHARS, html=_is_html(summary_detail, summary_html)
+    )
+    raw_title = entry.get("title") or ""
+    title = plain_text(
+        raw_title, TITLE_MAX_CHARS, html=_is_html(entry.get("title_detail"), raw_title)
+    )
     if not title:
-        title = plain_text(summary, 120)
+        title = plain_text(summary, 120, html=False)
     if not title:
         return None
-    raw_date = entry.get("published") or entry.get("updated") or entry.get("created")
+    # dict.get: feedparser's own get() answers a missing "updated" with "published", and a
+    # DeprecationWarning, when "published" could not be read.
+    raw_date = entry.get("published") or dict.get(entry, "updated") or entry.get("created")
     published = _struct_to_datetime(
-        entry.get("published_parsed") or entry.get("updated_parsed") or entry.get("created_parsed")
+        entry.get("published_parsed")
+        or dict.get(entry, "updated_parsed")
+        or entry.get("created_parsed")
     )
-    if published is None and raw_date:
-        published = parse_timestamp(raw_date)
+    if raw_date:
+        # Our reader, where it reads the date, knows what feedparser takes for UTC: "UTC+1",
+        # "3:15 PM PDT", summer "ET", and zones neither knows (a wrong instant is worse than
+        # the time we first saw the story). Where it cannot, feedparser's many formats stand.
+        ours, unread_zone = read_timestamp(raw_date)
+        if unread_zone is not None:
+            published = None
+            if unread_zones is not None:
+                unread_zones.append(unread_zone)
+        elif ours is not None:
+            published = ours
+    published = plausible_date(published)
     guid = entry.get("id") or None
     link = entry.get("link")
     if link and base_url and not _SCHEME_RE.match(link):
@@ -151,6 +246,7 @@ def parse_feed(
 
     if not body or not body.strip():
         raise ParseError("empty response: no feed in it")
+    body, content_type = tidy_prolog(body, content_type)
     # No content-location: feedparser would then resolve every link-like element of every
     # entry against it (a fifth of the parse); only the entry's own link needs it, done below.
     headers = {}
@@ -158,7 +254,9 @@ def parse_feed(
         headers["content-type"] = content_type
     use_for_feedparser()
     parsed = feedparser.parse(
-        io.BytesIO(defuse_xml(body)), response_headers=headers, **FEEDPARSER_OPTIONS
+        io.BytesIO(replace_non_characters(defuse_xml(body))),
+        response_headers=headers,
+        **FEEDPARSER_OPTIONS,
     )
     problem = parsed.get("bozo_exception") if parsed.get("bozo") else None
     entries = list(parsed.entries)
@@ -171,8 +269,9 @@ def parse_feed(
         skipped += 1
         notes.append("dropped the last story, cut off mid-way")
     items: list[Item] = []
+    unread_zones: list[str] = []
     for entry in entries:
-        item = _entry_to_item(entry, base_url)
+        item = _entry_to_item(entry, base_url, unread_zones)
         if item is None:
             skipped += 1
         else:
@@ -199,7 +298,19 @@ def parse_feed(
             else "feed is malformed"
         )
         warning = f"{what} ({_describe(problem)}); " + "; ".join([kept, *notes])
-    title = plain_text(parsed.feed.get("title"), 200) or None
+    raw_title = parsed.feed.get("title") or ""
+    title = plain_text(raw_title, 200, html=_is_html(parsed.feed.get("title_detail"), raw_title))
+    title = title or None
+    if unread_zones:
+        zones = ", ".join(
+            repr(plain_text(zone, 40, html=False)) for zone in dict.fromkeys(unread_zones)
+        )
+        count = len(unread_zones)
+        note = (
+            f"{count} {'story is' if count == 1 else 'stories are'} dated in a time zone "
+            f"strikewatch cannot read ({zones}): dated when first seen"
+        )
+        warning = f"{warning}; {note}" if warning else note
     return ParsedFeed(title=title, items=items, warning=warning, skipped=skipped)
 
 
@@ -274,14 +385,9 @@ def parse_archive_lines(
             line = line.lstrip("\ufeff")
         if not line.strip():
             continue
-        try:
-            record = json.loads(line)
-        except ValueError as error:
-            message = getattr(error, "msg", None) or "malformed"
-            yield ArchiveLineError(number, f"not valid JSON ({message})")
-            continue
-        if not isinstance(record, dict):
-            yield ArchiveLineError(number, "not a JSON object")
+        record = read_json_object(line)
+        if isinstance(record, str):
+            yield ArchiveLineError(number, record)
             continue
         yield archive_record_to_item(record, number, default_source)
 
@@ -291,27 +397,33 @@ def archive_record_to_item(
 ) -> Item | ArchiveLineError:
     title = record.get("title")
     link = record.get("link")
-    if not isinstance(title, str) or not plain_text(title):
-        return ArchiveLineError(number, "missing or empty 'title'")
+    if not isinstance(title, str) or not _archive_text(title):
+        return ArchiveLineError(number, _missing_or_mistyped(record, "title"))
     if not isinstance(link, str) or not link.strip():
-        return ArchiveLineError(number, "missing or empty 'link'")
-    summary = record.get("summary")
-    raw_date = record.get("published")
+        return ArchiveLineError(number, _missing_or_mistyped(record, "link"))
+    summary, raw_date, source, guid = (
+        record.get(key) for key in ("summary", "published", "source", "guid")
+    )
+    # Optional fields are absent, null, or of their type: anything else is the line's error,
+    # not silently turned into something the archive did not say.
+    for key, value in (("summary", summary), ("published", raw_date), ("source", source)):
+        if value is not None and not isinstance(value, str):
+            return ArchiveLineError(number, f"{key!r} must be a string, not {_json_type(value)}")
+    if guid is not None and (not isinstance(guid, str | int) or isinstance(guid, bool)):
+        return ArchiveLineError(
+            number, f"'guid' must be a string or an integer, not {_json_type(guid)}"
+        )
     published = None
-    if raw_date is not None and (
-        not isinstance(raw_date, str) or (published := parse_timestamp(raw_date)) is None
-    ):
-        return ArchiveLineError(number, f"unreadable 'published' date: {str(raw_date)[:60]!r}")
-    source = record.get("source")
-    guid = record.get("guid")
+    if raw_date is not None and (published := parse_timestamp(raw_date)) is None:
+        return ArchiveLineError(number, f"unreadable 'published' date: {raw_date[:60]!r}")
     return Item(
-        title=plain_text(title, TITLE_MAX_CHARS),
+        title=_archive_text(title, TITLE_MAX_CHARS),
         link=canonical_link(link),
         guid=strip_controls(str(guid)).strip()[:1000] or None if guid not in (None, "") else None,
-        summary=plain_text(summary, SUMMARY_MAX_CHARS) if isinstance(summary, str) else "",
-        published=published,
+        summary=_archive_text(summary, SUMMARY_MAX_CHARS) if isinstance(summary, str) else "",
+        published=plausible_date(published),  # a placeholder year 1 is no date
         published_raw=raw_date,
-        source=plain_text(source, 100)
+        source=plain_text(source, 100, html=False)
         if isinstance(source, str) and source.strip()
         else default_source,
     )
@@ -364,3 +476,25 @@ def find_feed_links(body: bytes, page_url: str) -> list[str]:
     finder.feed(body.decode("utf-8", "replace"))
     finder.close()
     return list(dict.fromkeys(found))
+
+
+def _missing_or_mistyped(record: dict, key: str) -> str:
+    value = record.get(key)
+    if value is None or isinstance(value, str):
+        return f"missing or empty {key!r}"
+    return f"{key!r} must be a string, not {_json_type(value)}"
+
+
+def _json_type(value: object) -> str:
+    """What JSON calls the type of a decoded value."""
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    return "an array" if isinstance(value, list) else "an object"
+
+
+def _archive_text(value: str, max_chars: int | None = None) -> str:
+    """An archive does not say whether a field is HTML: it is when it looks it (a closing tag,
+    an entity), so a timeline exported as text ("1 < 2") comes back as it went out."""
+    return plain_text(value, max_chars, html=looks_like_markup(value))

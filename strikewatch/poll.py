@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import queue
+import re
 import sqlite3
 import threading
 import time
@@ -51,6 +52,9 @@ class FeedOutcome:
     not_modified: bool = False
     error: str | None = None
     warning: str | None = None
+    # The same warning was given the last time this feed's document was read: a recoverable
+    # oddity is said once, not on every poll (it stays in the poll log).
+    warned_before: bool = False
     retry_until: datetime | None = None
     moved_to: str | None = None
     moved_note: str | None = None
@@ -593,6 +597,8 @@ def _record(
         outcome.not_modified = True
     else:
         outcome.warning = parsed.warning
+        if parsed.warning and feed_id is not None:
+            outcome.warned_before = _oddity(store.last_warning(feed_id)) == _oddity(parsed.warning)
         if parsed.title and not feed.get("title"):
             state["title"] = parsed.title
         saved = store.save_items(
@@ -620,6 +626,15 @@ def _stored_form(url: str) -> str:
         return feed_url(url)
     except UsageError:
         return url
+
+
+def _oddity(warning: str | None) -> str | None:
+    """What a warning is about, without what changes from poll to poll as the feed moves on
+    (line numbers, counts, how many stories were kept)."""
+    if warning is None:
+        return None
+    parts = [part for part in warning.split("; ") if not part.startswith("kept the ")]
+    return re.sub(r"\d+", "#", "; ".join(parts))
 
 
 def default_feeds() -> list[dict[str, str]]:

@@ -462,6 +462,90 @@ FEED_COLUMNS = ColumnSet(
 )
 
 
+def _alert_filters(row: dict[str, Any]) -> str:
+    parts = [*row["guilds"], *row["events"], *(f"source={source}" for source in row["sources"])]
+    return " ".join(parts) or "(every story)"
+
+
+def _alert_trouble(row: dict[str, Any]) -> str:
+    counts = []
+    if row["failing"]:
+        counts.append(f"{row['failing']} failing")
+    if row["given_up"]:
+        counts.append(f"{row['given_up']} given up")
+    if not counts:
+        return "-"
+    return ", ".join(counts) + (f": {row['last_failure']}" if row["last_failure"] else "")
+
+
+def _moment(value: Any) -> str:
+    return str(value or "never")[:16].replace("T", " ")
+
+
+def _alert_cell(
+    format: Callable[[dict[str, Any]], str],
+) -> Callable[[dict[str, Any], Display], Text]:
+    def text(row: dict[str, Any], display: Display) -> Text:
+        return plain(format(row))
+
+    return text
+
+
+def _alert_moment(key: str) -> Callable[[dict[str, Any], Display], Text]:
+    def text(row: dict[str, Any], display: Display) -> Text:
+        return plain(local_minute(row.get(key), display) if row.get(key) else "never")
+
+    return text
+
+
+_ALERT_NAME = Cell("name", _alert_cell(lambda r: r["name"]))
+_ALERT_FILTERS = Cell("filters", _alert_cell(_alert_filters), flex=True, min_width=12)
+_ALERT_ACTION = Cell(
+    "action", _alert_cell(lambda r: f"{r['action']} {r['target']}"), flex=True, min_width=12
+)
+_ALERT_DELIVERED = Cell("delivered", _alert_cell(lambda r: str(r["delivered"])))
+_ALERT_TROUBLE = Cell("failures", _alert_cell(_alert_trouble), flex=True, min_width=8)
+ALERT_COLUMNS = ColumnSet(
+    (
+        Column("name", "name", no_wrap=True),
+        Column("guilds", "filters", max_width=30, row_format=_alert_filters),
+        Column(
+            "target", "action", max_width=40, row_format=lambda r: f"{r['action']} {r['target']}"
+        ),
+        Column("created", "added", no_wrap=True, format=_moment, when="minute"),
+        Column("last_delivery", "last delivery", no_wrap=True, format=_moment, when="minute"),
+        Column("delivered", "delivered", no_wrap=True),
+        Column("failing", "failures", row_format=_alert_trouble),
+    ),
+    (
+        Layout(
+            [
+                _ALERT_NAME,
+                _ALERT_FILTERS,
+                _ALERT_ACTION,
+                Cell("added", _alert_moment("created")),
+                Cell("last delivery", _alert_moment("last_delivery")),
+                _ALERT_DELIVERED,
+                _ALERT_TROUBLE,
+            ],
+            min_terminal=None,
+        ),
+        Layout(
+            [
+                _ALERT_NAME,
+                _ALERT_FILTERS,
+                _ALERT_ACTION,
+                Cell("last delivery", _alert_moment("last_delivery")),
+                _ALERT_DELIVERED,
+                _ALERT_TROUBLE,
+            ],
+            min_terminal=110,
+        ),
+        Layout([_ALERT_NAME, _ALERT_FILTERS, _ALERT_ACTION, _ALERT_DELIVERED, _ALERT_TROUBLE]),
+    ),
+)
+
+
 class ProgressReporter:
     """A rich progress bar on stderr that appears only when a job takes more than a moment,
     and never when stderr is not a terminal (cron, pipes)."""
@@ -527,6 +611,12 @@ STATUS_COLUMNS = (
     Column("on_strike", "on strike", no_wrap=True),
     Column("strike_started", "since", no_wrap=True),
     Column("strike_day", "day", no_wrap=True),
+    Column(
+        "strikes",
+        "contracts",
+        no_wrap=True,
+        format=lambda strikes: " ".join(strike["contract"] for strike in strikes or ()),
+    ),
     Column("last_event", "last event", no_wrap=True),
     Column("last_event_at", "when", no_wrap=True, format=short_date, when="date"),
     Column("last_title", "headline"),
@@ -565,6 +655,7 @@ EXPLAIN_COLUMNS = ColumnSet(
         Column("guild", "guild", no_wrap=True),
         Column("published", "published", no_wrap=True, when="minute"),
         Column("event", "event", no_wrap=True),
+        Column("contract", "contract", no_wrap=True),
         Column("effective", "takes effect", no_wrap=True),
         Column("why", "why", max_width=50),
         Column("title", "title"),
@@ -575,6 +666,7 @@ EXPLAIN_COLUMNS = ColumnSet(
                 Cell("guild", _key_cell("guild")),
                 Cell("published", _explain_when),
                 Cell("event", _key_cell("event")),
+                Cell("contract", _key_cell("contract")),
                 Cell("takes effect", _key_cell("effective")),
                 Cell("why", _key_cell("why"), flex=True, min_width=16),
                 Cell("title", _key_cell("title"), flex=True, min_width=16, link="link"),
@@ -616,25 +708,57 @@ EVENT_MARKS = {
 _SPARKS = " ▁▂▃▄▅▆▇█"
 
 
+_CONTRACT_NAMES = {
+    "tv-theatrical": "film and TV",
+    "interactive": "video games",
+    "commercials": "commercials",
+}
+
+
+def _strike_text(strike: dict[str, Any]) -> str:
+    return f"day {strike['strike_day']} (since {strike['started']})"
+
+
 def standing_line(status: dict[str, Any]) -> str:
-    """'ON STRIKE, day 95 (since 2023-05-02)' or what was last known."""
-    if status["on_strike"]:
+    """'ON STRIKE, day 95 (since 2023-05-02)' or what was last known, and how fresh that is."""
+    strikes = status.get("strikes") or []
+    if status["on_strike"] and all(s["contract"] == "tv-theatrical" for s in strikes):
         line = f"ON STRIKE, day {status['strike_day']} (since {status['strike_started']})"
+    elif status["on_strike"]:
+        line = "ON STRIKE: " + "; ".join(
+            f"{_CONTRACT_NAMES.get(s['contract'], s['contract'])} ({s['contract']}),"
+            f" {_strike_text(s)}"
+            for s in strikes
+        )
     elif status["guild"] == STUDIOS:
         line = "the employers' side: strike status not tracked"
     else:
         line = "not on strike"
         previous = status.get("previous_strike")
         if previous:
+            contract = previous.get("contract", "tv-theatrical")
+            which = "" if contract == "tv-theatrical" else f" ({contract})"
             line += (
-                f" (last strike {previous['started']} to {previous['ended']},"
-                f" {previous['days']} days)"
+                f" (last strike{which} {previous['started']} to"
+                f" {previous.get('last_day', previous['ended'])}, {previous['days']} days)"
             )
     pending = status.get("pending")
     if pending:
         what = "strike begins" if pending["event"] == "strike-started" else "strike ends"
-        line += f"; {what} {pending['on']}"
+        contract = pending.get("contract", "tv-theatrical")
+        which = "" if contract == "tv-theatrical" else f" ({contract})"
+        line += f"; {what}{which} {pending['on']}"
+    if status.get("stale") and status["guild"] != STUDIOS:
+        line = f"not known: {freshness_line(status)}; last known: {line}"
     return line
+
+
+def freshness_line(status: dict[str, Any]) -> str:
+    """How fresh the data behind a standing is: the newest report and the last good poll."""
+    poll = short_date(status["last_poll"]) if status.get("last_poll") else "never"
+    if not status.get("data_through"):
+        return f"no reports stored (last successful poll: {poll})"
+    return f"no report since {status['data_through']} (last successful poll: {poll})"
 
 
 def last_event_line(status: dict[str, Any]) -> str:
@@ -651,6 +775,33 @@ def week_marks(weeks: Sequence[dict[str, Any]]) -> str:
         chosen = next((EVENT_MARKS[e] for e in EVENT_MARKS if e in events), "·")
         marks.append(chosen)
     return "".join(marks)
+
+
+def week_events(weeks: Sequence[dict[str, Any]], short: bool = False) -> list[str]:
+    """Every event of every week, with its day: one line per week that has any (`short`: marks
+    only, to fit a panel)."""
+    lines = []
+    for week in weeks:
+        dated = week.get("dated") or []
+        if dated:
+            entries = ", ".join(
+                f"{entry['day'][5:]} {EVENT_MARKS.get(entry['event'], '?')}"
+                + ("" if short else f" {entry['event']}")
+                for entry in dated
+            )
+            lines.append(
+                f"week of {week['week'][5:]}: {entries}"
+                if short
+                else f"week of {week['week']}: {entries}"
+            )
+    return lines
+
+
+def chart_legend() -> str:
+    marks: dict[str, list[str]] = {}
+    for event, mark in EVENT_MARKS.items():
+        marks.setdefault(mark, []).append(event)
+    return "events: " + ", ".join(f"{mark} {'/'.join(events)}" for mark, events in marks.items())
 
 
 def sparkline(counts: Sequence[int]) -> str:
@@ -686,6 +837,10 @@ def print_status(
                     f"  reports per week from {weeks[0]['week']}: {counts}"
                     f"  events: {week_marks(weeks)}\n"
                 )
+                for line in week_events(weeks):
+                    stream.write(f"    {line}\n")
+        if any(status.get("weekly") for status in statuses):
+            stream.write(f"{_chart_note(statuses)} {chart_legend()}\n")
         return
     from rich.columns import Columns
     from rich.panel import Panel
@@ -720,6 +875,8 @@ def print_status(
             body.append(sparkline([week["items"] for week in weeks]))
             body.append("\nweekly events  ", style="dim")
             body.append(week_marks(weeks))
+            for line in week_events(weeks, short=True):
+                body.append(f"\n{line}", style="dim")
         title = Text(
             GUILD_LABELS.get(status["guild"], status["guild"]),
             style=GUILD_STYLES.get(status["guild"], "bold"),
@@ -728,17 +885,12 @@ def print_status(
         panels.append(Panel(body, title=title, title_align="left", width=min(62, console.width)))
     console.print(Columns(panels))
     if any(status.get("weekly") for status in statuses):
-        legend = ", ".join(
-            f"{mark} {event}" for event, mark in EVENT_MARKS.items() if event != "talks-started"
-        )
-        as_of = statuses[0].get("as_of", "")
-        console.print(
-            Text(
-                f"As of the end of {as_of} (a Los Angeles day, where strikes begin);"
-                f" weeks run Monday to Sunday. {legend}",
-                style="dim",
-            )
-        )
+        console.print(Text(f"{_chart_note(statuses)} {chart_legend()}", style="dim"))
+
+
+def _chart_note(statuses: Sequence[dict[str, Any]]) -> str:
+    as_of = statuses[0].get("as_of", "")
+    return f"As of the end of {as_of} (Los Angeles); weeks run Monday to Sunday;"
 
 
 STEP_STYLES = {

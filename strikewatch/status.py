@@ -18,15 +18,23 @@ the day before writers may go back ("board votes to end strike at 12:01 a.m. Wed
       day in Hollywood;
    c. otherwise (it names only days further off, "members vote through Oct. 9", or no day and
       no future tense, "writers head back to sets") the next sentence is read.
-2. A report without such a sentence takes effect on the UTC day it was published.
+   Of several days within the week, the one nearest a scheduling or start/end word wins ("voted
+   on Thursday to strike beginning 12:01 a.m. Friday" is Friday).
+2. A report without such a sentence takes effect on its Los Angeles publication day, or the next
+   day when it came out from 5 p.m. there on (the call reported the evening before).
 
 The store keeps each strike report's day and the reason with the report (migration
-m004_effective_days), so this is worked out when a report is saved, not on every call.
+m004_effective_days, worked out again by m006 when this rule changed), so this is worked out when
+a report is saved, not on every call.
 
-Changes are then replayed in order of the day they take effect: a start opens a strike if the
-guild is not on strike, an end closes one if it is; everything else is a repeat. `as_of` is the
-end of a UTC day: only reports published by then count, and a change they schedule for a later
-day is shown as pending. The day a strike starts is its day 1. AMPTP, the employers, never strikes.
+Changes are then replayed per contract (tv-theatrical, interactive, commercials: contract_of) in
+order of the day they take effect: a start opens a strike if that contract is not on strike, an
+end closes one if it is; everything else is a repeat. A deal, or an end that closes nothing (a
+strike called off or averted), cancels the starts announced for a later day when it is reported
+before that day. A strike of the guild's own staff is left out. `as_of` is the end of a Los
+Angeles day: only reports published by then count, and a change they schedule for a later day
+is shown as pending. The day a strike starts is its day 1. AMPTP, the employers, never strikes.
+Each entry also says how fresh the store's data is (_Freshness).
 """
 
 from __future__ import annotations
@@ -34,8 +42,8 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
-from collections.abc import Sequence
-from datetime import UTC, date, datetime, time, timedelta
+from collections.abc import Collection, Sequence
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from functools import cache, lru_cache
 from typing import Any
 
@@ -44,6 +52,7 @@ from strikewatch.taxonomy import GUILDS, STRIKE_CHANGES, STUDIOS
 
 NOT_STRIKING = frozenset({STUDIOS})
 SCHEDULE_HORIZON = timedelta(days=7)
+EVENING_HOUR = 17  # 5 p.m. in Los Angeles: a strike report from then on is about the next day
 CHART_WEEKS = 12
 
 # Words that make a sentence about a strike's start or end a schedule when it names a day...
@@ -56,8 +65,14 @@ _SCHEDULE_CUE = (
 # "walked out at midnight" is a report, "walkout begins at midnight" a schedule.
 _NEXT_DAY_CUE = (
     r"\b(?:tomorrow|tonight|will|set to|scheduled to|to (?:begin|start|end|be lifted)"
-    r"|(?:begins?|starts?|ends?|takes? effect|is lifted|expires?) at (?:midnight|12:01)"
+    r"|(?:begin(?:s|ning)?|start(?:s|ing)?|end(?:s|ing)?|takes? effect|is lifted|expires?)"
+    r" at (?:midnight|12:01)"
     r"|effective (?:at )?(?:midnight|12:01))\b"
+)
+# Words of the change itself, which tie a day to it rather than to a vote or a meeting.
+_CHANGE_WORD = (
+    r"\b(?:beginning|starting|begins?|starts?|ending|ends?|effective|walk(?:s|ing)? (?:off|out)"
+    r"|strike (?:on|from))\b"
 )
 _MONTHS = {
     "jan": 1,
@@ -92,6 +107,7 @@ class _Patterns:
         self.named_day = re.compile(_NAMED_DAY, re.IGNORECASE)
         self.sentence_end = re.compile(r"(?<=[.!?;])\s+(?=[A-Z\"'\u201c])")
         self.clock = re.compile(r"\b([ap])\.m\.", re.IGNORECASE)
+        self.change_word = re.compile(_CHANGE_WORD, re.IGNORECASE)
 
 
 @cache
@@ -100,25 +116,72 @@ def _patterns() -> _Patterns:
 
 
 def pacific_time(moment: datetime) -> datetime:
-    """The time in Los Angeles (US rules since 2007), without needing a time zone database."""
+    """The wall-clock time in Los Angeles (naive). The US rules since 1987 are written out below
+    (checked against the time zone database by a test): faster than loading zoneinfo, and there
+    where no database is installed. Earlier years ask the database, where there is one."""
     moment = moment.astimezone(UTC)
+    if moment.year < 1987:
+        zone = _los_angeles()
+        if zone is not None:
+            return moment.astimezone(zone).replace(tzinfo=None)
     dst_start, dst_end = _daylight_saving(moment.year)
     offset = timedelta(hours=-7 if dst_start <= moment < dst_end else -8)
     return (moment + offset).replace(tzinfo=None)
 
 
+@cache
+def _los_angeles() -> tzinfo | None:
+    """America/Los_Angeles, or None where no time zone database is installed (tzdata is not a
+    dependency: Windows and slim containers may lack one)."""
+    try:
+        from zoneinfo import ZoneInfo
+
+        return ZoneInfo("America/Los_Angeles")
+    except Exception:  # ZoneInfoNotFoundError, or a broken database
+        return None
+
+
 @lru_cache(maxsize=64)
 def _daylight_saving(year: int) -> tuple[datetime, datetime]:
-    """When Pacific daylight time starts and ends in `year`, in UTC."""
-    march = date(year, 3, 8)
-    start = datetime.combine(
-        march + timedelta(days=(6 - march.weekday()) % 7), time(10), tzinfo=UTC
+    """When Pacific daylight time starts and ends in `year`, in UTC: 2 a.m. local on the second
+    Sunday of March to the first Sunday of November since 2007, the first Sunday of April to the
+    last Sunday of October from 1987 to 2006."""
+    if year >= 2007:
+        spring, autumn = date(year, 3, 8), date(year, 11, 1)
+        start_day = spring + timedelta(days=(6 - spring.weekday()) % 7)
+        end_day = autumn + timedelta(days=(6 - autumn.weekday()) % 7)
+    else:
+        spring, autumn = date(year, 4, 1), date(year, 10, 31)
+        start_day = spring + timedelta(days=(6 - spring.weekday()) % 7)
+        end_day = autumn - timedelta(days=(autumn.weekday() + 1) % 7)
+    return (
+        datetime.combine(start_day, time(10), tzinfo=UTC),
+        datetime.combine(end_day, time(9), tzinfo=UTC),
     )
-    november = date(year, 11, 1)
-    end = datetime.combine(
-        november + timedelta(days=(6 - november.weekday()) % 7), time(9), tzinfo=UTC
-    )
-    return start, end
+
+
+def la_day(moment: datetime) -> date:
+    """The day in Los Angeles at `moment`: strikes begin and contracts expire at 12:01 a.m.
+    Pacific, so that is the day a strike day is counted in."""
+    try:
+        return pacific_time(moment).date()
+    except OverflowError:  # within hours of year 1 or 9999
+        return moment.astimezone(UTC).date()
+
+
+@lru_cache(maxsize=64)
+def end_of_day(day: date) -> str:
+    """The last second of a Los Angeles day, as the UTC ISO time the store keeps (the bound
+    for 'published by the end of `day`')."""
+    local = datetime.combine(day, time(23, 59, 59))
+    for offset in (7, 8):  # PDT, then PST: the one that maps back onto `day` 23:59:59
+        try:
+            moment = (local + timedelta(hours=offset)).replace(tzinfo=UTC)
+        except OverflowError:
+            break
+        if pacific_time(moment) == local:
+            return moment.isoformat(timespec="seconds")
+    return datetime.combine(day, time(23, 59, 59), tzinfo=UTC).isoformat(timespec="seconds")
 
 
 def _sentences(text: str) -> list[str]:
@@ -127,13 +190,14 @@ def _sentences(text: str) -> list[str]:
     return [part for part in patterns.sentence_end.split(text) if part.strip()]
 
 
-def _named_days(sentence: str, local_day: date) -> list[date]:
-    """The days a sentence names, in order, resolved near `local_day`."""
+def _named_days(sentence: str, local_day: date) -> list[tuple[date, int, int]]:
+    """The days a sentence names, in order, resolved near `local_day`, with where each is named."""
     days = []
     for match in _patterns().named_day.finditer(sentence):
         if match.group("weekday"):
             weekday = _WEEKDAYS.index(match.group("weekday").lower())
-            days.append(local_day + timedelta(days=(weekday - local_day.weekday()) % 7))
+            found = local_day + timedelta(days=(weekday - local_day.weekday()) % 7)
+            days.append((found, match.start(), match.end()))
             continue
         month = _MONTHS[match.group("month")[:3].lower()]
         day = int(match.group("day"))
@@ -149,8 +213,30 @@ def _named_days(sentence: str, local_day: date) -> list[date]:
             except ValueError:
                 continue
         if candidates:
-            days.append(min(candidates, key=lambda found: abs(found - local_day)))
+            found = min(candidates, key=lambda candidate: abs(candidate - local_day))
+            days.append((found, match.start(), match.end()))
     return days
+
+
+def _tied_day(sentence: str, days: list[tuple[date, int, int]]) -> date:
+    """Of several days a scheduling sentence names, the one tied to its start or end phrase:
+    in "voted on Thursday to strike beginning 12:01 a.m. Friday" that is Friday, the day nearest
+    a scheduling word (the later one on a tie), not the first day named."""
+    cues = [
+        (cue.start(), cue.end())
+        for pattern in (_patterns().schedule_cue, _patterns().change_word)
+        for cue in pattern.finditer(sentence)
+    ]
+
+    def distance(named: tuple[date, int, int]) -> tuple[int, int]:
+        _, start, end = named
+        gap = min(
+            (max(cue_start - end, start - cue_end, 0) for cue_start, cue_end in cues),
+            default=0,
+        )
+        return gap, -start
+
+    return min(days, key=distance)[0]
 
 
 # Plain classes, not dataclasses: importing `dataclasses` slowed every start of `status`.
@@ -171,31 +257,49 @@ def effective_day(title: str, summary: str, published: str) -> Effective:
     schedule_cue = patterns.schedule_cue
     if schedule_cue.search(title) is None and schedule_cue.search(summary or "") is None:
         # No sentence can be a schedule (splitting and "a.m." -> "am" create no cue).
-        return Effective(moment.astimezone(UTC).date(), "published that day (UTC)")
-    local_day = pacific_time(moment).date()
+        return _unscheduled(moment)
+    local_day = la_day(moment)
     for sentence in [title, *_sentences(summary)]:
         cue = schedule_cue.search(sentence)
         if cue is None:
             continue
         named = _named_days(sentence, local_day)
-        for day in named:
-            if local_day <= day <= local_day + SCHEDULE_HORIZON:
-                return Effective(day, f"names {day:%A %Y-%m-%d} with {cue.group(0)!r}")
+        near = [found for found in named if local_day <= found[0] <= local_day + SCHEDULE_HORIZON]
+        if near:
+            day = _tied_day(sentence, near)
+            return Effective(day, f"names {day:%A %Y-%m-%d} with {cue.group(0)!r}")
         next_day = patterns.next_day_cue.search(sentence)
         if not named and next_day is not None:
             return Effective(
                 local_day + timedelta(days=1),
                 f"{next_day.group(0)!r} without a day: the day after {local_day} (Pacific)",
             )
-    return Effective(moment.astimezone(UTC).date(), "published that day (UTC)")
+    return _unscheduled(moment)
+
+
+def _unscheduled(moment: datetime) -> Effective:
+    """The day of a report that names none: its day in Los Angeles, or the next one when it
+    came out in the evening there, since strikes begin and end at 12:01 a.m. and the trade
+    press reports the call (or the end) the evening before."""
+    try:
+        local = pacific_time(moment)
+    except OverflowError:  # within hours of year 1 or 9999
+        return Effective(moment.astimezone(UTC).date(), "published that day (UTC)")
+    if local.hour >= EVENING_HOUR:
+        return Effective(
+            local.date() + timedelta(days=1),
+            f"published in the evening of {local.date()} (Los Angeles): the next day",
+        )
+    return Effective(local.date(), "published that day (Los Angeles)")
 
 
 def _readable_effective_day(title: str, summary: str, published: str) -> Effective | None:
-    """effective_day, or None when `published` is not the ISO time strikewatch writes (only
-    another tool can leave one): such a report has no day to place it on."""
+    """effective_day, or None when `published` is not the ISO time strikewatch writes, or one
+    at the calendar's very ends (only another tool or an older version can leave either): such
+    a report has no day to place it on."""
     try:
         return effective_day(title, summary, published)
-    except ValueError:
+    except (ValueError, OverflowError):
         return None
 
 
@@ -208,70 +312,308 @@ def stored_effective(title: str, summary: str, published: str) -> tuple[str | No
     return effective.day.isoformat(), effective.reason
 
 
-def end_of_day(day: date) -> str:
-    return datetime.combine(day, time(23, 59, 59), tzinfo=UTC).isoformat(timespec="seconds")
+# Contracts a guild can strike separately. The film and TV contract is the default: a report
+# names another one when it is about it ("video game strike", "the commercials contract").
+TV_THEATRICAL = "tv-theatrical"
+CONTRACTS = (TV_THEATRICAL, "interactive", "commercials")
+_CONTRACT_CUES = (
+    (
+        "interactive",
+        r"video[- ]?games?|interactive (?:media )?(?:agreement|contract|localization)"
+        r"|interactive media|(?:video )?game (?:publishers|companies|studios|makers|developers"
+        r"|industry|performers|actors|voice actors|workers)|gaming (?:companies|industry)",
+    ),
+    (
+        "commercials",
+        r"commercials(?! break)|commercial (?:contracts?|agreements?|strike|actors|performers)"
+        r"|advertis(?:ers|ing agencies|ing industry)|ad agencies",
+    ),
+    (
+        TV_THEATRICAL,
+        r"tv|television|theatrical|film|movies?|studios|streamers|amptp"
+        r"|alliance of motion picture",
+    ),
+)
+# The guild's own employees striking the guild: the guild is the employer there, not on strike.
+_STAFF_STRIKE = (
+    r"\b(?:(?:wga|guild|writers guild(?: of america)?(?: west| east)?|sag-aftra|dga|iatse)"
+    r"(?:'s|\u2019s)? (?:own )?(?:staff(?:ers)?|employees)(?: union)?"
+    r"|staff(?:ers)?(?:'s|\u2019s)? union|union (?:of|representing) (?:its|the guild's|guild)"
+    r" (?:staff|employees))\b"
+)
+# With no report of any kind for this long, status says how fresh its data is rather than answer
+# with confidence from months-old news (a polled trade-press feed has news every week).
+STALE_AFTER = timedelta(days=60)
+_CANCELS = ("deal", "strike-ended")
+
+
+class _Reading:
+    """The regexes status uses on a report's text (its contract; a strike of the guild's own
+    staff), compiled at first use: most reports never need them (_hinted)."""
+
+    def __init__(self) -> None:
+        self.contract = re.compile(
+            "|".join(rf"\b(?P<c{index}>{cue})\b" for index, (_, cue) in enumerate(_CONTRACT_CUES)),
+            re.IGNORECASE,
+        )
+        self.staff = re.compile(_STAFF_STRIKE, re.IGNORECASE)
+
+
+@cache
+def _reading() -> _Reading:
+    return _Reading()
+
+
+# Substrings that every cue of the other contracts, and of a staff strike, contains: a report
+# with none of them (most) is film and TV, and not its staff's, without running the regexes
+# above, which would cost a noticeable part of a second on a store of 200,000 items.
+_TV_HINTS = ("tv", "television", "theatrical", "film", "movie", "studios", "streamers", "amptp")
+
+
+def _hinted(lower: str) -> bool:
+    """Whether lower-case text has a hint (plain `in` tests: several times faster than a
+    regex or a generator over the words)."""
+    return (
+        "game" in lower
+        or "interactive" in lower
+        or "commercial" in lower
+        or "advertis" in lower
+        or "ad agenc" in lower
+        or "staff" in lower
+        or "employee" in lower
+    )
+
+
+def contract_of(title: str, summary: str | None) -> tuple[str, bool]:
+    """The contract a strike or deal report is about, and whether it names one: the first one
+    its headline names (its summary when the headline names none); else the film and TV one."""
+    for text in (title, summary or ""):
+        lower = text.lower()
+        if _hinted(lower):
+            match = _reading().contract.search(text)
+            if match is not None:
+                index = int(match.lastgroup[1:])  # type: ignore[index]
+                return _CONTRACT_CUES[index][0], True
+        if any(hint in lower for hint in _TV_HINTS):
+            return TV_THEATRICAL, True
+    return TV_THEATRICAL, False
+
+
+def is_staff_strike(title: str, summary: str | None) -> bool:
+    """Whether a report is about the guild's own staff striking it (the headline, or the
+    summary's first sentence)."""
+    text = title + "\n" + (summary or "").split(". ", 1)[0]
+    return _reading().staff.search(text) is not None
 
 
 class _Change:
-    """One report's start or end of a strike, on the day it takes effect."""
+    """One report's start or end of a strike, or a deal, on the day it takes effect, and the
+    contract it is about (whether the report names it is worked out only when asked)."""
 
-    __slots__ = ("day", "effective", "kind", "published", "row")
+    __slots__ = ("_explicit", "contract", "day", "effective", "kind", "published", "row")
 
     def __init__(
-        self, day: date, published: str, kind: str, row: sqlite3.Row, effective: Effective
+        self,
+        day: date,
+        published: str,
+        kind: str,
+        row: sqlite3.Row,
+        effective: Effective,
+        contract: tuple[str, bool | None] = (TV_THEATRICAL, False),
     ) -> None:
         self.day = day
         self.published = published
-        self.kind = kind  # "strike-started" or "strike-ended"
-        self.row = row  # id, published, title, link
+        self.kind = kind  # "strike-started", "strike-ended" or "deal"
+        self.row = row  # id, published, title, link, summary
         self.effective = effective
+        self.contract, self._explicit = contract
+
+    @property
+    def explicit(self) -> bool:
+        """Whether the report names its contract (the film and TV one by a word such as
+        "studios" or "TV"): only an end or a deal that names none applies beyond it."""
+        if self._explicit is None:
+            self._explicit = contract_of(self.row["title"], self.row["summary"])[1]
+        return self._explicit
+
+
+def _placed(title: str, summary: str | None) -> tuple[str, bool | None] | None:
+    """A report's contract, and whether it names it (None: not worked out yet), or None for a
+    strike of the guild's own staff. One cheap look for the hints decides most reports."""
+    if not _hinted((title + "\n" + (summary or "")).lower()):
+        return TV_THEATRICAL, None
+    if is_staff_strike(title, summary):
+        return None
+    return contract_of(title, summary)
 
 
 def strike_reports_sql(guild_count: int) -> str:
-    """The strike reports published by a time (the first parameter) about any of `guild_count`
-    guilds (the others): their stored day and reason (see the module doc), their summary only
-    where those are missing (written by another tool, or edited since), and all their tags.
-    Read by id, so that the items' pages are visited in order."""
+    """The strike and deal reports published by a time (the first parameter) about any of
+    `guild_count` guilds (the others): their stored day and reason (see the module doc), their
+    summary (read for the contract, and for the day where none is stored: written by another
+    tool, or edited since), and all their tags. Read by id, so that the items' pages are visited
+    in order."""
     marks = ", ".join("?" for _ in range(guild_count))
     return (
         "SELECT items.id, items.published, items.title, items.link,"
-        " items.effective_day, items.effective_why,"
-        " CASE WHEN items.effective_day IS NULL THEN items.summary END AS summary,"
+        " items.effective_day, items.effective_why, items.summary,"
         " (SELECT group_concat(tag, ' ') FROM tags WHERE tags.item_id = items.id) AS tags"
         " FROM items WHERE items.id IN (SELECT item_id FROM tags"
-        " WHERE tag IN ('strike-started', 'strike-ended') AND published <= ?)"
+        " WHERE tag IN ('strike-started', 'strike-ended', 'deal') AND published <= ?)"
         " AND EXISTS (SELECT 1 FROM tags AS mine"
         f" WHERE mine.item_id = items.id AND mine.tag IN ({marks}))"
     )
 
 
+def _published_day(published: str) -> date | None:
+    try:
+        return la_day(datetime.fromisoformat(published))
+    except ValueError:
+        return None
+
+
 def _strike_changes(
     conn: sqlite3.Connection, until: str, guilds: Sequence[str]
 ) -> dict[str, list[_Change]]:
-    """Each of `guilds`' strike changes published by `until`, in the order they take effect,
-    read in one pass for all of them (a pass per guild re-read every strike report)."""
+    """Each of `guilds`' strike changes and deals published by `until`, in the order they take
+    effect, read in one pass for all of them (a pass per guild re-read every strike report).
+    A report of the guild's own staff striking it is left out: the guild is not on strike."""
     by_guild: dict[str, list[_Change]] = {guild: [] for guild in guilds}
     if not by_guild:
         return by_guild
     for row in conn.execute(strike_reports_sql(len(by_guild)), (until, *by_guild)):
-        if row["effective_day"] is None:
+        tags = row["tags"].split(" ")
+        kinds = [kind for kind in (*STRIKE_CHANGES, "deal") if kind in tags]
+        if "strike-started" not in kinds and "strike-ended" not in kinds:
+            day = _published_day(row["published"])  # a deal takes effect when reported
+            if day is None:
+                continue
+            effective = Effective(day, "a deal: the day it was reported (Los Angeles)")
+        elif row["effective_day"] is None:
             effective = _readable_effective_day(row["title"], row["summary"], row["published"])
             if effective is None:
                 continue
         else:
             effective = Effective(date.fromisoformat(row["effective_day"]), row["effective_why"])
-        tags = row["tags"].split(" ")
+        contract = _placed(row["title"], row["summary"])
+        if contract is None:
+            continue  # the guild's own staff on strike: not the guild
         for guild, changes in by_guild.items():
             if guild in tags:
                 changes.extend(
-                    _Change(effective.day, row["published"], kind, row, effective)
-                    for kind in STRIKE_CHANGES
-                    if kind in tags
+                    _Change(effective.day, row["published"], kind, row, effective, contract)
+                    for kind in kinds
                 )
     for changes in by_guild.values():
         # Stable: a report that both starts and ends a strike keeps its start first.
         changes.sort(key=lambda change: (change.day, change.published, change.row["id"]))
     return by_guild
+
+
+def _first_announced(changes: Sequence[_Change]) -> dict[tuple[str, date], str]:
+    """When each scheduled start (contract, day) was first reported."""
+    first: dict[tuple[str, date], str] = {}
+    for change in changes:
+        if change.kind == "strike-started":
+            key = (change.contract, change.day)
+            first[key] = min(first.get(key, change.published), change.published)
+    return first
+
+
+def _calls_off(
+    change: _Change, announced: dict[tuple[str, date], str], on_strike: Collection[str]
+) -> list[tuple[str, date]]:
+    """The announced starts a deal, or a strike called off or averted, cancels: those of its
+    contract (of any, when it names none) not yet under way, first reported before it and due
+    after the day it was reported (Los Angeles)."""
+    reported = _published_day(change.published)
+    if reported is None:
+        return []
+    contracts = (change.contract,) if change.explicit else CONTRACTS
+    off = []
+    for contract in contracts:
+        if contract in on_strike:
+            continue
+        for offset in range(1, SCHEDULE_HORIZON.days + 2):
+            due = reported + timedelta(days=offset)
+            if announced.get((contract, due), change.published) < change.published:
+                off.append((contract, due))
+    return off
+
+
+def _replay(changes: Sequence[_Change], as_of: date) -> dict[str, Any]:
+    """Each contract's strike under way at the end of `as_of`, the last one finished, and the
+    first change announced for a later day. Changes go in the order they take effect; a deal, or
+    an end that closes no strike, calls off the starts announced for a later day (_calls_off) as
+    of the day it was reported, before anything due after that day happens."""
+    started: dict[str, _Change] = {}
+    previous: dict[str, Any] | None = None
+    later: list[_Change] = []
+    announced = _first_announced(changes)
+    called_off: set[tuple[str, date]] = set()
+    closers: set[int] = set()  # id() of the ends that closed a strike: no call-off
+    checks = sorted(
+        (
+            (reported, change.published, index)
+            for index, change in enumerate(changes)
+            if change.kind in _CANCELS
+            and (reported := _published_day(change.published)) is not None
+        ),
+        reverse=True,
+    )
+
+    def check_until(day: date | None) -> None:
+        while checks and (day is None or checks[-1][0] < day):
+            change = changes[checks.pop()[2]]
+            ending = change.kind == "strike-ended"
+            if ending and (id(change) in closers or _contract_for(change, started) in started):
+                continue  # the end of a strike under way, not a call-off
+            called_off.update(_calls_off(change, announced, started))
+
+    for change in changes:
+        check_until(change.day)
+        if change.kind == "deal":
+            continue
+        contract = _contract_for(change, started)
+        if change.kind == "strike-started" and (contract, change.day) in called_off:
+            continue
+        opens = change.kind == "strike-started" and contract not in started
+        closes = change.kind == "strike-ended" and contract in started
+        if not (opens or closes):
+            continue
+        if change.day > as_of:
+            later.append(change)  # pending, unless a later report calls it off: read on
+            continue
+        if opens:
+            started[contract] = change
+        else:
+            closers.add(id(change))
+            began = started.pop(contract)
+            previous = {
+                "contract": contract,
+                "started": began.day.isoformat(),
+                "ended": change.day.isoformat(),
+                "last_day": max(began.day, change.day - timedelta(days=1)).isoformat(),
+                "days": (change.day - began.day).days,
+            }
+    check_until(None)
+    pending = next(
+        (
+            change
+            for change in later
+            if change.kind != "strike-started" or (change.contract, change.day) not in called_off
+        ),
+        None,
+    )
+    return {"started": started, "previous": previous, "pending": pending, "off": called_off}
+
+
+def _contract_for(change: _Change, started: Collection[str]) -> str:
+    """The contract a change is about: an end that names none ends the one strike under way."""
+    unnamed_end = change.kind == "strike-ended" and not change.explicit
+    if unnamed_end and change.contract not in started and len(started) == 1:
+        return next(iter(started))
+    return change.contract
 
 
 def _last_event(conn: sqlite3.Connection, guild: str, until: str) -> dict[str, Any] | None:
@@ -303,40 +645,67 @@ def _last_event(conn: sqlite3.Connection, guild: str, until: str) -> dict[str, A
 
 
 def _weekly(conn: sqlite3.Connection, guild: str, as_of: date) -> list[dict[str, Any]]:
-    """Coverage (reports) and stories with events per week, Monday to Sunday, up to `as_of`."""
+    """Coverage (reports) and stories with events per week, Monday to Sunday in Los Angeles, up
+    to `as_of`: each week's `events` (every event of the stories first reported that week) and
+    `dated` (each of those events with its day, in order)."""
     last_monday = as_of - timedelta(days=as_of.weekday())
-    first_monday = last_monday - timedelta(weeks=CHART_WEEKS - 1)
-    weeks = [
+    try:
+        first_monday = last_monday - timedelta(weeks=CHART_WEEKS - 1)
+        start = end_of_day(first_monday - timedelta(days=1))
+    except OverflowError:  # within 12 weeks of year 1: no chart
+        return []
+    weeks: list[dict[str, Any]] = [
         {
             "week": (first_monday + timedelta(weeks=index)).isoformat(),
             "items": 0,
             "events": [],
+            "dated": [],
         }
         for index in range(CHART_WEEKS)
     ]
-    start = datetime.combine(first_monday, time(0), tzinfo=UTC).isoformat(timespec="seconds")
     for row in conn.execute(
         "SELECT items.id, items.published, items.events, items.story_id"
         " FROM tags JOIN items ON items.id = tags.item_id"
-        " WHERE tags.tag = ? AND tags.published >= ? AND tags.published <= ?",
+        " WHERE tags.tag = ? AND tags.published > ? AND tags.published <= ?"
+        " ORDER BY tags.published, items.id",
         (guild, start, end_of_day(as_of)),
     ):
-        try:
-            day = date.fromisoformat(row["published"][:10])
-        except ValueError:  # a time no strikewatch wrote ("2023/05/02 07:00") sorts in here
+        day = _published_day(row["published"])
+        if day is None:  # a time no strikewatch wrote ("2023/05/02 07:00") sorts in here
             continue
         index = (day - first_monday).days // 7
         if not 0 <= index < CHART_WEEKS:
             continue
         week = weeks[index]
         week["items"] += 1
-        is_first_report = row["story_id"] in (None, row["id"])
-        event = lead_event(json.loads(row["events"]))
-        if event and is_first_report:
-            week["events"].append(event)
+        if row["story_id"] not in (None, row["id"]):
+            continue  # a later report of a story: its events are the first report's
+        for event in json.loads(row["events"]):
+            week["dated"].append({"day": day.isoformat(), "event": event})
     for week in weeks:
-        week["events"] = sorted(set(week["events"]))
+        week["events"] = sorted({entry["event"] for entry in week["dated"]})
     return weeks
+
+
+class _Freshness:
+    """How fresh the store's data is at the end of a day: its newest report and its last
+    successful poll, read once for every guild."""
+
+    __slots__ = ("data_through", "last_poll", "stale")
+
+    def __init__(self, conn: sqlite3.Connection, as_of: date) -> None:
+        until = end_of_day(as_of)
+        newest = conn.execute(
+            "SELECT max(published) FROM items WHERE published <= ?", (until,)
+        ).fetchone()[0]
+        self.data_through = _published_day(newest) if newest else None
+        try:
+            self.last_poll = conn.execute(
+                "SELECT max(last_success) FROM feeds WHERE last_success <= ?", (until,)
+            ).fetchone()[0]
+        except sqlite3.OperationalError:  # no feeds table: not a strikewatch store
+            self.last_poll = None
+        self.stale = self.data_through is None or as_of - self.data_through > STALE_AFTER
 
 
 def guild_status(
@@ -345,55 +714,56 @@ def guild_status(
     as_of: date,
     with_weeks: bool = True,
     changes: Sequence[_Change] | None = None,
+    freshness: _Freshness | None = None,
 ) -> dict[str, Any]:
-    """One guild's standing at the end of `as_of` (a UTC day), as `status --json` shows it.
-    `changes` are its strike changes when the caller has read them already."""
+    """One guild's standing at the end of `as_of` (a Los Angeles day), as `status --json` shows
+    it. `changes` are its strike changes, `freshness` the store's, when the caller has read them."""
     until = end_of_day(as_of)
-    on_strike = False
-    started: _Change | None = None
-    previous: dict[str, Any] | None = None
-    pending: _Change | None = None
+    replay: dict[str, Any] = {"started": {}, "previous": None, "pending": None}
     if guild not in NOT_STRIKING:
         if changes is None:
             changes = _strike_changes(conn, until, (guild,))[guild]
-        for change in changes:
-            opens = change.kind == "strike-started" and not on_strike
-            closes = change.kind == "strike-ended" and on_strike
-            if not (opens or closes):
-                continue
-            if change.day > as_of:
-                pending = change
-                break
-            if opens:
-                on_strike, started = True, change
-            else:
-                assert started is not None
-                previous = {
-                    "started": started.day.isoformat(),
-                    "ended": change.day.isoformat(),
-                    "days": (change.day - started.day).days,
-                }
-                on_strike, started = False, None
+        replay = _replay(changes, as_of)
+    strikes = sorted(
+        (
+            {
+                "contract": contract,
+                "started": change.day.isoformat(),
+                "strike_day": (as_of - change.day).days + 1,
+            }
+            for contract, change in replay["started"].items()
+        ),
+        key=lambda strike: (strike["started"], CONTRACTS.index(strike["contract"])),
+    )
+    longest = strikes[0] if strikes else None
+    pending = replay["pending"]
     last = _last_event(conn, guild, until)
+    if freshness is None:
+        freshness = _Freshness(conn, as_of)
     status: dict[str, Any] = {
         "guild": guild,
         "as_of": as_of.isoformat(),
-        "on_strike": on_strike,
-        "strike_started": started.day.isoformat() if started else None,
-        "strike_day": (as_of - started.day).days + 1 if started else None,
+        "on_strike": bool(strikes),
+        "strike_started": longest["started"] if longest else None,
+        "strike_day": longest["strike_day"] if longest else None,
+        "strikes": strikes,
         "last_event": last["event"] if last else None,
         "last_event_at": last["at"] if last else None,
         "last_title": last["title"] if last else None,
         "last_link": last["link"] if last else None,
-        "previous_strike": previous,
+        "previous_strike": replay["previous"],
         "pending": {
             "event": pending.kind,
             "on": pending.day.isoformat(),
+            "contract": pending.contract,
             "title": pending.row["title"],
             "link": pending.row["link"],
         }
         if pending
         else None,
+        "data_through": freshness.data_through.isoformat() if freshness.data_through else None,
+        "last_poll": freshness.last_poll,
+        "stale": freshness.stale,
     }
     if with_weeks:
         status["weekly"] = _weekly(conn, guild, as_of)
@@ -405,19 +775,38 @@ def all_status(
 ) -> list[dict[str, Any]]:
     striking = [guild for guild in guilds if guild not in NOT_STRIKING]
     changes = _strike_changes(conn, end_of_day(as_of), striking)
-    return [guild_status(conn, guild, as_of, changes=changes.get(guild, ())) for guild in guilds]
+    freshness = _Freshness(conn, as_of)
+    return [
+        guild_status(conn, guild, as_of, changes=changes.get(guild, ()), freshness=freshness)
+        for guild in guilds
+    ]
+
+
+def today() -> date:
+    """Today in Los Angeles, the day `status` answers for by default."""
+    return la_day(datetime.now(UTC))
 
 
 def explain_strikes(conn: sqlite3.Connection, guild: str, as_of: date) -> list[dict[str, Any]]:
-    """Every strike report considered for `guild`, with the day it takes effect and why (one
-    whose date strikewatch cannot read, which only another tool can write, is not considered)."""
+    """Every strike report considered for `guild`, with its contract and the day it takes effect
+    and why (one whose date strikewatch cannot read, which only another tool can write, is not
+    considered; nor is a strike of the guild's own staff)."""
+    changes = _strike_changes(conn, end_of_day(as_of), (guild,))[guild]
+    called_off = _replay(changes, as_of)["off"]
     return [
         {
             "published": change.published,
             "event": change.kind,
+            "contract": change.contract,
             "effective": change.day.isoformat(),
-            "why": change.effective.reason,
+            "why": change.effective.reason
+            + (
+                "; called off before that day"
+                if change.kind == "strike-started" and (change.contract, change.day) in called_off
+                else ""
+            ),
             "title": change.row["title"],
         }
-        for change in _strike_changes(conn, end_of_day(as_of), (guild,))[guild]
+        for change in changes
+        if change.kind != "deal"
     ]

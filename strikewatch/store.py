@@ -39,7 +39,7 @@ if TYPE_CHECKING:
     from strikewatch.classify import Classifier
     from strikewatch.parse import Item
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 7  # one per migration
 BUSY_TIMEOUT_SECONDS = 30.0
 # poll_log keeps each feed's last POLL_LOG_DAYS days or last POLL_LOG_KEEP polls, whichever
 # is more.
@@ -444,6 +444,15 @@ class Store:
                     " ORDER BY started_at DESC, id DESC LIMIT :keep)",
                     {"feed": feed_id, "cutoff": cutoff, "keep": POLL_LOG_KEEP},
                 )
+
+    def last_warning(self, feed_id: int) -> str | None:
+        """The warning (or None) of the feed's last poll that read a document."""
+        row = self.conn.execute(
+            "SELECT error FROM poll_log WHERE feed_id = ? AND outcome = 'ok' "
+            "ORDER BY id DESC LIMIT 1",
+            (feed_id,),
+        ).fetchone()
+        return row[0] if row else None
 
     # -- items ---------------------------------------------------------------------------
 

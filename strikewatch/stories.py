@@ -26,7 +26,7 @@ import re
 import sqlite3
 from collections import defaultdict, deque
 from collections.abc import Iterable, Iterator, Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
@@ -239,6 +239,19 @@ def _readable(published: str) -> datetime | None:
     return moment
 
 
+def _shifted(moment: datetime, span: timedelta) -> datetime:
+    """moment + span, held at the calendar's ends: a report dated year 1 or 9999 (written by
+    an older version or another tool) must not stop grouping for every later report."""
+    try:
+        return moment + span
+    except OverflowError:
+        return (
+            datetime.max.replace(tzinfo=UTC)
+            if span > timedelta(0)
+            else datetime.min.replace(tzinfo=UTC)
+        )
+
+
 def _partition_rows(conn: sqlite3.Connection, event: str, since: str) -> Iterator[Report]:
     """Tracked reports whose lead event is `event`, published at or after `since`, in order."""
     if event:
@@ -266,13 +279,13 @@ def _sweep(conn: sqlite3.Connection, event: str, start: datetime, last_new: str)
     before `start` are still open. The sweep stops once it is past `last_new` (the latest report
     that needed a story) and a whole window has gone by without a change: from there on, every
     report sees the same open stories as before, so nothing else can change."""
-    open_from = _iso(start - STORY_WINDOW)
+    open_from = _iso(_shifted(start, -STORY_WINDOW))
     start_iso = _iso(start)
     # The stories still open (first report within a window), by guild: only those that name one
     # of a report's guilds can take it, so only those are compared.
     open_stories: dict[str, deque[Report]] = defaultdict(deque)
     changes: list[tuple[int, int]] = []
-    quiet_after = start + STORY_WINDOW
+    quiet_after = _shifted(start, STORY_WINDOW)
 
     def open_story(report: Report) -> None:
         for guild in report.guilds:
@@ -288,7 +301,7 @@ def _sweep(conn: sqlite3.Connection, event: str, start: datetime, last_new: str)
             continue
         if report.published > last_new and moment > quiet_after:
             break
-        horizon = _iso(moment - STORY_WINDOW)
+        horizon = _iso(_shifted(moment, -STORY_WINDOW))
         chosen: Report | None = None
         for guild in report.guilds:
             candidates = open_stories[guild]
@@ -309,7 +322,7 @@ def _sweep(conn: sqlite3.Connection, event: str, start: datetime, last_new: str)
         if story_id != report.story_id:
             changes.append((story_id, report.id))
             report.story_id = story_id
-            quiet_after = moment + STORY_WINDOW
+            quiet_after = _shifted(moment, STORY_WINDOW)
     if changes:
         conn.executemany("UPDATE items SET story_id = ? WHERE id = ?", changes)
     return len(changes)

@@ -320,6 +320,15 @@ def test_deadline_bounds_the_whole_request(servers, handler, phase):
     assert time.monotonic() - started < 1.6
 
 
+def test_a_read_timeout_at_the_deadline_is_the_deadline(servers, monkeypatch):
+    """The socket's read timeout equals the time remaining, so on a busy machine it can fire
+    before the watchdog: the error still says the deadline passed (seen in CI on 3.13)."""
+    monkeypatch.setattr(fetching._WATCHDOG, "watch", lambda *_args: None)  # always late
+    url = servers().route("/feed", fs.silent())
+    with pytest.raises(fetching.FetchError, match=re.escape("timed out after 1s (waiting for")):
+        fetching.fetch(fetching.new_session(), url, timeout=1.0)
+
+
 @needs_many_hosts
 def test_slow_host_does_not_block_the_pool(servers):
     """Feeds stuck on one host take at most per_host workers; other hosts go ahead."""
@@ -403,11 +412,34 @@ def test_unsupported_or_corrupt_encoding_is_one_clear_error(servers):
     server = servers()
     session = fetching.new_session()
     brotli = server.route("/br", fs.static(b"\x0b\x02\x80hello\x03", **{"Content-Encoding": "br"}))
-    corrupt = server.route("/bad", fs.static(b"not gzip at all", **{"Content-Encoding": "gzip"}))
+    # A gzip header followed by garbage, and a zlib header followed by garbage.
+    corrupt = server.route(
+        "/bad", fs.static(b"\x1f\x8b\x08\x00" + b"\xff" * 600, **{"Content-Encoding": "gzip"})
+    )
+    corrupt_deflate = server.route(
+        "/bad-deflate", fs.static(b"\x78\x9c" + b"\xff" * 600, **{"Content-Encoding": "deflate"})
+    )
     with pytest.raises(fetching.FetchError, match="unsupported Content-Encoding 'br'"):
         fetching.fetch(session, brotli)
     with pytest.raises(fetching.FetchError, match="gzip-compressed body is corrupt"):
         fetching.fetch(session, corrupt)
+    with pytest.raises(fetching.FetchError, match="deflate-compressed body is corrupt"):
+        fetching.fetch(session, corrupt_deflate)
+
+
+@pytest.mark.parametrize("encoding", ["gzip", "x-gzip", "deflate"])
+@pytest.mark.parametrize("size", ["short", "long"])
+def test_a_plain_body_labelled_compressed_is_read_as_it_is(servers, encoding, size):
+    """Issue 14 point 7: some servers say gzip and send the document itself."""
+    body = rss(GOOD) if size == "long" else b"<rss/>"
+    url = servers().route("/plain", fs.static(body, **{"Content-Encoding": encoding}))
+    assert fetching.fetch(fetching.new_session(), url).body == body
+    # Leading blank lines or a byte-order mark still read as a document, not as raw deflate.
+    for prefix in (b"\n\n", b"\xef\xbb\xbf", b"  \r\n"):
+        url = servers().route(
+            "/prefixed", fs.static(prefix + body, **{"Content-Encoding": encoding})
+        )
+        assert fetching.fetch(fetching.new_session(), url).body == prefix + body
 
 
 def test_connection_dropped_mid_body_is_an_error_not_a_short_feed(servers):

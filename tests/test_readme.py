@@ -69,6 +69,22 @@ def test_quick_start_and_test_lines_are_what_ci_runs():
     assert "'.[test]'" in CI and "python -m pytest" in CI
 
 
+def test_supported_pythons_agree_in_readme_ci_and_package_metadata():
+    import tomllib
+
+    pyproject = Path(__file__).resolve().parent.parent / "pyproject.toml"
+    project = tomllib.loads(pyproject.read_text(encoding="utf-8"))["project"]
+    classified = [
+        line.rsplit(" :: ", 1)[1]
+        for line in project["classifiers"]
+        if re.fullmatch(r"Programming Language :: Python :: 3\.\d+", line)
+    ]
+    assert classified == ["3.11", "3.12", "3.13"]
+    assert project["requires-python"] == ">=3.11"
+    assert re.search(r"^supported=\((.+)\)$", CI, re.M).group(1).split() == classified
+    assert "Python 3.11, 3.12 or 3.13" in README
+
+
 def test_rules_example_loads_and_extends_the_defaults(tmp_path):
     from strikewatch.classify import load_classifier
 

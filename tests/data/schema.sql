@@ -1,3 +1,7 @@
+-- index alert_deliveries_alert
+CREATE INDEX alert_deliveries_alert ON alert_deliveries(alert_id, state);
+-- index alert_reports_alert
+CREATE INDEX alert_reports_alert ON alert_reports(alert_id);
 -- index idx__sqlite_migrations_migration_set_name
 CREATE UNIQUE INDEX "idx__sqlite_migrations_migration_set_name" ON "_sqlite_migrations" ("migration_set", "name");
 -- index item_sources_feed
@@ -24,6 +28,14 @@ CREATE INDEX poll_log_feed ON poll_log(feed_id, started_at);
 CREATE INDEX tags_tag_published ON tags(tag, published, item_id);
 -- table _sqlite_migrations
 CREATE TABLE "_sqlite_migrations" ( "id" INTEGER PRIMARY KEY, "migration_set" TEXT, "name" TEXT, "applied_at" TEXT );
+-- table alert_deliveries
+CREATE TABLE alert_deliveries ( item_id INTEGER NOT NULL REFERENCES items(id) ON DELETE CASCADE, alert_id INTEGER NOT NULL REFERENCES alerts(id) ON DELETE CASCADE, state TEXT NOT NULL CHECK (state IN ('failing', 'delivered', 'given-up')), tries INTEGER NOT NULL, title TEXT NOT NULL, last_tried TEXT NOT NULL, delivered_at TEXT, error TEXT, PRIMARY KEY (item_id, alert_id) );
+-- table alert_reports
+CREATE TABLE alert_reports ( item_id INTEGER NOT NULL REFERENCES items(id) ON DELETE CASCADE, alert_id INTEGER NOT NULL REFERENCES alerts(id) ON DELETE CASCADE, PRIMARY KEY (item_id, alert_id) ) WITHOUT ROWID;
+-- table alerts
+CREATE TABLE alerts ( id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, guilds TEXT NOT NULL DEFAULT '[]', events TEXT NOT NULL DEFAULT '[]', sources TEXT NOT NULL DEFAULT '[]', action TEXT NOT NULL CHECK (action IN ('exec', 'notify')), target TEXT NOT NULL, created_at TEXT NOT NULL, after_item INTEGER NOT NULL, checked_item INTEGER NOT NULL );
+-- table digest_marks
+CREATE TABLE digest_marks ( name TEXT PRIMARY KEY, last_item INTEGER NOT NULL, marked_at TEXT NOT NULL );
 -- table feeds
 CREATE TABLE feeds ( id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, url TEXT NOT NULL UNIQUE, title TEXT, active INTEGER NOT NULL DEFAULT 1, added_at TEXT NOT NULL, etag TEXT, last_modified TEXT, last_status INTEGER, error TEXT, error_count INTEGER NOT NULL DEFAULT 0, last_polled TEXT, last_success TEXT, next_poll TEXT );
 -- table item_sources
