@@ -64,6 +64,12 @@ class StrikewatchCommand(click.Command):
     def make_context(self, *args: Any, **kwargs: Any) -> click.Context:
         return _one_line_usage_errors(super().make_context)(*args, **kwargs)
 
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except UsageError as error:  # ours, raised by the command: with this command's usage
+            raise OneLineUsageError(str(error), ctx) from None
+
 
 class StrikewatchGroup(click.Group):
     """Turns our exceptions into one-line errors with the contract's exit codes."""
@@ -1555,6 +1561,7 @@ def _complete_digests(ctx: click.Context, param: click.Parameter, incomplete: st
 @cli.group(
     cls=StrikewatchGroup,
     invoke_without_command=True,
+    short_help="Act once on each new matching story (a command or a notification).",
     epilog=examples(
         "strikewatch alerts add deals --event deal --exec /usr/local/bin/notify-me",
         "strikewatch alerts list",

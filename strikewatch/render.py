@@ -442,9 +442,11 @@ FEED_LAYOUTS = (
             FEED_URL,
             FEED_ERROR,
         ],
-        110,
+        0,
     ),
-    Layout([FEED_NAME, FEED_HEALTH, FEED_POLLED, FEED_ERROR], 64),
+    Layout([FEED_NAME, FEED_HEALTH, FEED_POLLED, FEED_URL, FEED_ERROR], 0),
+    Layout([FEED_NAME, FEED_HEALTH, FEED_URL, FEED_ERROR], 0),
+    Layout([FEED_NAME, FEED_HEALTH, FEED_POLLED, FEED_ERROR], 0),
     Layout([FEED_NAME, FEED_HEALTH, FEED_ERROR]),
 )
 
@@ -761,10 +763,22 @@ def freshness_line(status: dict[str, Any]) -> str:
     return f"no report since {status['data_through']} (last successful poll: {poll})"
 
 
+def status_date(value: Any) -> str:
+    """A status time as the Los Angeles day it fell on, the days status counts and charts."""
+    from datetime import datetime
+
+    from strikewatch.status import la_day
+
+    try:
+        return la_day(datetime.fromisoformat(str(value))).isoformat()
+    except (TypeError, ValueError):
+        return short_date(value)
+
+
 def last_event_line(status: dict[str, Any]) -> str:
     if not status.get("last_event"):
         return "no events recorded yet"
-    return f"{short_date(status['last_event_at'])} {status['last_event']}: {safe(status['last_title'])}"
+    return f"{status_date(status['last_event_at'])} {status['last_event']}: {safe(status['last_title'])}"
 
 
 def week_marks(weeks: Sequence[dict[str, Any]]) -> str:
@@ -858,7 +872,7 @@ def print_status(
         body.append(standing_line(status) + "\n", style=style)
         body.append("last: ", style="dim")
         if status.get("last_event"):
-            body.append(f"{short_date(status['last_event_at'])} ")
+            body.append(f"{status_date(status['last_event_at'])} ")
             body.append(status["last_event"], style=EVENT_STYLES.get(status["last_event"], ""))
             link = safe_link(status.get("last_link"))
             body.append("\n")

@@ -132,8 +132,9 @@ def plain(value: Any) -> Text:
 
 def fit_widths(
     cells: Sequence[Cell], texts: Sequence[Sequence[Text]], width: int
-) -> tuple[list[int], bool]:
-    """Each column's width at this terminal width, and whether every cell fits whole."""
+) -> tuple[list[int], str]:
+    """Each column's width at this terminal width, and how well the layout fits: "whole" (no
+    cell cut), "cut" (flex cells cut, each at least its least useful width) or "cramped"."""
     widths = [
         max([len(cell.header), *(line[index].cell_len for line in texts)])
         for index, cell in enumerate(cells)
@@ -143,10 +144,16 @@ def fit_widths(
     room = width - fixed - GAP * (len(cells) - 1)
     wanted = {index: widths[index] for index in flex}
     if sum(wanted.values()) <= room:
-        return widths, True
+        return widths, "whole"
     # Share the room: each flex column its least width first, then the rest in turns.
     given = {index: min(wanted[index], cells[index].min_width) for index in flex}
     left = room - sum(given.values())
+    fit = "cut" if left >= 0 else "cramped"
+    while left < 0 and any(given[index] > 1 for index in flex):  # too narrow: shrink them all
+        for index in flex:
+            if left < 0 and given[index] > 1:
+                given[index] -= 1
+                left += 1
     while left > 0:
         hungry = [index for index in flex if given[index] < wanted[index]]
         if not hungry:
@@ -158,21 +165,23 @@ def fit_widths(
             left -= extra
     for index in flex:
         widths[index] = max(1, given[index])
-    return widths, False
+    return widths, fit
 
 
 def choose(
     layouts: Sequence[Layout], rows: Sequence[dict[str, Any]], display: Display, width: int
 ) -> tuple[Layout, list[list[Text]], list[int]]:
-    """The richest layout that suits this width (see Layout.min_terminal)."""
+    """The richest layout that suits this width: one that fits whole, else one whose
+    min_terminal the width reaches and whose cut cells keep their least useful width; else the
+    last (leanest) one."""
     chosen = None
     for layout in layouts:
         texts = [[cell.text(row, display) for cell in layout.cells] for row in rows]
-        widths, whole = fit_widths(layout.cells, texts, width)
+        widths, fit = fit_widths(layout.cells, texts, width)
         chosen = (layout, texts, widths)
-        if display.wide or whole:
+        if display.wide or fit == "whole":
             return chosen
-        if layout.min_terminal is not None and width >= layout.min_terminal:
+        if fit == "cut" and layout.min_terminal is not None and width >= layout.min_terminal:
             return chosen
     assert chosen is not None
     return chosen

@@ -371,6 +371,19 @@ def test_every_command_help_teaches(path, monkeypatch):
     assert not listed.rstrip().endswith("...")
 
 
+def test_group_listings_are_not_cut_off(monkeypatch):
+    monkeypatch.setenv("COLUMNS", "80")
+    for group in ([], ["feeds"], ["alerts"], ["rules"]):
+        text = CliRunner().invoke(cli, [*group, "--help"], prog_name="strikewatch").stdout
+        commands = text.split("Commands:\n", 1)[1].split("\n\n", 1)[0]
+        assert "..." not in commands, commands
+
+
+def test_a_usage_error_from_a_command_shows_that_command_s_usage(sample, run):
+    result = run("timeline", "--since", "2023-09-01", "--until", "2023-05-01")
+    assert result.stderr.splitlines()[0].endswith(" timeline [OPTIONS]")
+
+
 def test_bare_commands_print_help_and_exit_0():
     for args in ([], ["feeds"]):
         result = CliRunner().invoke(cli, args, prog_name="strikewatch")
@@ -506,3 +519,37 @@ def test_evaluate_without_file_says_what_it_needs(monkeypatch, capsys):
         evaluate.main([])
     assert exit_info.value.code == 2
     assert "give one or more labeled JSONL FILEs" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("width", [60, 80, 120])
+def test_alerts_list_is_fitted_with_names_whole(width):
+    rows = [
+        {
+            "name": "wga-deals-and-strikes-for-the-morning-mail",
+            "guilds": ["wga"],
+            "events": ["deal", "strike-started"],
+            "sources": [],
+            "action": "exec",
+            "target": "/usr/local/bin/send-to-my-phone --priority high --channel strikes",
+            "created": "2023-07-01T12:00:00+00:00",
+            "last_delivery": None,
+            "delivered": 3,
+            "failing": 1,
+            "given_up": 0,
+            "last_failure": "exit status 2: the phone service said no, for the third time today",
+        }
+    ]
+    lines = visible(screen(rows, render.ALERT_COLUMNS, width)).splitlines()
+    assert lines[2].startswith("wga-deals-and-strikes-for-the-morning-mail ")
+    assert len(lines) == 3
+    assert all(len(line) <= width for line in lines)
+
+
+def test_completion_of_alert_names(sample, db_path, run):
+    from click.shell_completion import ShellComplete
+
+    added = run("alerts", "add", "wga-deals", "--guild", "wga", "--exec", "/bin/true")
+    assert added.exit_code == 0, added.output
+    completer = ShellComplete(cli, {}, "strikewatch", "_STRIKEWATCH_COMPLETE")
+    found = completer.get_completions(["--db", str(db_path), "alerts", "test"], "wga")
+    assert [item.value for item in found] == ["wga-deals"]
