@@ -553,3 +553,30 @@ def test_completion_of_alert_names(sample, db_path, run):
     completer = ShellComplete(cli, {}, "strikewatch", "_STRIKEWATCH_COMPLETE")
     found = completer.get_completions(["--db", str(db_path), "alerts", "test"], "wga")
     assert [item.value for item in found] == ["wga-deals"]
+
+
+def test_the_readme_cron_line_works_under_cron_s_bare_path(tmp_path):
+    """Cron gives PATH=/usr/bin:/bin and little else: the installed script, named by its
+    absolute path as `command -v strikewatch` prints it, runs all the same."""
+    script = Path(sys.executable).parent / "strikewatch"
+    if not script.exists():
+        pytest.skip("strikewatch is not installed as a script beside this Python")
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "SHELL": "/bin/sh", "LOGNAME": "cron"}
+    database = tmp_path / "cron.db"
+    loaded = subprocess.run(
+        [str(script), "--db", str(database), "import", "--sample", "--quiet"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert loaded.returncode == 0, loaded.stderr
+    assert loaded.stdout == "" and loaded.stderr == ""  # nothing to mail
+    listed = subprocess.run(
+        [str(script), "--db", str(database), "timeline", "--guild", "wga", "--limit", "2"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert listed.returncode == 0 and "Members ratify the 2023 MBA" in listed.stdout
