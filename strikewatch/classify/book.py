@@ -37,7 +37,16 @@ _SECTIONS = (
     "modifiers",
     "disable",
 )
-_PARTY_KEYS = ("name", "aliases", "contextual", "acronyms", "not", "lookalikes", "context")
+_PARTY_KEYS = (
+    "name",
+    "aliases",
+    "contextual",
+    "acronyms",
+    "not",
+    "rivals",
+    "lookalikes",
+    "context",
+)
 _EXAMPLE_KEYS = ("examples", "counterexamples")
 _MODIFIER_KEYS = (
     "id",
@@ -92,6 +101,9 @@ class Party:
     acronyms: list[Phrase] = field(default_factory=list)
     nots: list[Phrase] = field(default_factory=list)  # organisations we do not track
     lookalikes: list[Phrase] = field(default_factory=list)  # words that only look like a name
+    # Employers and bodies across the table in someone else's bargaining (game publishers,
+    # station groups): blanked out, and like `nots` they keep the plain words from counting.
+    rivals: list[Phrase] = field(default_factory=list)
     context: list[str] = field(default_factory=lambda: ["labor"])
     name: str = ""
 
@@ -289,6 +301,7 @@ def _merge_parties(rules: RuleBook, doc: dict[str, Any], fname: str) -> None:
             ("aliases", party.aliases),
             ("contextual", party.contextual),
             ("not", party.nots),
+            ("rivals", party.rivals),
             ("lookalikes", party.lookalikes),
         ):
             if key in body:

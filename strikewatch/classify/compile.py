@@ -220,6 +220,9 @@ def _mask_specs(rules: RuleBook) -> list[tuple[list[Phrase], Mask]]:
         if party and party.nots:
             mask = Mask(f"parties.{pid}.not", f"not the same as {party.name}", True)
             specs.append((party.nots, mask))
+        if party and party.rivals:
+            why = f"someone else's bargaining counterpart, not {party.name}"
+            specs.append((party.rivals, Mask(f"parties.{pid}.rivals", why, False)))
         if party and party.lookalikes:
             why = f"looks like a name of {party.name} but is not one"
             specs.append((party.lookalikes, Mask(f"parties.{pid}.lookalikes", why, False)))

@@ -85,7 +85,17 @@ class _Text:
     code) the summary; with its party mentions, and whether it names an organisation the rules
     do not track (only then can an event be someone else's)."""
 
-    __slots__ = ("boundary", "bounds", "codes", "cues", "mentions", "others", "rules", "words")
+    __slots__ = (
+        "boundary",
+        "bounds",
+        "codes",
+        "cues",
+        "mentions",
+        "others",
+        "rules",
+        "shadowed",
+        "words",
+    )
 
     def __init__(self, codes: str) -> None:
         self.codes = codes
@@ -95,6 +105,9 @@ class _Text:
         self.words: list[str] | None = None  # one word per code, only when explaining
         self.mentions: list[_Mention] = []
         self.others = False  # an organisation the rules do not track is named
+        # Parties one of whose look-alike organisations (`not`) or rivals is named, by rule
+        # name: their plain words ("actors", "the companies") are that organisation's.
+        self.shadowed: dict[str, str] = {}
         self.bounds: list[int] | None = None
         # Per sentence (by its start), every modifier cue in it: (start, end of the longest
         # cue there, ((modifier, words or 0 for that end), ...)).
@@ -327,6 +340,8 @@ class Classifier:
                 )
             else:
                 span = t.span(start, end)
+                if info.rule.startswith("parties.") and info.rule.endswith((".not", ".rivals")):
+                    t.shadowed.setdefault(info.rule.split(".")[1], span or info.rule)
                 out.append(ORG_MASK if info.organisation else FF_MASK)
                 words.append(span)
                 if info.organisation:
@@ -518,6 +533,7 @@ class Classifier:
         """Decide contextual names ("writers", "the studios"): they need a labor story, and
         for the studios' side a guild across the table."""
         ctx_cache: dict[str, str | None] = {}
+        aliased = head_parties | body_parties  # named by an alias (contextual ones are pending)
         for needs_guild in (False, True):
             for m in pending:
                 assert m.party is not None
@@ -526,6 +542,11 @@ class Classifier:
                     continue
                 missing = ""
                 because: list[str] = []
+                if m.party in t.shadowed and m.party not in aliased:
+                    # "Actors vote to strike || ... Equity, the UK performers' union": the plain
+                    # word is the untracked organisation's, unless the party is named itself.
+                    missing = f"the party itself is named beside '{t.shadowed[m.party]}'"
+                    needs = ()
                 for ctx in needs:
                     if ctx == "guild":
                         others = (head_parties | body_parties) - {m.party}

@@ -1,0 +1,61 @@
+"""Issue 16, tags: the kinds of error seen on real coverage, one general case each (the
+labeled set tests/data/labeled/realstyles.jsonl has more; these pin the mechanisms)."""
+
+from __future__ import annotations
+
+import pytest
+
+from strikewatch.classify import Classifier, load_classifier
+
+
+@pytest.fixture(scope="module")
+def clf() -> Classifier:
+    return load_classifier()
+
+
+# (headline, summary, guilds, events)
+UNTRACKED_UNIONS = [
+    (
+        "Actors vote for strike action over AI || Equity, the UK performers' union, backed it.",
+        (),
+        (),
+    ),
+    ("Stage actors authorize strike || Actors' Equity's council voted on Saturday.", (), ()),
+    ("Screenwriters give union a strike mandate || The Writers Guild of Canada said so.", (), ()),
+    ("Writers demand AI protections from publishers || The Authors Guild wants a ban.", (), ()),
+    ("Performers in Canada ratify new deal with producers || ACTRA members voted 92%.", (), ()),
+    ("Teamsters members vote to authorize strike at UPS", (), ()),
+    ("Teamsters strike was set to begin at midnight at the warehouses", (), ()),
+    # The party named by its own name still counts beside the look-alike.
+    ("Actors' Equity backs striking SAG-AFTRA members at rally", ("sag-aftra",), ()),
+]
+
+FALSE_PARTIES = [
+    (
+        "SAG-AFTRA reaches tentative deal with game publishers || Activision and the other companies agreed.",
+        ("sag-aftra",),
+        ("deal",),
+    ),
+    ("SAG-AFTRA reaches tentative agreement with TV station group", ("sag-aftra",), ("deal",)),
+    # Foundations and trade papers own their news but do not hide the studios.
+    ("WGA and studios resume talks, Hollywood Reporter says", ("amptp", "wga"), ("talks-resumed",)),
+]
+
+
+def _split(text: str) -> tuple[str, str]:
+    title, _, summary = text.partition(" || ")
+    return title, summary
+
+
+@pytest.mark.parametrize(("text", "guilds", "events"), UNTRACKED_UNIONS + FALSE_PARTIES)
+def test_parties_on_real_coverage(clf: Classifier, text: str, guilds: tuple, events: tuple) -> None:
+    tags = clf.classify(*_split(text))
+    assert (tags.guilds, tags.events) == (guilds, events)
+
+
+def test_shadowing_is_explained(clf: Classifier) -> None:
+    """--explain says why plain "actors" did not count."""
+    steps = clf.explain("Actors vote to strike", "Equity members backed it.").steps
+    assert any(
+        s.subject == "sag-aftra" and s.status == "not counted" and "equity" in s.why for s in steps
+    )
