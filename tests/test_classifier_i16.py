@@ -37,6 +37,13 @@ FALSE_PARTIES = [
         ("deal",),
     ),
     ("SAG-AFTRA reaches tentative agreement with TV station group", ("sag-aftra",), ("deal",)),
+    # The AMPTP by its full name, with the article, or only in a negotiation story's summary.
+    ("The Alliance of Motion Picture and Television Producers names new president", ("amptp",), ()),
+    (
+        "Animation Guild reaches tentative deal || The agreement with the Alliance of Motion Picture and Television Producers runs three years.",
+        ("amptp", "iatse"),
+        ("deal",),
+    ),
     # Foundations and trade papers own their news but do not hide the studios.
     ("WGA and studios resume talks, Hollywood Reporter says", ("amptp", "wga"), ("talks-resumed",)),
 ]
