@@ -66,3 +66,29 @@ def test_shadowing_is_explained(clf: Classifier) -> None:
     assert any(
         s.subject == "sag-aftra" and s.status == "not counted" and "equity" in s.why for s in steps
     )
+
+
+EVENTS = [
+    # Scheduled events count; "would" with a stated time is a schedule in reported speech.
+    ("Deal reached: the actors strike would end at 12:01 a.m. Thursday", ("deal", "strike-ended")),
+    ("A deal would end the WGA strike, analysts say", ()),
+    ("DGA will enter negotiations with the AMPTP in May", ("talks-started",)),
+    # A new cycle's "back at the table" opens it.
+    ("WGA and AMPTP back at the table for the 2026 contract talks", ("talks-started",)),
+    ("WGA and AMPTP back at the table after six-week break", ("talks-resumed",)),
+    # Authorizations are conditional by nature; a condition put before the vote still counts.
+    ("Writers Guild members vote to authorize a strike if talks fail", ("strike-authorized",)),
+    ("If IATSE members authorize a strike, leaders could call one", ()),
+    ("Actors vote to strike in an authorization ballot", ("strike-authorized",)),
+    ("IATSE members approve strike authorization by 98%", ("strike-authorized",)),
+    ("WGA members vote on deal that ended strike", ()),
+    # A strike under way is not one starting.
+    ("Writers hit the picket lines outside Netflix for a third week", ()),
+    ("SAG-AFTRA to continue strike", ()),
+    ("Strike was set to begin at 12:01 a.m., but IATSE and studios reach deal", ("deal",)),
+]
+
+
+@pytest.mark.parametrize(("text", "events"), EVENTS)
+def test_events_on_real_coverage(clf: Classifier, text: str, events: tuple) -> None:
+    assert clf.classify(*_split(text)).events == events

@@ -57,6 +57,7 @@ _MODIFIER_KEYS = (
     "events",
     "except_events",
     "only_in",
+    "unless",
     *_EXAMPLE_KEYS,
 )
 _WHERES = (
@@ -119,6 +120,9 @@ class Modifier:
     only_in: str  # "any", "headline" or "summary"
     origin: Origin
     examples: list[Example] = field(default_factory=list)
+    # Words that, found in the same sentence, make this modifier not apply ("would" is a
+    # guess, but "the strike would end at 12:01 a.m." reports a schedule).
+    unless: list[Phrase] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -390,8 +394,9 @@ def _merge_modifiers(rules: RuleBook, doc: dict[str, Any], fname: str) -> None:
         if only_in not in ("any", "headline", "summary"):
             raise origin.error("only_in must be 'any', 'headline' or 'summary'")
         why = _text(body, "why", origin, mid)
+        unless = _phrases(body.get("unless", []), origin, "unless")
         rules.modifiers[mid] = Modifier(
-            mid, why, where, window, words, frozenset(events), only_in, origin, examples
+            mid, why, where, window, words, frozenset(events), only_in, origin, examples, unless
         )
 
 

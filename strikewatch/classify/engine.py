@@ -70,7 +70,7 @@ class _Mention:
 class _Mod:
     """A compiled modifier: what `where` means for it, and why it suppresses."""
 
-    __slots__ = ("question", "rule", "where", "why", "window")
+    __slots__ = ("question", "rule", "unless", "where", "why", "window")
 
     def __init__(self, rule: ModifierRule) -> None:
         self.rule = f"modifiers.{rule.id}"
@@ -78,6 +78,7 @@ class _Mod:
         self.where = rule.where
         self.question = "question" in rule.where
         self.window = rule.window
+        self.unless = rule.unless
 
 
 class _Text:
@@ -194,6 +195,9 @@ class Classifier:
         self._cue_markers = p.cue_markers
         self._plain_cues = p.plain_cues
         self._modifiers = [_Mod(rule) for rule in p.modifiers]
+        for mod, rule in zip(self._modifiers, p.modifiers, strict=True):
+            if rule.unless:
+                mod.unless = self._lazy(f"unless {rule.id}", rule.unless)
         # (event, headline/summary) -> (its question modifier or None, its modifiers' numbers)
         self._mods_for: dict[tuple[str, str], tuple[_Mod | None, frozenset[int]]] = {}
         for key, indexes in p.mods_for.items():
@@ -783,6 +787,8 @@ class Classifier:
                 mod = modifiers[mi]
                 c_end = c_start + 2 * words if words else c_stop
                 hit = self._where(mod, codes, c_start, c_end, start, end, s_start)
+                if hit and mod.unless and self._rx(mod.unless).search(codes, s_start, s_end):
+                    hit = ""  # its sentence says otherwise ("would end AT 12:01 A.M.")
                 if hit:
                     if not explaining:
                         return hit, mod.rule  # no explanation wanted: any reason will do
