@@ -82,6 +82,13 @@ EVENTS = [
     ("Actors vote to strike in an authorization ballot", ("strike-authorized",)),
     ("IATSE members approve strike authorization by 98%", ("strike-authorized",)),
     ("WGA members vote on deal that ended strike", ()),
+    # Purpose and future clauses report nothing yet.
+    ("Governor offers to help broker talks to end the writers strike", ()),
+    ("Writers and studios reach tentative deal to end strike", ("deal",)),
+    ("Writers and studios reach deal; strike to end Wednesday", ("deal", "strike-ended")),
+    ("SAG-AFTRA members will be asked to ratify the deal in December", ()),
+    ("IATSE says raises take effect once the contract is ratified", ()),
+    ("Directors and studios agree on a cutoff date for negotiations", ()),
     # A strike under way is not one starting.
     ("Writers hit the picket lines outside Netflix for a third week", ()),
     ("SAG-AFTRA to continue strike", ()),
