@@ -89,6 +89,12 @@ EVENTS = [
     ("SAG-AFTRA members will be asked to ratify the deal in December", ()),
     ("IATSE says raises take effect once the contract is ratified", ()),
     ("Directors and studios agree on a cutoff date for negotiations", ()),
+    # A board approving a tentative agreement reports the deal; members agreeing ratify it.
+    ("DGA board approves new deal with the studios", ("deal",)),
+    ("SAG-AFTRA approves deal to end strike", ("deal",)),
+    ("SAG-AFTRA board approves deal, sends it to members", ()),
+    ("DGA members approve new contract", ("ratified",)),
+    ("IATSE members agree to the contract, with a majority voting in favour", ("ratified",)),
     # A strike under way is not one starting.
     ("Writers hit the picket lines outside Netflix for a third week", ()),
     ("SAG-AFTRA to continue strike", ()),
