@@ -95,6 +95,12 @@ EVENTS = [
     ("SAG-AFTRA board approves deal, sends it to members", ()),
     ("DGA members approve new contract", ("ratified",)),
     ("IATSE members agree to the contract, with a majority voting in favour", ("ratified",)),
+    # talks-stalled as real coverage says it.
+    ("Talks between SAG-AFTRA and studios crumble", ("talks-stalled",)),
+    ("WGA talks on pause until further notice, guild says", ("talks-stalled",)),
+    ("Actors-studios talks hit a bitter end", ("talks-stalled",)),
+    ("Studios fail to negotiate a new deal with actors before deadline", ("talks-stalled",)),
+    ("SAG-AFTRA talks pause for the holiday weekend, to resume Monday", ()),
     # A strike under way is not one starting.
     ("Writers hit the picket lines outside Netflix for a third week", ()),
     ("SAG-AFTRA to continue strike", ()),
