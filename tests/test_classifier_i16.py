@@ -44,6 +44,9 @@ FALSE_PARTIES = [
         ("amptp", "iatse"),
         ("deal",),
     ),
+    # SAG-AFTRA's video game contract is a labor contract; one company's lot is not the AMPTP.
+    ("SAG-AFTRA reaches video game deal", ("sag-aftra",), ("deal",)),
+    ("SAG-AFTRA members picket Amazon Studios in Culver City", ("sag-aftra",), ()),
     # Foundations and trade papers own their news but do not hide the studios.
     ("WGA and studios resume talks, Hollywood Reporter says", ("amptp", "wga"), ("talks-resumed",)),
 ]
