@@ -98,6 +98,10 @@ EVENTS = [
     ("SAG-AFTRA board approves deal, sends it to members", ()),
     ("DGA members approve new contract", ("ratified",)),
     ("IATSE members agree to the contract, with a majority voting in favour", ("ratified",)),
+    # Deals as the wire says them.
+    ("Writers Guild and studios agree on new three-year contract", ("deal",)),
+    ("There's a deal: DGA and AMPTP settle new contract", ("deal",)),
+    ("Animation Guild members agree to new contract", ("ratified",)),
     # talks-stalled as real coverage says it.
     ("Talks between SAG-AFTRA and studios crumble", ("talks-stalled",)),
     ("WGA talks on pause until further notice, guild says", ("talks-stalled",)),
