@@ -21,7 +21,8 @@ How a text is read (the same steps are narrated by `explain`):
    untracked organisations ("UAW") and false friends ("overall deal", "in talks to star")
    are blanked out;
 3. parties: aliases always count; contextual names ("writers", "the studios") count only in
-   a Hollywood labor story;
+   a Hollywood labor story, and not when the item names one of the party's look-alike
+   organisations or rivals (Equity, game publishers) without naming the party itself;
 4. events: pattern matches that no modifier suppresses and that are not about an untracked
    organisation;
 5. the headline decides; the summary adds what its sentences assert, never background.
