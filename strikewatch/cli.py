@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
+import signal
 import sqlite3
 import sys
 from typing import TYPE_CHECKING, Any
@@ -29,26 +29,21 @@ if TYPE_CHECKING:
     from strikewatch.store import Store
 
 
+def main() -> None:
+    """The `strikewatch` program: SIGTERM (`timeout`, `kill`, a service manager) ends a command
+    through its clean-up, as Ctrl-C does; a second signal ends it at once."""
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    cli(prog_name="strikewatch")
+
+
+def _stop(signum: int, frame: Any) -> None:
+    signal.signal(signum, signal.SIG_DFL)
+    raise Terminated() if signum == signal.SIGTERM else KeyboardInterrupt()
+
+
 class StrikewatchGroup(click.Group):
     """Turns our exceptions into one-line errors with the contract's exit codes."""
-
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        """The `strikewatch` program's entry point (CliRunner calls `main` instead)."""
-        import signal
-
-        _freeze_at_exit()
-        previous = _stop_cleanly_on_signals()
-        try:
-            return super().__call__(*args, **kwargs)
-        except Terminated:
-            # Past the command's own clean-up: its store is closed, its workers shut down.
-            click.echo("strikewatch: terminated", err=True)
-            sys.exit(143)
-        finally:
-            # What is left (exit handlers, joining threads) is no place for those exceptions.
-            with contextlib.suppress(ValueError, TypeError):
-                for signum, handler in previous.items():
-                    signal.signal(signum, handler)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -70,6 +65,9 @@ class StrikewatchGroup(click.Group):
         except KeyboardInterrupt:
             click.echo("strikewatch: interrupted", err=True)
             ctx.exit(130)
+        except Terminated:
+            click.echo("strikewatch: terminated", err=True)
+            ctx.exit(143)
         except BrokenPipeError:
             # The reader went away (`| head`); silence the interpreter's own complaint too.
             devnull = os.open(os.devnull, os.O_WRONLY)
@@ -81,39 +79,6 @@ class StrikewatchGroup(click.Group):
             raise click.ClickException(
                 f"{error.filename or 'I/O error'}: {error.strerror or error}"
             ) from None
-
-
-def _stop_cleanly_on_signals() -> dict[int, Any]:
-    """SIGTERM (`timeout`, `kill`, cron's or a service manager's stop) ends the command as Ctrl-C
-    does, through its clean-up, rather than at once with its worker processes left running. A
-    second signal, during that clean-up, ends the process at once: interrupting the clean-up
-    itself could leave it waiting on workers for ever (they notice and exit by themselves)."""
-    import signal
-
-    def stop(signum: int, frame: Any) -> None:
-        signal.signal(signum, signal.SIG_DFL)
-        if signum == signal.SIGTERM:
-            raise Terminated()
-        raise KeyboardInterrupt()
-
-    previous: dict[int, Any] = {}
-    with contextlib.suppress(ValueError):  # not the main thread: the caller has the signals
-        for signum in (signal.SIGTERM, signal.SIGINT):
-            previous[signum] = signal.signal(signum, stop)
-    return previous  # put back after the command, for a program that calls `cli(...)`
-
-
-def _freeze_at_exit() -> None:
-    """Have the collector ignore every object once the interpreter is ending: its last passes
-    over every tracked object only free memory the system takes back anyway, and they were a
-    tenth of an unchanged poll. So an object in a reference cycle is not finalized at exit:
-    what must be closed (the store, a file) is closed explicitly, never left to the collector.
-    At exit, not on return: a program that calls `cli(...)` goes on running."""
-    import atexit
-    import gc
-
-    atexit.unregister(gc.freeze)
-    atexit.register(gc.freeze)
 
 
 class App:
@@ -589,7 +554,6 @@ def poll(app: App, locations: tuple[str, ...], timeout: float, quiet: bool) -> N
                 timeout=timeout,
                 respect_schedule=not locations,
                 on_feed_done=lambda _outcome: progress.advance(),
-                parse_workers=polling.PARSE_WORKERS,
             )
     for outcome in report.outcomes:
         feed = f"{one_line(outcome.name)} ({one_line(outcome.url)})"
@@ -644,14 +608,22 @@ def _show_new_items(store: Store, new_ids: list[int]) -> None:
 @click.argument("files", nargs=-1, type=click.Path(dir_okay=False))
 @click.option("--sample", is_flag=True, help="Load the bundled archive of 2023 strike coverage.")
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing unless something failed.")
+@click.option(
+    "--jobs",
+    "-j",
+    type=click.IntRange(min=1, max=64),
+    default=1,
+    show_default=True,
+    help="Processes for a JSON-lines archive: N - 1 parse and tag while this one stores.",
+)
 @click.pass_obj
-def import_(app: App, files: tuple[str, ...], sample: bool, quiet: bool) -> None:
+def import_(app: App, files: tuple[str, ...], sample: bool, quiet: bool, jobs: int) -> None:
     """Import local RSS/Atom files or JSON-lines archives, no network needed.
 
     Archive lines are JSON objects with title and link (required), published, summary and
     source. Bad lines are reported by number; the good ones are still imported.
     """
-    from strikewatch.ingest import TAG_WORKERS, import_file, sample_archive_path
+    from strikewatch.ingest import import_file, sample_archive_path
     from strikewatch.render import ProgressReporter
 
     paths: list[str | Path] = list(files)
@@ -665,9 +637,7 @@ def import_(app: App, files: tuple[str, ...], sample: bool, quiet: bool) -> None
     with ProgressReporter("Importing", total=None, enabled=not quiet) as progress:
         for path in paths:
             try:
-                report = import_file(
-                    store, path, classifier, on_items=progress.advance, tag_workers=TAG_WORKERS
-                )
+                report = import_file(store, path, classifier, on_items=progress.advance, jobs=jobs)
             except StrikewatchError as error:
                 click.echo(f"error: {error}", err=True)
                 failed = True
@@ -881,10 +851,10 @@ def classify(
     if jsonl is not None:
         if text is not None:
             raise UsageError("give TEXT or --jsonl, not both")
-        from strikewatch.batch import WORKERS, classify_jsonl
+        from strikewatch.batch import classify_jsonl
 
         stream = click.open_file(jsonl, "r", encoding="utf-8", errors="strict")  # "-": stdin
-        errors = classify_jsonl(classifier, stream, sys.stdout, workers=WORKERS)
+        errors = classify_jsonl(classifier, stream, sys.stdout)
         for line_number, message in errors:
             click.echo(f"error: line {line_number}: {message}", err=True)
         if errors:

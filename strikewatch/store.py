@@ -932,7 +932,6 @@ def tag_list_json(ids: Sequence[str]) -> str:
     return '["' + '", "'.join(ids) + '"]' if ids else "[]"
 
 
-
 # What _find_existing reads of a stored item: its identity and text, and how the source being
 # saved carries it (its guid, link and headline there; NULL when it does not carry it).
 _CANDIDATE = (

@@ -50,19 +50,3 @@ def run_json(run):
         return json.loads(result.stdout)
 
     return invoke
-
-
-@pytest.fixture
-def pool_starts(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """Counts the worker pools started (strikewatch.workers.start_pool), which still start."""
-    from strikewatch import workers
-
-    started: list[int] = []
-    start_pool = workers.start_pool
-
-    def counting(*args, **kwargs):
-        started.append(1)
-        return start_pool(*args, **kwargs)
-
-    monkeypatch.setattr(workers, "start_pool", counting)
-    return started

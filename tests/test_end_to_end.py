@@ -122,37 +122,3 @@ def test_env_var_database_and_broken_pipe(tmp_path):
     )
     assert json.loads(shell.stdout)["id"]
     assert "Traceback" not in shell.stderr and "BrokenPipe" not in shell.stderr
-
-
-def test_the_program_hides_its_objects_from_the_collector_only_as_it_exits(tmp_path):
-    """The entry point has the interpreter freeze every object as it ends (the collector's
-    passes at exit were a tenth of a short run). Nothing may be frozen before: frozen objects are
-    never collected, and a program that calls `cli(...)` or CliRunner, as tests do, goes on."""
-    import gc
-
-    from click.testing import CliRunner
-
-    from strikewatch.cli import cli
-
-    probe = (
-        "import atexit, gc\n"
-        "atexit.register(lambda: print('frozen at exit', gc.get_freeze_count() > 0))\n"
-        "from strikewatch.cli import cli\n"
-        "code = cli(['--version'], prog_name='strikewatch', standalone_mode=False)\n"
-        "print('frozen on return', gc.get_freeze_count() > 0)\n"
-        "import signal\n"
-        "print('handler put back', signal.getsignal(signal.SIGTERM) is signal.SIG_DFL)\n"
-    )
-    ended = subprocess.run(
-        [sys.executable, "-c", probe], cwd=tmp_path, capture_output=True, text=True, timeout=60
-    )
-    assert ended.returncode == 0, ended.stderr
-    assert ended.stdout.splitlines()[-3:] == [
-        "frozen on return False",
-        "handler put back True",
-        "frozen at exit True",
-    ]
-
-    before = gc.get_freeze_count()
-    assert CliRunner().invoke(cli, ["--version"]).exit_code == 0
-    assert gc.get_freeze_count() == before

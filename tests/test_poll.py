@@ -405,57 +405,6 @@ def test_poll_named_location_without_subscribing(httpserver, run, run_json):
     assert run_json("feeds", "list") == []
 
 
-def test_parsing_in_worker_processes_stores_the_same_items(httpserver, tmp_path):
-    """A large poll parses in worker processes; what it stores must not depend on that."""
-    from strikewatch.classify import load_classifier
-    from strikewatch.fetch import new_session
-    from strikewatch.poll import PARALLEL_PARSE_MIN_FEEDS, poll_feeds
-    from strikewatch.store import Store, TimelineFilter
-
-    count = PARALLEL_PARSE_MIN_FEEDS + 2
-    for index in range(count):
-        stories = [
-            Story(
-                f"{story.title} ({index})",
-                story.link.split("?")[0] + f"/{index}",
-                story.published,
-                story.summary,
-            )
-            for story in DEADLINE + VARIETY
-        ]
-        httpserver.expect_request(f"/f{index}.xml").respond_with_data(
-            rss(stories), content_type="application/rss+xml"
-        )
-    httpserver.expect_request("/broken.xml").respond_with_data("<html><body>no</body></html>")
-    urls = [httpserver.url_for(f"/f{index}.xml") for index in range(count)]
-    urls.append(httpserver.url_for("/broken.xml"))
-    stored = []
-    for workers in (0, 2):
-        store = Store.open(tmp_path / f"w{workers}.db")
-        for url in urls:
-            store.add_feed(url)
-        report = poll_feeds(
-            store,
-            store.feeds(),
-            session=new_session(),
-            classifier=load_classifier(),
-            parse_workers=workers,
-        )
-        assert [outcome.error for outcome in report.outcomes if outcome.failed] == [
-            "not a feed: the server sent an HTML page"
-        ]
-        rows = store.timeline(TimelineFilter(include_untagged=True, collapse=False))
-        stored.append(
-            sorted(
-                (row["title"], row["link"], row["published"], row["guilds"], row["events"])
-                for row in rows
-            )
-        )
-        store.close()
-    assert len(stored[0]) == count * len(DEADLINE + VARIETY)
-    assert stored[0] == stored[1]
-
-
 def test_connections_are_kept_alive_across_feeds_of_a_host():
     """A host's feeds share one connection (one TLS handshake in real life), whether the
     answer was a full body or a 304."""
@@ -528,26 +477,6 @@ def test_a_304_announcing_chunks_does_not_wait_for_them():
         for conn in held:
             conn.close()
         listener.close()
-
-
-def test_a_deadline_gives_up_its_sockets_only_before_it_expires():
-    import socket
-    import time
-
-    from strikewatch.fetch import Deadline
-
-    with Deadline(5) as deadline:
-        a, b = socket.socketpair()
-        deadline.watch(a)
-        assert deadline.disown_sockets()  # reusable: a later expiry no longer touches it
-    a.sendall(b"x")
-    assert b.recv(1) == b"x"
-    with Deadline(0.05) as late:
-        late.watch(b)
-        time.sleep(0.3)
-        assert late.expired and not late.disown_sockets()
-    a.close()
-    b.close()
 
 
 def test_state_changes_are_recorded_even_when_the_poll_fails_later(tmp_path, monkeypatch):

@@ -219,11 +219,9 @@ def test_derive_feed_name(url, name):
     assert derive_feed_name(url) == name
 
 
-def test_import_with_worker_processes_stores_exactly_what_a_serial_import_does(
-    tmp_path, monkeypatch, pool_starts
-):
-    """A large archive is parsed and tagged in a worker process while the main one stores:
-    same items, tags, stories and bad-line numbers as doing it all in one process."""
+def test_import_with_jobs_stores_exactly_what_a_one_process_import_does(tmp_path, monkeypatch):
+    """With --jobs, an archive is parsed and tagged in worker processes while the main one
+    stores: same items, tags, stories and bad-line numbers as doing it all in one process."""
     import json
 
     from strikewatch import ingest
@@ -257,12 +255,19 @@ def test_import_with_worker_processes_stores_exactly_what_a_serial_import_does(
     archive = tmp_path / "archive.jsonl"
     archive.write_text("\n".join(lines) + "\n", encoding="utf-8")
     monkeypatch.setattr(ingest, "BATCH_SIZE", 7)
-    monkeypatch.setattr(ingest, "PARALLEL_TAGGING_MIN_BYTES", 1)
     classifier = load_classifier()
+    pieces: list[int] = []
 
-    def imported(name: str, workers: int):
+    class CountingPool(ingest.ProcessPoolExecutor):
+        def submit(self, *args, **kwargs):
+            pieces.append(1)
+            return super().submit(*args, **kwargs)
+
+    monkeypatch.setattr(ingest, "ProcessPoolExecutor", CountingPool)
+
+    def imported(name: str, jobs: int):
         with Store.open(tmp_path / name) as store:
-            report = ingest.import_file(store, archive, classifier, tag_workers=workers)
+            report = ingest.import_file(store, archive, classifier, jobs=jobs)
             rows = store.conn.execute(
                 "SELECT id, story_id, title, link, published, source, guilds, events,"
                 " rules_version FROM items ORDER BY id"
@@ -271,10 +276,10 @@ def test_import_with_worker_processes_stores_exactly_what_a_serial_import_does(
         errors = [(e.line_number, e.message) for e in report.line_errors]
         return [tuple(r) for r in rows], [tuple(t) for t in tags], errors, len(report.new_ids)
 
-    serial = imported("serial.db", 0)
-    assert not pool_starts
-    parallel = imported("parallel.db", 1)
-    assert pool_starts  # the worker process really did the parsing and tagging
+    serial = imported("serial.db", 1)
+    assert not pieces
+    parallel = imported("parallel.db", 3)
+    assert len(pieces) == 9  # the worker processes really did the parsing and tagging
     assert parallel == serial
     rows, tags, errors, new = parallel
     assert new == 60 - 3 - 2 and len(rows) == new
