@@ -141,7 +141,17 @@ def test_stopping_an_import_with_jobs_leaves_no_worker_and_a_sound_database(
             out.write(json.dumps(record) + "\n")
     db = tmp_path / "stop.db"
     process = subprocess.Popen(
-        [sys.executable, "-m", "strikewatch", "--db", str(db), "import", "--jobs", "2", str(archive)],
+        [
+            sys.executable,
+            "-m",
+            "strikewatch",
+            "--db",
+            str(db),
+            "import",
+            "--jobs",
+            "2",
+            str(archive),
+        ],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
