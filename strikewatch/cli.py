@@ -885,12 +885,13 @@ def classify(
 @click.pass_obj
 def reclassify(app: App, extra_rules: tuple[str, ...], quiet: bool) -> None:
     """Re-run the current rules over every stored item (after editing or adding rules)."""
+    from strikewatch.pipeline import reclassify as reclassify_items
     from strikewatch.render import ProgressReporter
 
     store = app.store()
     classifier = app.classifier(extra_rules)
     with ProgressReporter("Reclassifying", total=store.item_count(), enabled=not quiet) as progress:
-        seen, changed = store.reclassify(classifier, progress=progress.advance)
+        seen, changed = reclassify_items(store, classifier, progress=progress.advance)
     if not quiet:
         click.echo(
             f"Reclassified {seen} item(s) with rules {classifier.version}: {changed} changed tags"

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from strikewatch import pipeline
 from strikewatch.errors import FeedError, ImportFileError, StoreError
 from strikewatch.fetch import DEFAULT_MAX_BYTES, read_local
 from strikewatch.parse import (
@@ -101,11 +102,9 @@ def import_file(
         batches = iter([(parsed.items, classifier)])
     failed = True
     try:
-        for batch, batch_classifier in batches:
+        for batch, batch_tagger in batches:
             try:
-                saved = store.save_items(
-                    batch, source=default_source, classifier=batch_classifier, group_stories=False
-                )
+                saved = pipeline.ingest(store, batch_tagger, batch, source=default_source)
             except sqlite3.Error as error:
                 # Each batch is committed as it is stored: say how much of the file was.
                 raise StoreError(
@@ -188,8 +187,8 @@ def _parse_and_tag(
 
 
 class _Pretagged:
-    """The classifier as storing sees it, answering from the tags a worker computed (the
-    rules are the same, so the tags are too); anything else is classified here."""
+    """A Tagger answering from the tags a worker computed (the rules are the same, so the
+    tags are too); anything else is classified here."""
 
     def __init__(self, classifier: Classifier, tags: dict[tuple[str, str], Tags]):
         self.version = classifier.version

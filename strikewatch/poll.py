@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from strikewatch import fetch as fetching
+from strikewatch import pipeline
 from strikewatch.errors import FeedError, ParseError, PollLocked, StoreError
 from strikewatch.normalize import to_utc_iso, utcnow
 from strikewatch.parse import ParsedFeed, parse_feed
@@ -20,7 +21,6 @@ from strikewatch.parse import ParsedFeed, parse_feed
 if TYPE_CHECKING:
     import requests
 
-    from strikewatch.classify import Classifier
     from strikewatch.store import Store
 
 BACKOFF_BASE = timedelta(minutes=10)
@@ -121,7 +121,7 @@ def poll_feeds(
     feeds: Sequence[dict[str, Any]],
     *,
     session: requests.Session | None,
-    classifier: Classifier,
+    classifier: pipeline.Tagger,
     timeout: float = fetching.DEFAULT_TIMEOUT,
     max_bytes: int = fetching.DEFAULT_MAX_BYTES,
     respect_schedule: bool = True,
@@ -206,7 +206,7 @@ def poll_feeds(
 def _process(
     store: Store,
     fetched: fetching.Fetched,
-    classifier: Classifier,
+    classifier: pipeline.Tagger,
     started_iso: str,
     backoff: bool = True,
 ) -> FeedOutcome:
@@ -278,7 +278,7 @@ def _record(
     result: fetching.FetchResult | None,
     parsed: ParsedFeed | None,
     error: FeedError | None,
-    classifier: Classifier,
+    classifier: pipeline.Tagger,
     backoff: bool = True,
 ) -> FeedOutcome:
     """Store the items and the feed's new health, whatever happened."""
@@ -339,13 +339,8 @@ def _record(
         outcome.warning = parsed.warning
         if parsed.title and not feed.get("title"):
             state["title"] = parsed.title
-        saved = store.save_items(
-            parsed.items,
-            source=feed["name"],
-            feed_id=feed_id,
-            classifier=classifier,
-            seen_at=now,
-            group_stories=False,  # once for the whole poll, in poll_feeds
+        saved = pipeline.ingest(
+            store, classifier, parsed.items, source=feed["name"], feed_id=feed_id, seen_at=now
         )
         outcome.new_ids = saved.new_ids
         outcome.updated_ids = saved.updated_ids

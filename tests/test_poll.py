@@ -512,7 +512,7 @@ def test_state_changes_are_recorded_even_when_the_poll_fails_later(tmp_path, mon
         def locked(*args, **kwargs):
             raise StoreError("database is locked")
 
-        monkeypatch.setattr(store, "save_items", locked)
+        monkeypatch.setattr("strikewatch.pipeline.ingest", locked)
         report = poll_feeds(
             store,
             store.feeds(active_only=True),

@@ -13,6 +13,7 @@ import pytest
 from strikewatch.errors import StoreError, UsageError
 from strikewatch.parse import Item
 from strikewatch.store import SCHEMA_VERSION, Store, TimelineFilter, derive_feed_name
+from tests.season import save
 
 SNAPSHOT = Path(__file__).parent / "data" / "schema.sql"
 
@@ -122,7 +123,7 @@ def test_dedupe_by_guid_then_link_then_hash(tmp_path):
         ),
         Item("No link, no guid", None, summary="body text"),
     ]
-    result = store.save_items(first, source="a", classifier=FixedClassifier(), seen_at=seen)
+    result = save(store, first, source="a", classifier=FixedClassifier(), seen_at=seen)
     assert len(result.new_ids) == 2
     again = [
         Item("WGA deal reached (updated)", "https://a.example/1-moved", guid="g1"),  # same guid
@@ -131,9 +132,9 @@ def test_dedupe_by_guid_then_link_then_hash(tmp_path):
             "WGA deal reached", "https://a.example/1", guid="other", published=None
         ),  # same link via feed b
     ]
-    result = store.save_items(again[:2], source="a", classifier=FixedClassifier(), seen_at=seen)
+    result = save(store, again[:2], source="a", classifier=FixedClassifier(), seen_at=seen)
     assert result.new_ids == [] and len(result.updated_ids) == 1 and result.unchanged == 1
-    result = store.save_items(again[2:], source="b", classifier=FixedClassifier(), seen_at=seen)
+    result = save(store, again[2:], source="b", classifier=FixedClassifier(), seen_at=seen)
     assert result.new_ids == [] and result.unchanged == 1
     rows = store.timeline(TimelineFilter(include_untagged=True))
     assert len(rows) == 2
@@ -148,7 +149,7 @@ def test_future_dates_are_clamped_to_first_seen(tmp_path):
     store = Store.open(tmp_path / "a.db")
     seen = datetime(2023, 10, 1, 12, tzinfo=UTC)
     future = Item("WGA deal", "https://a.example/f", published=datetime(2031, 1, 1, tzinfo=UTC))
-    store.save_items([future], source="a", classifier=FixedClassifier(), seen_at=seen)
+    save(store, [future], source="a", classifier=FixedClassifier(), seen_at=seen)
     assert store.timeline(TimelineFilter())[0]["published"] == "2023-10-01T12:00:00+00:00"
 
 
@@ -162,7 +163,7 @@ def test_timeline_filters_and_limit(tmp_path):
         )
         for day in range(1, 11)
     ]
-    store.save_items(items, source="deadline", classifier=FixedClassifier())
+    save(store, items, source="deadline", classifier=FixedClassifier())
     limited = store.timeline(TimelineFilter(guilds=["wga"], limit=3))
     assert [row["link"] for row in limited] == [f"https://a.example/{day}" for day in (8, 9, 10)]
     deals = store.timeline(TimelineFilter(events=["deal"], since="2023-05-04T00:00:00+00:00"))
