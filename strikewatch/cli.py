@@ -12,6 +12,7 @@ import click
 
 from strikewatch import __version__
 from strikewatch.errors import PollLocked, StrikewatchError, Terminated, UsageError
+from strikewatch.filters import TimelineFilter, date_bound
 from strikewatch.paths import (
     RULES_ENV_VAR,
     bundled_rule_files,
@@ -136,8 +137,6 @@ class DateType(click.ParamType):
         self.end_of_day = end_of_day
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
-        from strikewatch.filters import date_bound
-
         try:
             return date_bound(str(value), end_of_day=self.end_of_day) or ""
         except UsageError as error:
@@ -666,7 +665,6 @@ def import_(app: App, files: tuple[str, ...], sample: bool, quiet: bool, jobs: i
 
 def _timeline(app: App, fmt: str | None, **filters: Any) -> None:
     from strikewatch.render import TIMELINE_COLUMNS, emit
-    from strikewatch.store import TimelineFilter
 
     rows = app.store().iter_timeline(TimelineFilter(**filters))
     emit(
@@ -795,7 +793,6 @@ def export(app: App, as_atom: bool, **filters: Any) -> None:
     Example: strikewatch export --atom --guild wga > wga.atom
     """
     from strikewatch.atom import write_atom
-    from strikewatch.store import TimelineFilter
 
     if not as_atom:
         raise UsageError("choose a format: --atom")

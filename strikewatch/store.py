@@ -17,6 +17,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from strikewatch.errors import StoreError, UsageError
+from strikewatch.filters import TimelineFilter, where
 from strikewatch.normalize import (
     feed_url,
     strip_controls,
@@ -66,42 +67,6 @@ class StoredItem:
 
 # Timeline entries read (and their `also` attached) at a time when a listing is streamed.
 LISTING_BATCH = 500
-
-
-class TimelineFilter:
-    """The filters timeline, since and export share (see the contract)."""
-
-    __slots__ = (
-        "collapse",
-        "events",
-        "guilds",
-        "include_untagged",
-        "limit",
-        "since",
-        "sources",
-        "until",
-    )
-
-    def __init__(
-        self,
-        *,
-        guilds: Sequence[str] = (),
-        events: Sequence[str] = (),
-        since: str | None = None,
-        until: str | None = None,
-        sources: Sequence[str] = (),
-        limit: int | None = None,
-        include_untagged: bool = False,
-        collapse: bool = True,
-    ) -> None:
-        self.guilds = guilds
-        self.events = events
-        self.since = since
-        self.until = until
-        self.sources = sources
-        self.limit = limit
-        self.include_untagged = include_untagged
-        self.collapse = collapse
 
 
 def describe_sqlite_error(error: sqlite3.Error, path: str | None = None) -> str:
@@ -688,18 +653,13 @@ class Store:
         shown.sort(key=lambda row: (row["published"], row["id"]))
         return shown
 
-    def _tag_conditions(self, groups: Sequence[Sequence[str]], limit: int | None) -> list[str]:
-        """How to require one tag of each group (--guild, --event). For "the latest N" when
-        matches are common, walking the items newest first and probing each one's tags stops
-        after N stories (milliseconds on 200,000 items); otherwise the rarest group's tag index
-        drives the query (no limit: every match is wanted anyway)."""
-        exists = _tag_probes(groups)
-        listed = [
-            "id IN (SELECT item_id FROM tags WHERE tag IN (" + ", ".join("?" for _ in group) + "))"
-            for group in groups
-        ]
+    def _probe_plan(self, groups: Sequence[Sequence[str]], limit: int | None) -> list[bool]:
+        """Which tag groups (--guild, --event) to check item by item (filters.where). For "the
+        latest N" when matches are common, walking the items newest first and probing each
+        one's tags stops after N stories; otherwise the rarest group's tag index drives the
+        query (no limit: every match is wanted anyway)."""
         if limit is None or not groups:
-            return listed
+            return [False] * len(groups)
         counts = [
             self.conn.execute(
                 f"SELECT count(*) FROM tags WHERE tag IN ({', '.join('?' for _ in group)})",
@@ -715,50 +675,24 @@ class Store:
         # Items the walk expects to probe, against index entries the other plan reads (each
         # of which costs a row lookup and a sort: about four probes' worth).
         if share > 0 and limit / share < 4 * counts[rarest]:
-            return exists
-        return [listed[i] if i == rarest else exists[i] for i in range(len(groups))]
+            return [True] * len(groups)
+        return [i != rarest for i in range(len(groups))]
 
     def timeline_sql(
         self, filters: TimelineFilter, columns: str | None = None, ids: Sequence[int] = ()
     ) -> tuple[str, list[Any]]:
         """The query behind timeline (public so tests can EXPLAIN it); `columns` defaults to
         ITEM_COLUMNS. With `ids`, only those items, unordered: a streamed listing's batch,
-        checked against the filters again."""
-        where: list[str] = []
-        params: list[Any] = []
-        if filters.collapse:
-            # Only a story's first report (an item not grouped yet counts as its own story).
-            where.append("coalesce(story_id, id) = id")
+        checked against the filters again (each item's tags probed)."""
         groups = [group for group in (filters.guilds, filters.events) if group]
-        # A batch of ids probes each of its items' tags.
-        where.extend(_tag_probes(groups) if ids else self._tag_conditions(groups, filters.limit))
-        for group in groups:
-            params.extend(group)
-        if not filters.guilds and not filters.include_untagged:
-            where.append("guilds != '[]'")
-        if filters.since:
-            where.append("published >= ?")
-            params.append(filters.since)
-        if filters.until:
-            where.append("published <= ?")
-            params.append(filters.until)
-        if filters.sources:
-            marks = ", ".join("?" for _ in filters.sources)
-            if filters.collapse:
-                where.append(
-                    f"(source COLLATE NOCASE IN ({marks}) OR EXISTS (SELECT 1 FROM items AS report"
-                    f" WHERE report.story_id = items.id AND report.source COLLATE NOCASE IN ({marks})))"
-                )
-                params.extend([*filters.sources, *filters.sources])
-            else:
-                where.append(f"source COLLATE NOCASE IN ({marks})")
-                params.extend(filters.sources)
+        probe = [True] * len(groups) if ids else self._probe_plan(groups, filters.limit)
+        clauses, params = where(filters, probe)
         if ids:
-            where.append(f"id IN ({', '.join('?' for _ in ids)})")
+            clauses.append(f"items.id IN ({', '.join('?' for _ in ids)})")
             params.extend(ids)
         sql = f"SELECT {columns or ITEM_COLUMNS} FROM items"
-        if where:
-            sql += " WHERE " + " AND ".join(where)
+        if clauses:
+            sql += " WHERE " + " AND ".join(clauses)
         if ids:
             return sql, params
         if filters.limit is not None:
@@ -782,16 +716,6 @@ FEED_STATE_COLUMNS = {
     "last_success",
     "next_poll",
 }
-
-
-def _tag_probes(groups: Sequence[Sequence[str]]) -> list[str]:
-    """One tag of each group required, looked up item by item."""
-    return [
-        "EXISTS (SELECT 1 FROM tags WHERE tags.item_id = items.id AND tags.tag IN ("
-        + ", ".join("?" for _ in group)
-        + "))"
-        for group in groups
-    ]
 
 
 # The order item_dict reads them in.

@@ -7,8 +7,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from strikewatch.filters import TimelineFilter
 from strikewatch.parse import Item, parse_feed
-from strikewatch.store import Store, TimelineFilter
+from strikewatch.store import Store
 from tests.feeds import Story, rss
 from tests.season import save as stored
 from tests.test_store import FixedClassifier

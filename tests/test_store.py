@@ -11,8 +11,9 @@ from pathlib import Path
 import pytest
 
 from strikewatch.errors import StoreError, UsageError
+from strikewatch.filters import TimelineFilter
 from strikewatch.parse import Item
-from strikewatch.store import SCHEMA_VERSION, Store, TimelineFilter, derive_feed_name
+from strikewatch.store import SCHEMA_VERSION, Store, derive_feed_name
 from tests.season import save
 
 SNAPSHOT = Path(__file__).parent / "data" / "schema.sql"

@@ -10,10 +10,11 @@ from datetime import UTC, datetime
 
 import pytest
 
+from strikewatch.filters import TimelineFilter
 from strikewatch.ingest import import_file
 from strikewatch.parse import Item, archive_record_to_item
 from strikewatch.pipeline import reclassify
-from strikewatch.store import Store, TimelineFilter
+from strikewatch.store import Store
 from strikewatch.stories import ALSO_SQL, headline_words, lead_event, parties_of, word_similarity
 from tests.season import (
     SEASON,
