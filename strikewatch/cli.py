@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import math
 import os
 import signal
 import sqlite3
@@ -11,8 +13,11 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from strikewatch import __version__
+from strikewatch.atom import write_atom
+from strikewatch.batch import classify_jsonl
 from strikewatch.errors import PollLocked, StrikewatchError, Terminated, UsageError
 from strikewatch.filters import TimelineFilter, date_bound
+from strikewatch.normalize import utcnow
 from strikewatch.paths import (
     RULES_ENV_VAR,
     bundled_rule_files,
@@ -20,6 +25,22 @@ from strikewatch.paths import (
     default_db_path,
     user_rules_path,
 )
+from strikewatch.pipeline import reclassify as reclassify_items
+from strikewatch.render import (
+    FEED_COLUMNS,
+    SEARCH_COLUMNS,
+    STATUS_COLUMNS,
+    TIMELINE_COLUMNS,
+    Column,
+    ProgressReporter,
+    emit,
+    one_line,
+    print_explanation,
+    print_status,
+)
+from strikewatch.search import search as run_search
+from strikewatch.status import all_status, explain_strikes
+from strikewatch.store import Store, describe_sqlite_error, feed_summary, normalize_location
 from strikewatch.taxonomy import EVENTS, GUILDS, resolve_event, resolve_guild
 
 if TYPE_CHECKING:
@@ -27,7 +48,6 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from strikewatch.classify import Classifier, DeferredClassifier
-    from strikewatch.store import Store
 
 
 def main() -> None:
@@ -44,7 +64,7 @@ def _stop(signum: int, frame: Any) -> None:
 
 
 class StrikewatchGroup(click.Group):
-    """Turns our exceptions into one-line errors with the contract's exit codes."""
+    """Turns our exceptions into one-line errors with the exit codes the README documents."""
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -57,8 +77,6 @@ class StrikewatchGroup(click.Group):
         except StrikewatchError as error:
             raise click.ClickException(str(error)) from None
         except sqlite3.Error as error:
-            from strikewatch.store import describe_sqlite_error
-
             opened = getattr(ctx.obj, "_store", None)
             raise click.ClickException(
                 f"database error: {describe_sqlite_error(error, opened.path if opened else None)}"
@@ -93,8 +111,6 @@ class App:
 
     def store(self) -> Store:
         if self._store is None:
-            from strikewatch.store import Store
-
             self._store = Store.open(self.db_path)
             click.get_current_context().call_on_close(self._store.close)
         return self._store
@@ -155,8 +171,6 @@ class Seconds(click.ParamType):
     def convert(
         self, value: Any, param: click.Parameter | None, ctx: click.Context | None
     ) -> float:
-        import math
-
         try:
             seconds = float(value)
         except (TypeError, ValueError):
@@ -200,7 +214,7 @@ def filter_options(
     limit_default: int | None = None,
     limit_help: str = "Keep the most recent N (still printed oldest first).",
 ):
-    """The timeline filters of the contract, shared by timeline, since, export and search
+    """The timeline filters (README: Filters), shared by timeline, since, export and search
     (which has no --all or --no-collapse: it ranks stories, tracked or not)."""
 
     def decorate(function):
@@ -370,14 +384,12 @@ def feeds_add(app: App, location: str, name: str | None, no_check: bool, timeout
     (<link rel="alternate" type="application/rss+xml"> or Atom) is subscribed instead.
     """
     from strikewatch.fetch import is_remote
-    from strikewatch.store import normalize_location
 
     if is_remote(location):
         location = normalize_location(location)  # a usage error when it is no usable address
         if not no_check:
             from strikewatch.discover import check_address
             from strikewatch.fetch import new_session
-            from strikewatch.render import one_line
 
             checked = check_address(new_session(), location, timeout=timeout)
             if checked.unchecked:
@@ -424,9 +436,6 @@ def _check_local_feed(location: str) -> None:
 @click.pass_obj
 def feeds_list(app: App, show_all: bool, fmt: str | None) -> None:
     """Every subscribed feed with its health: last status, last error, next poll."""
-    from strikewatch.render import FEED_COLUMNS, emit
-    from strikewatch.store import feed_summary
-
     rows = [feed_summary(feed) for feed in app.store().feeds(active_only=not show_all)]
     emit(
         rows,
@@ -518,7 +527,6 @@ def poll(app: App, locations: tuple[str, ...], timeout: float, quiet: bool) -> N
     """
     from strikewatch import poll as polling
     from strikewatch.fetch import new_session
-    from strikewatch.render import ProgressReporter, one_line
 
     store = app.store()
     with polling.poll_lock(store.path):
@@ -596,8 +604,6 @@ def poll(app: App, locations: tuple[str, ...], timeout: float, quiet: bool) -> N
 
 
 def _show_new_items(store: Store, new_ids: list[int]) -> None:
-    from strikewatch.render import TIMELINE_COLUMNS, emit
-
     tagged = [row for row in store.items_by_id(new_ids) if row["guilds"]]
     if tagged:
         emit(tagged, None, TIMELINE_COLUMNS)
@@ -623,7 +629,6 @@ def import_(app: App, files: tuple[str, ...], sample: bool, quiet: bool, jobs: i
     source. Bad lines are reported by number; the good ones are still imported.
     """
     from strikewatch.ingest import import_file, sample_archive_path
-    from strikewatch.render import ProgressReporter
 
     paths: list[str | Path] = list(files)
     if sample:
@@ -664,8 +669,6 @@ def import_(app: App, files: tuple[str, ...], sample: bool, quiet: bool, jobs: i
 
 
 def _timeline(app: App, fmt: str | None, **filters: Any) -> None:
-    from strikewatch.render import TIMELINE_COLUMNS, emit
-
     rows = app.store().iter_timeline(TimelineFilter(**filters))
     emit(
         rows,
@@ -711,9 +714,6 @@ def search(app: App, query: str, fmt: str | None, **filters: Any) -> None:
     Words are all required; "quoted words" match as a phrase, strik* as a prefix, and OR
     between two words accepts either. Punctuation is ignored: sag-aftra is the phrase "sag aftra".
     """
-    from strikewatch.render import SEARCH_COLUMNS, emit
-    from strikewatch.search import search as run_search
-
     rows = run_search(app.store().conn, query, **filters)
     emit(rows, fmt, SEARCH_COLUMNS, empty_message=f"Nothing matches {query!r}.")
 
@@ -744,16 +744,10 @@ def status(
     """
     from datetime import date
 
-    from strikewatch.normalize import utcnow
-    from strikewatch.render import STATUS_COLUMNS, emit, print_status
-    from strikewatch.status import all_status, explain_strikes
-
     day = date.fromisoformat(as_of[:10]) if as_of else utcnow().date()
     chosen = tuple(dict.fromkeys(guilds)) or GUILDS
     conn = app.store().conn
     if explain:
-        from strikewatch.render import Column
-
         rows = [
             dict(entry, guild=guild)
             for guild in chosen
@@ -792,8 +786,6 @@ def export(app: App, as_atom: bool, **filters: Any) -> None:
 
     Example: strikewatch export --atom --guild wga > wga.atom
     """
-    from strikewatch.atom import write_atom
-
     if not as_atom:
         raise UsageError("choose a format: --atom")
     rows = app.store().iter_timeline(TimelineFilter(**filters), newest_first=True)
@@ -842,14 +834,10 @@ def classify(
     extra_rules: tuple[str, ...],
 ) -> None:
     """Run the rules on TEXT (a headline) and print its guilds and events."""
-    import json
-
     classifier = app.classifier(extra_rules)
     if jsonl is not None:
         if text is not None:
             raise UsageError("give TEXT or --jsonl, not both")
-        from strikewatch.batch import classify_jsonl
-
         stream = click.open_file(jsonl, "r", encoding="utf-8", errors="strict")  # "-": stdin
         errors = classify_jsonl(classifier, stream, sys.stdout)
         for line_number, message in errors:
@@ -864,8 +852,6 @@ def classify(
         if as_json:
             click.echo(json.dumps(explanation.to_dict(), ensure_ascii=False, indent=2))
         else:
-            from strikewatch.render import print_explanation
-
             print_explanation(explanation)
         return
     tags = classifier.classify(text, summary)
@@ -882,9 +868,6 @@ def classify(
 @click.pass_obj
 def reclassify(app: App, extra_rules: tuple[str, ...], quiet: bool) -> None:
     """Re-run the current rules over every stored item (after editing or adding rules)."""
-    from strikewatch.pipeline import reclassify as reclassify_items
-    from strikewatch.render import ProgressReporter
-
     store = app.store()
     classifier = app.classifier(extra_rules)
     with ProgressReporter("Reclassifying", total=store.item_count(), enabled=not quiet) as progress:

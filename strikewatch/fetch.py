@@ -16,8 +16,8 @@ Two bounds hold whatever the server does:
 from __future__ import annotations
 
 import contextlib
-import functools
 import queue
+import stat
 import threading
 import time
 import zlib
@@ -28,15 +28,16 @@ from datetime import datetime, timedelta
 from email.utils import parsedate_to_datetime
 from http import HTTPStatus
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import urljoin, urlsplit
+
+import requests
+import requests.utils
+import urllib3
 
 from strikewatch import __version__
 from strikewatch.errors import FeedError, FetchError
 from strikewatch.normalize import plain_text, utcnow
-
-if TYPE_CHECKING:
-    import requests
 
 USER_AGENT = f"strikewatch/{__version__} (+https://pypi.org/project/strikewatch/; feed poller)"
 DEFAULT_TIMEOUT = 30.0
@@ -104,7 +105,7 @@ def host_key(location: str) -> str:
 
 def new_session() -> requests.Session:
     """A session with our User-Agent, asking for what _Decoder can decompress."""
-    session = _session_class()()
+    session = FeedSession()
     session.headers["User-Agent"] = USER_AGENT
     session.headers["Accept"] = (
         "application/atom+xml, application/rss+xml, application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5"
@@ -137,8 +138,6 @@ def read_local(
     device (/dev/zero) or a pipe is read up to the cap and no further. `regular_only` refuses
     anything but a regular file before opening it (a subscribed feed: cron must never block
     on a pipe nobody writes to, nor read a device)."""
-    import stat
-
     location = Path(path).expanduser()
     too_large = f"file is larger than the {_megabytes(max_bytes)} limit"
     try:
@@ -167,74 +166,68 @@ def _no_auth(request: Any) -> Any:
     return request
 
 
-@functools.cache
-def _session_class() -> Any:
-    """requests.Session that reads the environment's proxy settings and netrc once per host.
+class FeedSession(requests.Session):
+    """A requests.Session that reads the environment's proxy settings and netrc once per host.
 
     requests re-reads every environment variable (proxies, no_proxy) for every request, and looks
-    for ~/.netrc (parsing it, if there is one) for every request too: in an unchanged re-poll of
-    100 feeds that was over a third of the time. The answers depend only on the host, and
+    for ~/.netrc (parsing it, if there is one) for every request too, which dominated an
+    unchanged re-poll (benchmarks/bench_poll.py). The answers depend only on the host, and
     neither changes during a poll.
     """
-    import requests
-    import requests.utils
 
-    class FeedSession(requests.Session):
-        def __init__(self) -> None:
-            super().__init__()
-            self._environment: dict[tuple[Any, ...], dict[str, Any]] = {}
-            self._netrc: dict[str | None, tuple[str, str] | None] = {}
+    def __init__(self) -> None:
+        super().__init__()
+        self._environment: dict[tuple[Any, ...], dict[str, Any]] = {}
+        self._netrc: dict[str | None, tuple[str, str] | None] = {}
 
-        def _netrc_auth(self, url: str) -> tuple[str, str] | None:
-            host = urlsplit(url).hostname
-            if host not in self._netrc:
-                self._netrc[host] = requests.utils.get_netrc_auth(url)
-            return self._netrc[host]
+    def _netrc_auth(self, url: str) -> tuple[str, str] | None:
+        host = urlsplit(url).hostname
+        if host not in self._netrc:
+            self._netrc[host] = requests.utils.get_netrc_auth(url)
+        return self._netrc[host]
 
-        def prepare_request(self, request: requests.Request) -> requests.PreparedRequest:
-            if not self.trust_env or request.auth or self.auth:
-                return super().prepare_request(request)
-            # What requests would send: the netrc entry, else credentials in the URL, else
-            # none (a no-op, so that requests does not look the netrc up again).
-            try:
-                auth = self._netrc_auth(request.url)
-            except ValueError:  # not a URL: requests says what is wrong with it
-                return super().prepare_request(request)
-            if not auth:
-                in_url = requests.utils.get_auth_from_url(request.url)
-                auth = in_url if any(in_url) else _no_auth
-            original, request.auth = request.auth, auth
-            try:
-                return super().prepare_request(request)
-            finally:
-                request.auth = original
+    def prepare_request(self, request: requests.Request) -> requests.PreparedRequest:
+        if not self.trust_env or request.auth or self.auth:
+            return super().prepare_request(request)
+        # What requests would send: the netrc entry, else credentials in the URL, else
+        # none (a no-op, so that requests does not look the netrc up again).
+        try:
+            auth = self._netrc_auth(request.url)
+        except ValueError:  # not a URL: requests says what is wrong with it
+            return super().prepare_request(request)
+        if not auth:
+            in_url = requests.utils.get_auth_from_url(request.url)
+            auth = in_url if any(in_url) else _no_auth
+        original, request.auth = request.auth, auth
+        try:
+            return super().prepare_request(request)
+        finally:
+            request.auth = original
 
-        def rebuild_auth(
-            self, prepared_request: requests.PreparedRequest, response: requests.Response
-        ) -> None:
-            """requests' own, with the netrc look-up cached (it runs for every redirect)."""
-            headers = prepared_request.headers
-            url = prepared_request.url
-            if "Authorization" in headers and self.should_strip_auth(response.request.url, url):
-                del headers["Authorization"]
-            new_auth = self._netrc_auth(url) if self.trust_env else None
-            if new_auth is not None:
-                prepared_request.prepare_auth(new_auth)
+    def rebuild_auth(
+        self, prepared_request: requests.PreparedRequest, response: requests.Response
+    ) -> None:
+        """requests' own, with the netrc look-up cached (it runs for every redirect)."""
+        headers = prepared_request.headers
+        url = prepared_request.url
+        if "Authorization" in headers and self.should_strip_auth(response.request.url, url):
+            del headers["Authorization"]
+        new_auth = self._netrc_auth(url) if self.trust_env else None
+        if new_auth is not None:
+            prepared_request.prepare_auth(new_auth)
 
-        def merge_environment_settings(
-            self, url: Any, proxies: Any, stream: Any, verify: Any, cert: Any
-        ) -> dict[str, Any]:
-            if not self.trust_env or proxies:
-                return super().merge_environment_settings(url, proxies, stream, verify, cert)
-            parts = urlsplit(url)
-            key = (parts.scheme, parts.netloc, stream, verify, cert)
-            settings = self._environment.get(key)
-            if settings is None:
-                settings = super().merge_environment_settings(url, {}, stream, verify, cert)
-                self._environment[key] = settings
-            return {**settings, "proxies": dict(settings["proxies"])}
-
-    return FeedSession
+    def merge_environment_settings(
+        self, url: Any, proxies: Any, stream: Any, verify: Any, cert: Any
+    ) -> dict[str, Any]:
+        if not self.trust_env or proxies:
+            return super().merge_environment_settings(url, proxies, stream, verify, cert)
+        parts = urlsplit(url)
+        key = (parts.scheme, parts.netloc, stream, verify, cert)
+        settings = self._environment.get(key)
+        if settings is None:
+            settings = super().merge_environment_settings(url, {}, stream, verify, cert)
+            self._environment[key] = settings
+        return {**settings, "proxies": dict(settings["proxies"])}
 
 
 # -- the request ---------------------------------------------------------------------------
@@ -250,9 +243,6 @@ def fetch(
     max_bytes: int = DEFAULT_MAX_BYTES,
 ) -> FetchResult:
     """GET a feed conditionally; `timeout` bounds the exchange, not just each read."""
-    import requests
-    import urllib3
-
     headers = {}
     if etag:
         headers["If-None-Match"] = etag
@@ -282,9 +272,6 @@ def fetch(
 
 def _read_timed_out(error: BaseException) -> bool:
     """A read given only the time left timed out: the deadline passed."""
-    import requests
-    import urllib3
-
     return isinstance(
         error, requests.exceptions.ReadTimeout | urllib3.exceptions.ReadTimeoutError
     ) or (
@@ -530,9 +517,6 @@ def _timed_out(timeout: float, progress: _Progress) -> str:
 
 
 def _describe_request_error(error: BaseException, progress: _Progress) -> str:
-    import requests
-    import urllib3
-
     if isinstance(error, urllib3.exceptions.HTTPError):  # raised while streaming the body
         if isinstance(error, urllib3.exceptions.TimeoutError):
             return "timed out waiting for the server"

@@ -18,7 +18,7 @@ _UNITS = {"h": timedelta(hours=1), "d": timedelta(days=1), "w": timedelta(weeks=
 
 
 def parse_date(value: str, *, end_of_day: bool = False, now: datetime | None = None) -> datetime:
-    """A DATE as the contract defines it. A bare day means the UTC day: its start, or with
+    """A DATE as the README defines it. A bare day means the UTC day: its start, or with
     end_of_day its last second, so --until 2023-05-02 includes that whole day."""
     text = value.strip()
     relative = _RELATIVE_RE.match(text)
@@ -27,7 +27,7 @@ def parse_date(value: str, *, end_of_day: bool = False, now: datetime | None = N
         return (now or utcnow()) - amount * _UNITS[unit]
     if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
         try:
-            day = date.fromisoformat(text)  # not strptime: its import costs listings 3 ms
+            day = date.fromisoformat(text)
         except ValueError:
             raise UsageError(
                 f"invalid date {value!r}: no such day (expected {DATE_HELP})"
@@ -54,7 +54,7 @@ def date_bound(value: str | None, *, end_of_day: bool = False) -> str | None:
 
 @dataclass(frozen=True)
 class TimelineFilter:
-    """The filters the commands share (see the contract). Search uses the first five: it ranks
+    """The filters the commands share (README: Filters). Search uses the first five: it ranks
     every matching item, tracked or not, and shows each story once by itself."""
 
     guilds: Sequence[str] = ()

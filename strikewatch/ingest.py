@@ -7,6 +7,7 @@ import io
 import multiprocessing
 import signal
 import sqlite3
+import stat
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -131,8 +132,6 @@ def import_file(
 
 
 def _regular_or_missing(location: Path) -> bool:
-    import stat
-
     try:
         return stat.S_ISREG(location.stat().st_mode)
     except OSError:

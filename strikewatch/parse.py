@@ -7,7 +7,7 @@ import io
 import json
 import re
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from xml.sax import SAXException, SAXParseException
 
@@ -70,12 +70,6 @@ class ParsedFeed:
 class ArchiveLineError:
     line_number: int
     message: str
-
-
-@dataclass
-class ParsedArchive:
-    items: list[Item] = field(default_factory=list)
-    errors: list[ArchiveLineError] = field(default_factory=list)
 
 
 def defuse_xml(body: bytes) -> bytes:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sqlite3
+import tomllib
 from collections.abc import Callable, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -14,9 +15,11 @@ from typing import TYPE_CHECKING, Any
 
 from strikewatch import fetch as fetching
 from strikewatch import pipeline
-from strikewatch.errors import FeedError, ParseError, PollLocked, StoreError
-from strikewatch.normalize import to_utc_iso, utcnow
+from strikewatch.errors import FeedError, ParseError, PollLocked, StoreError, UsageError
+from strikewatch.normalize import feed_url, to_utc_iso, utcnow
 from strikewatch.parse import ParsedFeed, parse_feed
+from strikewatch.paths import data_path
+from strikewatch.store import derive_feed_name, normalize_location
 
 if TYPE_CHECKING:
     import requests
@@ -352,9 +355,6 @@ def _record(
 def _stored_form(url: str) -> str:
     """A redirect's target as `feeds add` would store it, so that the feed it moved to is
     recognised when already subscribed (HTTPS://Host:443/feed/ is https://host/feed/)."""
-    from strikewatch.errors import UsageError
-    from strikewatch.normalize import feed_url
-
     try:
         return feed_url(url)
     except UsageError:
@@ -363,10 +363,6 @@ def _stored_form(url: str) -> str:
 
 def default_feeds() -> list[dict[str, str]]:
     """The bundled trade-press list (data/feeds.toml)."""
-    import tomllib
-
-    from strikewatch.paths import data_path
-
     with open(data_path("feeds.toml"), "rb") as handle:
         entries = tomllib.load(handle).get("feed", [])
     return [
@@ -378,8 +374,6 @@ def default_feeds() -> list[dict[str, str]]:
 
 def ad_hoc_feed(location: str) -> dict[str, Any]:
     """A feed named on the command line but not subscribed: fetched once, no state kept."""
-    from strikewatch.store import derive_feed_name, normalize_location
-
     url = normalize_location(location)
     return {"id": None, "name": derive_feed_name(url), "url": url}
 

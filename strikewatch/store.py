@@ -1,7 +1,8 @@
 """The SQLite store: one file holding feeds, items, their tags and the poll history.
 
-Reads go through plain sqlite3 so that read-only commands start fast; schema changes go
-through sqlite-utils' Migrations (strikewatch/migrations.py), imported only when needed.
+It stores what the pipeline (strikewatch/pipeline.py) gives it, already tagged, and answers
+the listings. Reads and writes go through plain sqlite3; schema changes through sqlite-utils'
+Migrations (strikewatch/migrations.py), applied when a database is opened.
 """
 
 from __future__ import annotations
@@ -14,7 +15,9 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote, urlsplit
 
 from strikewatch.errors import StoreError, UsageError
 from strikewatch.filters import TimelineFilter, where
@@ -99,8 +102,6 @@ def describe_sqlite_error(error: sqlite3.Error, path: str | None = None) -> str:
 def database_is_damaged(path: str) -> bool:
     """Whether the file at `path` is not an SQLite database or fails `PRAGMA quick_check`
     (False when that cannot be told: the file is missing, busy or unreadable)."""
-    from urllib.parse import quote
-
     try:
         conn = sqlite3.connect(f"file:{quote(path)}?mode=ro", uri=True, timeout=5)
     except sqlite3.Error:
@@ -127,7 +128,6 @@ class Store:
     @classmethod
     def open(cls, path: str | os.PathLike[str]) -> Store:
         """Open (creating if needed) and migrate the database at `path`."""
-        # os.path, not pathlib: a listing should not pay for importing it.
         location = _local_path(os.fspath(path))
         if not location:
             raise StoreError("no database file given (the path is empty)")
@@ -208,8 +208,8 @@ class Store:
 
     def prepare_for_bulk_writes(self) -> None:
         """Room for the indexes a large import updates, and checkpoints every 100 MB of WAL
-        rather than every 4 MB (a third of an import's commit time went to checkpoints); a poll
-        keeps SQLite's small defaults so its memory and WAL stay small."""
+        rather than every 4 MB (see benchmarks/bench_store.py); a poll keeps SQLite's small
+        defaults so its memory and WAL stay small."""
         self.conn.execute("PRAGMA cache_size = -65536")
         self.conn.execute("PRAGMA wal_autocheckpoint = 25000")
 
@@ -724,7 +724,7 @@ ITEM_COLUMNS = "id, published, title, link, source, summary, guilds, events, sto
 
 def item_dict(row: Sequence[Any]) -> dict[str, Any]:
     """An items row selected as ITEM_COLUMNS (in that order) as listings show it: the
-    contract's JSON shape, plus its story. Positional access: this runs once per listed row."""
+    README's JSON shape, plus its story. Positional access: this runs once per listed row."""
     item_id, published, title, link, source, summary, guilds, events, story_id = row[:9]
     return {
         "id": item_id,
@@ -861,8 +861,6 @@ def _local_path(text: str) -> str:
 def normalize_location(location: str) -> str:
     """A URL in its stored form (normalize.feed_url; UsageError when it is not a usable one), or
     a local path made absolute so it is the same from anywhere."""
-    from pathlib import Path
-
     location = strip_controls(location).strip()
     if location[:8].lower().startswith(("http:", "https:")):
         return feed_url(location)
@@ -873,9 +871,6 @@ def normalize_location(location: str) -> str:
 
 def derive_feed_name(url: str) -> str:
     """deadline.com/feed/ -> deadline; /home/me/wga.xml -> wga."""
-    from pathlib import Path
-    from urllib.parse import urlsplit
-
     parts = urlsplit(url)
     if parts.scheme.lower() in ("http", "https") and parts.hostname:
         host = parts.hostname.lower()
@@ -893,7 +888,7 @@ def derive_feed_name(url: str) -> str:
 
 
 def feed_summary(feed: dict[str, Any]) -> dict[str, Any]:
-    """A feed as `feeds list` shows it: the contract's keys plus a one-word health."""
+    """A feed as `feeds list` shows it: the README's keys plus a one-word health."""
     if not feed["active"]:
         health = "gone" if feed.get("last_status") == 410 else "removed"
     elif feed.get("error_count"):
