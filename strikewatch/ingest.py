@@ -1,4 +1,4 @@
-"""Importing local files (RSS/Atom documents, JSON-lines archives) through the poll pipeline."""
+"""`import`: local files (RSS/Atom documents, JSON-lines archives) through the pipeline, in batches."""
 
 from __future__ import annotations
 

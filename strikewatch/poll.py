@@ -1,4 +1,5 @@
-"""Polling: every feed fetched (concurrently, politely), parsed, classified and stored."""
+"""`poll`: which feeds are due; each one fetched (fetch.fetch_all, concurrently and politely),
+parsed and run through the pipeline as it arrives, its health, backoff and poll log recorded."""
 
 from __future__ import annotations
 
@@ -19,12 +20,10 @@ from strikewatch.errors import FeedError, ParseError, PollLocked, StoreError, Us
 from strikewatch.normalize import feed_url, to_utc_iso, utcnow
 from strikewatch.parse import ParsedFeed, parse_feed
 from strikewatch.paths import data_path
-from strikewatch.store import derive_feed_name, normalize_location
+from strikewatch.store import Store, derive_feed_name, normalize_location
 
 if TYPE_CHECKING:
     import requests
-
-    from strikewatch.store import Store
 
 BACKOFF_BASE = timedelta(minutes=10)
 BACKOFF_CAP = timedelta(hours=12)
