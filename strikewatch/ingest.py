@@ -1,4 +1,4 @@
-"""`import`: local files (RSS/Atom documents, JSON-lines archives) through the pipeline, in batches."""
+"""`import`: feed files and JSON-lines archives through the pipeline, in batches."""
 
 from __future__ import annotations
 
