@@ -8,7 +8,11 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from strikewatch.cli import cli
+from strikewatch.cli import App, cli
+from strikewatch.ingest import import_file
+from strikewatch.store import Store
+from tests.feeds import DEADLINE, GUILD, VARIETY, ConditionalFeed, atom, rss
+from tests.season import SEASON, ArchiveClassifier
 
 
 @pytest.fixture(autouse=True)
@@ -50,3 +54,36 @@ def run_json(run):
         return json.loads(result.stdout)
 
     return invoke
+
+
+@pytest.fixture
+def three_feeds(httpserver, run):
+    feeds = {
+        "deadline": ConditionalFeed(rss(DEADLINE, title="Deadline")),
+        "variety": ConditionalFeed(rss(VARIETY, title="Variety", wordpress=False)),
+        "guild": ConditionalFeed(atom(GUILD), content_type="application/atom+xml"),
+    }
+    for name, feed in feeds.items():
+        httpserver.expect_request(f"/{name}.xml").respond_with_handler(feed)
+        result = run(
+            "feeds", "add", httpserver.url_for(f"/{name}.xml"), "--name", name, "--no-check"
+        )
+        assert result.exit_code == 0, result.output
+    return feeds
+
+
+@pytest.fixture
+def season_store(tmp_path: Path):
+    """The labeled 2023 season, imported with the tags it expects."""
+    store = Store.open(tmp_path / "season.db")
+    import_file(store, SEASON, ArchiveClassifier())
+    yield store
+    store.close()
+
+
+@pytest.fixture
+def season_cli(run, monkeypatch: pytest.MonkeyPatch):
+    """`run`, on a database holding the labeled 2023 season tagged as it expects."""
+    monkeypatch.setattr(App, "classifier", lambda self, extra_rules=(): ArchiveClassifier())
+    assert run("import", str(SEASON)).exit_code == 0
+    return run

@@ -11,28 +11,12 @@ from datetime import UTC, date, datetime
 import pytest
 from click.testing import CliRunner
 
-from strikewatch.cli import App, cli
-from strikewatch.ingest import import_file
+from strikewatch.cli import cli
 from strikewatch.parse import Item, archive_record_to_item
 from strikewatch.pipeline import reclassify
 from strikewatch.status import effective_day, guild_status, pacific_time
 from strikewatch.store import SCHEMA_VERSION, Store
-from tests.season import SEASON, ArchiveClassifier, save, season_records, write_old_database
-
-
-@pytest.fixture
-def season_store(tmp_path):
-    store = Store.open(tmp_path / "season.db")
-    import_file(store, SEASON, ArchiveClassifier())
-    yield store
-    store.close()
-
-
-@pytest.fixture
-def season_cli(run, monkeypatch):
-    monkeypatch.setattr(App, "classifier", lambda self, extra_rules=(): ArchiveClassifier())
-    assert run("import", str(SEASON)).exit_code == 0
-    return run
+from tests.season import ArchiveClassifier, save, season_records, write_old_database
 
 
 # The WGA struck from May 2 to 12:01 a.m. Sept 27, 2023 (board vote Sept 26); SAG-AFTRA's board

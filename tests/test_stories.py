@@ -11,7 +11,6 @@ from datetime import UTC, datetime
 import pytest
 
 from strikewatch.filters import TimelineFilter
-from strikewatch.ingest import import_file
 from strikewatch.parse import Item, archive_record_to_item
 from strikewatch.pipeline import reclassify
 from strikewatch.store import Store
@@ -24,14 +23,6 @@ from tests.season import (
     season_records,
     write_old_database,
 )
-
-
-@pytest.fixture
-def season_store(tmp_path):
-    store = Store.open(tmp_path / "season.db")
-    import_file(store, SEASON, ArchiveClassifier())
-    yield store
-    store.close()
 
 
 def entry_summary(entry: dict) -> tuple[str, str, str, list[str]]:
