@@ -273,7 +273,7 @@ def fetch(
 def _read_timed_out(error: BaseException) -> bool:
     """A read given only the time left timed out: the deadline passed."""
     return isinstance(
-        error, requests.exceptions.ReadTimeout | urllib3.exceptions.ReadTimeoutError
+        error, requests.exceptions.ReadTimeout | urllib3.exceptions.ReadTimeoutError | TimeoutError
     ) or (
         isinstance(error, requests.exceptions.ConnectionError) and "Read timed out" in repr(error)
     )
