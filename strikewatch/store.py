@@ -751,8 +751,8 @@ def tag_list(stored: str) -> list[str]:
 
 
 def tag_list_json(ids: Sequence[str]) -> str:
-    """json.dumps(list(ids)) for tag ids (plain ASCII), without the encoder's per-call cost."""
-    return '["' + '", "'.join(ids) + '"]' if ids else "[]"
+    """Tag ids as items.guilds and items.events hold them: a JSON array."""
+    return json.dumps(list(ids))
 
 
 # What _find_existing reads of a stored item: its identity and text, and how the source being
