@@ -1,4 +1,4 @@
-from strikewatch.cli import cli
+from strikewatch.cli import main
 
 if __name__ == "__main__":
-    cli(prog_name="strikewatch")
+    main()

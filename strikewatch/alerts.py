@@ -18,6 +18,7 @@ nothing undone that the next run would not do:
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import os
 import shlex
@@ -29,9 +30,10 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from strikewatch.errors import DeliveryError, StoreError, UsageError
+from strikewatch.filters import TimelineFilter
 from strikewatch.normalize import to_utc_iso, utcnow
 from strikewatch.sanitize import strip_controls
-from strikewatch.store import TimelineFilter, tag_list_json
+from strikewatch.store import tag_list_json
 from strikewatch.stories import parties_of
 
 if TYPE_CHECKING:
@@ -595,8 +597,7 @@ def _record(
 
 def latest_entry(store: Store, alert: dict[str, Any]) -> dict[str, Any] | None:
     """The latest story the alert matches (`alerts test`), new or not."""
-    filters = alert_filter(alert)
-    filters.limit = 1
+    filters = dataclasses.replace(alert_filter(alert), limit=1)
     return next(iter(store.iter_timeline(filters)), None)
 
 

@@ -13,6 +13,7 @@ from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from itertools import chain
 from typing import Any
+from urllib.parse import urlsplit
 from xml.etree import ElementTree
 
 from strikewatch import __version__
@@ -33,8 +34,6 @@ def _text(value: Any) -> str:
 def safe_link(link: Any) -> str | None:
     """The link if a feed reader may offer it to be followed: http(s) with a host. A feed can
     carry javascript:, data: or file: links; those are not passed on."""
-    from urllib.parse import urlsplit
-
     text = _text(link).strip()
     try:
         parts = urlsplit(text)

@@ -3,62 +3,34 @@
 from __future__ import annotations
 
 import json
-from collections import deque
-from collections.abc import Iterable, Iterator
-from itertools import chain
+from collections.abc import Iterable
+from itertools import islice
 from typing import IO, TYPE_CHECKING
 
 from strikewatch.normalize import read_json_object
-from strikewatch.workers import (
-    LazyPool,
-    numbered_chunks,
-    usable_cores,
-    use_classifier,
-    worker_classifier,
-)
 
 if TYPE_CHECKING:
-    from concurrent.futures import Future
-
     from strikewatch.classify import Classifier, Tags
 
-# A chunk's output text and its bad lines as (number, why).
-Tagged = tuple[str, list[tuple[int, str]]]
-
+# Lines tagged, then written and flushed, at a time: output follows a slow input closely.
 CHUNK_LINES = 500
-# Inputs of at least this many chunks are tagged by worker processes (one per core) while this
-# process reads and writes; below it, starting them costs more than they save.
-PARALLEL_MIN_CHUNKS = 8
-WORKERS = 0 if usable_cores() < 2 else min(usable_cores(), 8)
 
 
 def classify_jsonl(
-    classifier: Classifier, lines: Iterable[str], out: IO[str], workers: int = 0
+    classifier: Classifier, lines: Iterable[str], out: IO[str]
 ) -> list[tuple[int, str]]:
     """Write each object back with `guilds` and `events`; return the bad lines as (number, why).
 
     An object without those keys is written as it came, with the two keys appended to its
     text: re-serializing every line would cost more than classifying it, and leaving the
     rest of the line untouched keeps numbers, escapes and spacing exactly as they were.
-
-    With `workers` (the CLI asks for WORKERS), a long input is tagged in that many worker
-    processes, chunk by chunk, its output still in input order; a script that asks for them
-    must guard its entry point with `if __name__ == "__main__":`, as multiprocessing requires.
     """
     errors: list[tuple[int, str]] = []
-    chunks = numbered_chunks(lines, CHUNK_LINES)
-    early: list[tuple[int, list[str]]] = []
-    if workers > 0:
-        # Only an input that is long (and arrives quickly, as a file does) is worth workers.
-        for chunk in chunks:
-            early.append(chunk)
-            if len(early) >= PARALLEL_MIN_CHUNKS:
-                break
-    if len(early) >= PARALLEL_MIN_CHUNKS:
-        results = _in_workers(classifier, early, chunks, workers)
-    else:
-        results = (_tag_chunk(classifier, *chunk) for chunk in [*early, *chunks])
-    for text, chunk_errors in results:
+    remaining = iter(lines)
+    first = 1
+    while chunk := list(islice(remaining, CHUNK_LINES)):
+        text, chunk_errors = _tag_chunk(classifier, first, chunk)
+        first += len(chunk)
         if text:
             out.write(text)
             out.flush()
@@ -66,7 +38,9 @@ def classify_jsonl(
     return errors
 
 
-def _tag_chunk(classifier: Classifier, first: int, lines: list[str]) -> Tagged:
+def _tag_chunk(
+    classifier: Classifier, first: int, lines: list[str]
+) -> tuple[str, list[tuple[int, str]]]:
     """Consecutive lines, numbered from `first`: their output text and their bad lines."""
     errors: list[tuple[int, str]] = []
     written: list[str] = []
@@ -110,31 +84,3 @@ def _tag_chunk(classifier: Classifier, first: int, lines: list[str]) -> Tagged:
             body = text[:-1].rstrip()
             written.append(f"{body}, {suffix}" if record else f"{body}{suffix}")
     return ("\n".join(written) + "\n" if written else ""), errors
-
-
-def _tag_chunk_in_worker(first: int, lines: list[str]) -> Tagged:
-    return _tag_chunk(worker_classifier(), first, lines)
-
-
-def _in_workers(
-    classifier: Classifier,
-    early: list[tuple[int, list[str]]],
-    rest: Iterator[tuple[int, list[str]]],
-    workers: int,
-) -> Iterator[Tagged]:
-    """Chunks tagged by worker processes, a few ahead, yielded in input order. Should the
-    workers fail to start or die, the chunks they did not finish are tagged here."""
-    # No threads and no database here: Linux workers are forked with the rules compiled.
-    classifier.warm_up()
-    pool = LazyPool(workers, initializer=use_classifier, initargs=(classifier,), may_fork=True)
-    waiting: deque[tuple[tuple[int, list[str]], Future[Tagged] | None]] = deque()
-    try:
-        for chunk in chain(early, rest):
-            waiting.append((chunk, pool.submit(_tag_chunk_in_worker, *chunk)))
-            if len(waiting) > 2 * workers:
-                chunk, future = waiting.popleft()
-                yield pool.result(future, _tag_chunk, classifier, *chunk)
-        for chunk, future in waiting:
-            yield pool.result(future, _tag_chunk, classifier, *chunk)
-    finally:
-        pool.close()

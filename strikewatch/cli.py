@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-import contextlib
+import json
+import math
 import os
+import signal
 import sqlite3
 import sys
 from typing import TYPE_CHECKING, Any
@@ -11,7 +13,10 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from strikewatch import __version__
+from strikewatch.atom import safe_link, write_atom
+from strikewatch.batch import classify_jsonl
 from strikewatch.errors import PollLocked, StoreError, StrikewatchError, Terminated, UsageError
+from strikewatch.filters import TimelineFilter, date_bound
 from strikewatch.paths import (
     RULES_ENV_VAR,
     bundled_rule_files,
@@ -19,6 +24,22 @@ from strikewatch.paths import (
     default_db_path,
     user_rules_path,
 )
+from strikewatch.pipeline import reclassify as reclassify_items
+from strikewatch.render import (
+    EXPLAIN_COLUMNS,
+    FEED_COLUMNS,
+    SEARCH_COLUMNS,
+    STATUS_COLUMNS,
+    TIMELINE_COLUMNS,
+    ProgressReporter,
+    emit,
+    one_line,
+    print_explanation,
+    print_status,
+)
+from strikewatch.search import search as run_search
+from strikewatch.status import all_status, explain_strikes, today
+from strikewatch.store import Store, describe_sqlite_error, feed_summary, normalize_location
 from strikewatch.tables import Display
 from strikewatch.taxonomy import EVENTS, GUILDS, resolve_event, resolve_guild
 
@@ -28,7 +49,19 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from strikewatch.classify import Classifier, DeferredClassifier
-    from strikewatch.store import Store
+
+
+def main() -> None:
+    """The `strikewatch` program: SIGTERM (`timeout`, `kill`, a service manager) ends a command
+    through its clean-up, as Ctrl-C does; a second signal ends it at once."""
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    cli(prog_name="strikewatch")
+
+
+def _stop(signum: int, frame: Any) -> None:
+    signal.signal(signum, signal.SIG_DFL)
+    raise Terminated() if signum == signal.SIGTERM else KeyboardInterrupt()
 
 
 class OneLineUsageError(click.UsageError):
@@ -72,30 +105,12 @@ class StrikewatchCommand(click.Command):
 
 
 class StrikewatchGroup(click.Group):
-    """Turns our exceptions into one-line errors with the contract's exit codes."""
+    """Turns our exceptions into one-line errors with the exit codes the README documents."""
 
     command_class = StrikewatchCommand
 
     def make_context(self, *args: Any, **kwargs: Any) -> click.Context:
         return _one_line_usage_errors(super().make_context)(*args, **kwargs)
-
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        """The `strikewatch` program's entry point (CliRunner calls `main` instead)."""
-        import signal
-
-        _freeze_at_exit()
-        previous = _stop_cleanly_on_signals()
-        try:
-            return super().__call__(*args, **kwargs)
-        except Terminated:
-            # Past the command's own clean-up: its store is closed, its workers shut down.
-            click.echo("strikewatch: terminated", err=True)
-            sys.exit(143)
-        finally:
-            # What is left (exit handlers, joining threads) is no place for those exceptions.
-            with contextlib.suppress(ValueError, TypeError):
-                for signum, handler in previous.items():
-                    signal.signal(signum, handler)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -114,8 +129,6 @@ class StrikewatchGroup(click.Group):
         except StrikewatchError as error:
             raise click.ClickException(str(error)) from None
         except sqlite3.Error as error:
-            from strikewatch.store import describe_sqlite_error
-
             opened = getattr(ctx.obj, "_store", None)
             raise click.ClickException(
                 f"database error: {describe_sqlite_error(error, opened.path if opened else None)}"
@@ -123,6 +136,9 @@ class StrikewatchGroup(click.Group):
         except KeyboardInterrupt:
             click.echo("strikewatch: interrupted", err=True)
             ctx.exit(130)
+        except Terminated:
+            click.echo("strikewatch: terminated", err=True)
+            ctx.exit(143)
         except BrokenPipeError:
             # The reader went away (`| head`); silence the interpreter's own complaint too.
             devnull = os.open(os.devnull, os.O_WRONLY)
@@ -134,39 +150,6 @@ class StrikewatchGroup(click.Group):
             raise click.ClickException(
                 f"{error.filename or 'I/O error'}: {error.strerror or error}"
             ) from None
-
-
-def _stop_cleanly_on_signals() -> dict[int, Any]:
-    """SIGTERM (`timeout`, `kill`, cron's or a service manager's stop) ends the command as Ctrl-C
-    does, through its clean-up, rather than at once with its worker processes left running. A
-    second signal, during that clean-up, ends the process at once: interrupting the clean-up
-    itself could leave it waiting on workers for ever (they notice and exit by themselves)."""
-    import signal
-
-    def stop(signum: int, frame: Any) -> None:
-        signal.signal(signum, signal.SIG_DFL)
-        if signum == signal.SIGTERM:
-            raise Terminated()
-        raise KeyboardInterrupt()
-
-    previous: dict[int, Any] = {}
-    with contextlib.suppress(ValueError):  # not the main thread: the caller has the signals
-        for signum in (signal.SIGTERM, signal.SIGINT):
-            previous[signum] = signal.signal(signum, stop)
-    return previous  # put back after the command, for a program that calls `cli(...)`
-
-
-def _freeze_at_exit() -> None:
-    """Have the collector ignore every object once the interpreter is ending: its last passes
-    over every tracked object only free memory the system takes back anyway, and they were a
-    tenth of an unchanged poll. So an object in a reference cycle is not finalized at exit:
-    what must be closed (the store, a file) is closed explicitly, never left to the collector.
-    At exit, not on return: a program that calls `cli(...)` goes on running."""
-    import atexit
-    import gc
-
-    atexit.unregister(gc.freeze)
-    atexit.register(gc.freeze)
 
 
 class App:
@@ -187,8 +170,6 @@ class App:
         """The database; a command that only reads refuses to create one at a path the user
         gave (a typo in --db would otherwise leave a new empty file and its folders behind)."""
         if self._store is None:
-            from strikewatch.store import Store
-
             if read_only and self.db_given and self.db_path and not os.path.exists(self.db_path):
                 raise StoreError(
                     f"{self.db_path}: no such database (check --db or $STRIKEWATCH_DB;"
@@ -342,8 +323,6 @@ class DateType(click.ParamType):
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
         from datetime import UTC
 
-        from strikewatch.filters import date_bound
-
         zone = UTC if ctx is not None and _app(ctx).display.utc else None  # None: the user's
         try:
             bound = date_bound(str(value), end_of_day=self.end_of_day, zone=zone) or ""
@@ -364,8 +343,6 @@ class Seconds(click.ParamType):
     def convert(
         self, value: Any, param: click.Parameter | None, ctx: click.Context | None
     ) -> float:
-        import math
-
         try:
             seconds = float(value)
         except (TypeError, ValueError):
@@ -487,7 +464,7 @@ def filter_options(
     limit_default: int | None = None,
     limit_help: str = "Keep the most recent N (still printed oldest first).",
 ):
-    """The timeline filters of the contract, shared by timeline, since, export and search
+    """The timeline filters (README: Filters), shared by timeline, since, export and search
     (which has no --all or --no-collapse: it ranks stories, tracked or not)."""
 
     def decorate(function):
@@ -710,14 +687,12 @@ def feeds_add(app: App, location: str, name: str | None, no_check: bool, timeout
     (<link rel="alternate" type="application/rss+xml"> or Atom) is subscribed instead.
     """
     from strikewatch.fetch import is_remote
-    from strikewatch.store import normalize_location
 
     if is_remote(location):
         location = normalize_location(location)  # a usage error when it is no usable address
         if not no_check:
             from strikewatch.discover import check_address
             from strikewatch.fetch import new_session
-            from strikewatch.render import one_line
 
             checked = check_address(new_session(), location, timeout=timeout)
             if checked.unchecked:
@@ -769,9 +744,6 @@ def _check_local_feed(location: str) -> None:
 @click.pass_obj
 def feeds_list(app: App, show_all: bool, fmt: str | None) -> None:
     """Every subscribed feed with its health: last status, last error, next poll."""
-    from strikewatch.render import FEED_COLUMNS, emit
-    from strikewatch.store import feed_summary
-
     rows = [
         feed_summary(feed) for feed in app.store(read_only=True).feeds(active_only=not show_all)
     ]
@@ -891,7 +863,6 @@ def poll(
     from strikewatch import poll as polling
     from strikewatch.alerts import last_item_id
     from strikewatch.fetch import new_session
-    from strikewatch.render import ProgressReporter, one_line
 
     app.quiet = quiet  # an overlapping run under --quiet is silent (see StrikewatchGroup.invoke)
     store = app.store()
@@ -932,7 +903,6 @@ def poll(
                 timeout=timeout,
                 respect_schedule=not locations,
                 on_feed_done=lambda _outcome: progress.advance(),
-                parse_workers=polling.PARSE_WORKERS,
             )
     if quiet and report.offline:
         # Cron mail: one line for a network that is down, not one per feed.
@@ -992,8 +962,6 @@ def poll(
 
 
 def _show_new_items(store: Store, new_ids: list[int]) -> None:
-    from strikewatch.render import TIMELINE_COLUMNS, emit
-
     tagged = [row for row in store.items_by_id(new_ids) if row["guilds"]]
     if tagged:
         emit(tagged, None, TIMELINE_COLUMNS)
@@ -1010,15 +978,23 @@ def _show_new_items(store: Store, new_ids: list[int]) -> None:
 @click.argument("files", nargs=-1, type=click.Path(dir_okay=False))
 @click.option("--sample", is_flag=True, help="Load the bundled archive of 2023 strike coverage.")
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing unless something failed.")
+@click.option(
+    "--jobs",
+    "-j",
+    type=click.IntRange(min=1, max=64),
+    metavar="N",
+    default=1,
+    show_default=True,
+    help="Processes for a JSON-lines archive: N - 1 parse and tag while this one stores.",
+)
 @click.pass_obj
-def import_(app: App, files: tuple[str, ...], sample: bool, quiet: bool) -> None:
+def import_(app: App, files: tuple[str, ...], sample: bool, quiet: bool, jobs: int) -> None:
     """Import local RSS/Atom files or JSON-lines archives, no network needed.
 
     Archive lines are JSON objects with title and link (required), published, summary and
     source. Bad lines are reported by number; the good ones are still imported.
     """
-    from strikewatch.ingest import TAG_WORKERS, import_file, sample_archive_path
-    from strikewatch.render import ProgressReporter
+    from strikewatch.ingest import import_file, sample_archive_path
 
     paths: list[str | Path] = list(files)
     if sample:
@@ -1031,9 +1007,7 @@ def import_(app: App, files: tuple[str, ...], sample: bool, quiet: bool) -> None
     with ProgressReporter("Importing", total=None, enabled=not quiet) as progress:
         for path in paths:
             try:
-                report = import_file(
-                    store, path, classifier, on_items=progress.advance, tag_workers=TAG_WORKERS
-                )
+                report = import_file(store, path, classifier, on_items=progress.advance, jobs=jobs)
             except StrikewatchError as error:
                 click.echo(f"error: {error}", err=True)
                 failed = True
@@ -1062,9 +1036,6 @@ def import_(app: App, files: tuple[str, ...], sample: bool, quiet: bool) -> None
 
 
 def _timeline(app: App, fmt: str | None, **filters: Any) -> None:
-    from strikewatch.render import TIMELINE_COLUMNS, emit
-    from strikewatch.store import TimelineFilter
-
     store = app.store(read_only=True)
     check_sources(store, filters.get("sources") or ())
     rows = store.iter_timeline(TimelineFilter(**filters))
@@ -1166,9 +1137,6 @@ def search(app: App, query: str, fmt: str | None, **filters: Any) -> None:
     Words are all required; "quoted words" match as a phrase, strik* as a prefix, and OR
     between two words accepts either. Punctuation is ignored: sag-aftra is the phrase "sag aftra".
     """
-    from strikewatch.render import SEARCH_COLUMNS, emit
-    from strikewatch.search import search as run_search
-
     check_range(filters)
     store = app.store(read_only=True)
     check_sources(store, filters.get("sources") or ())
@@ -1222,9 +1190,6 @@ def status(
     strike called off before that day cancels it. With no report from the last 60 days, it says
     how fresh its data is instead of answering.
     """
-    from strikewatch.render import EXPLAIN_COLUMNS, STATUS_COLUMNS, emit, print_status
-    from strikewatch.status import all_status, explain_strikes, today
-
     day = as_of or today()
     chosen = tuple(dict.fromkeys(guilds)) or GUILDS
     conn = app.store(read_only=True).conn
@@ -1273,9 +1238,6 @@ def export(app: App, as_atom: bool, self_url: str | None, **filters: Any) -> Non
     The feed's id and title name the filters as given (`--since 30d`, not the day it meant), so
     a feed reader sees the same feed every time the export runs.
     """
-    from strikewatch.atom import safe_link, write_atom
-    from strikewatch.store import TimelineFilter
-
     if not as_atom:
         raise UsageError("choose a format: --atom")
     check_range(filters)
@@ -1407,18 +1369,14 @@ def classify(
     extra_rules: tuple[str, ...],
 ) -> None:
     """Run the rules on TEXT (a headline) and print its guilds and events."""
-    import json
-
     classifier = app.classifier(extra_rules)
     if jsonl is not None:
         if text is not None:
             raise UsageError("give TEXT or --jsonl, not both")
-        from strikewatch.batch import WORKERS, classify_jsonl
-
         # "-": stdin. Bytes that are not UTF-8 arrive as lone surrogates, and make their line's
         # error (batch._tag_chunk), not the whole run's.
         stream = click.open_file(jsonl, "r", encoding="utf-8", errors="surrogateescape")
-        errors = classify_jsonl(classifier, stream, sys.stdout, workers=WORKERS)
+        errors = classify_jsonl(classifier, stream, sys.stdout)
         for line_number, message in errors:
             click.echo(f"error: line {line_number}: {message}", err=True)
         if errors:
@@ -1431,8 +1389,6 @@ def classify(
         if as_json:
             click.echo(json.dumps(explanation.to_dict(), ensure_ascii=False, indent=2))
         else:
-            from strikewatch.render import print_explanation
-
             print_explanation(explanation)
         return
     tags = classifier.classify(text, summary)
@@ -1454,12 +1410,10 @@ def classify(
 @click.pass_obj
 def reclassify(app: App, extra_rules: tuple[str, ...], quiet: bool) -> None:
     """Re-run the current rules over every stored item (after editing or adding rules)."""
-    from strikewatch.render import ProgressReporter
-
     store = app.store()
     classifier = app.classifier(extra_rules)
     with ProgressReporter("Reclassifying", total=store.item_count(), enabled=not quiet) as progress:
-        seen, changed = store.reclassify(classifier, progress=progress.advance)
+        seen, changed = reclassify_items(store, classifier, progress=progress.advance)
     if not quiet:
         click.echo(
             f"Reclassified {seen} item(s) with rules {classifier.version}: {changed} changed tags"

@@ -6,8 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from strikewatch.errors import FetchError, ParseError
-from strikewatch.fetch import fetch
+from strikewatch.errors import ParseError
+from strikewatch.fetch import fetch_all
 from strikewatch.parse import find_feed_links, is_html_page
 
 if TYPE_CHECKING:
@@ -30,14 +30,15 @@ def check_address(session: requests.Session, url: str, *, timeout: float) -> Che
     """The feed to subscribe to for `url`: itself when it is a feed (or cannot be reached now:
     the next poll will say what is wrong), else the feed its page links to. Raises ParseError
     for a page that names no feed."""
-    try:
-        result = fetch(session, url, timeout=timeout, max_bytes=PAGE_MAX_BYTES)
-    except FetchError as error:
-        return Checked(url=url, unchecked=str(error))
-    body = result.body or b""
+    [fetched] = fetch_all(
+        session, [{"name": url, "url": url}], timeout=timeout, max_bytes=PAGE_MAX_BYTES
+    )
+    if fetched.error is not None or fetched.result is None:
+        return Checked(url=url, unchecked=str(fetched.error))
+    body = fetched.result.body or b""
     if not is_html_page(body):
         return Checked(url=url)
-    links = find_feed_links(body, result.url)
+    links = find_feed_links(body, fetched.result.url)
     if not links:
         raise ParseError(
             f"{url}: not a feed: a web page that names no feed "

@@ -2,10 +2,12 @@
 
 Two bounds hold whatever the server does:
 
-- Time: `timeout` is a deadline for the whole request, redirects, headers and body included.
-  A socket read timeout alone does not give that (a server that trickles one byte a second,
-  even inside its headers, never trips it), so a watchdog shuts the socket down when the
-  deadline passes and the blocked read returns at once.
+- Time: `timeout` is a deadline for the whole request. `fetch` owns it: every socket wait
+  (connecting, each read) is given only the time left, and the body is read as it arrives,
+  so a server that trickles its body one byte a second is dropped at the deadline. What no
+  socket timeout reaches (a DNS lookup, headers trickled a byte at a time) is bounded by
+  `fetch_all`, which reports such a download as timed out a moment after its deadline and
+  leaves its thread behind.
 - Size: the body is streamed and decompressed by us, chunk by chunk, with a cap on the bytes
   received and on the bytes decompressed, so neither a huge body nor a gzip bomb can exhaust
   memory.
@@ -14,27 +16,28 @@ Two bounds hold whatever the server does:
 from __future__ import annotations
 
 import contextlib
-import functools
-import heapq
-import itertools
-import socket
+import queue
+import stat
 import threading
 import time
 import zlib
+from collections import deque
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.utils import parsedate_to_datetime
 from http import HTTPStatus
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import urljoin, urlsplit
 
-from strikewatch import __version__
-from strikewatch.errors import FetchError
-from strikewatch.normalize import plain_text, utcnow
+import requests
+import requests.utils
+import urllib3
 
-if TYPE_CHECKING:
-    import requests
+from strikewatch import __version__
+from strikewatch.errors import FeedError, FetchError
+from strikewatch.normalize import plain_text, utcnow
 
 USER_AGENT = f"strikewatch/{__version__} (+https://pypi.org/project/strikewatch/; feed poller)"
 DEFAULT_TIMEOUT = 30.0
@@ -49,6 +52,11 @@ GONE_STATUS = 410
 MAX_RETRY_AFTER = timedelta(hours=24)
 # 429 without a Retry-After still means "slow down": wait this long, without counting a failure.
 DEFAULT_RETRY_AFTER = timedelta(minutes=30)
+# Feeds fetched at once, and at once from one host.
+MAX_WORKERS = 8
+MAX_PER_HOST = 2
+# How long past its deadline fetch_all waits for a download before abandoning it.
+ABANDON_AFTER = 2.0
 
 
 @dataclass
@@ -96,17 +104,13 @@ def host_key(location: str) -> str:
 
 
 def new_session() -> requests.Session:
-    """A session with our User-Agent and the deadline watchdog on every connection."""
-    session = _session_class()()
+    """A session with our User-Agent, asking for what _Decoder can decompress."""
+    session = FeedSession()
     session.headers["User-Agent"] = USER_AGENT
     session.headers["Accept"] = (
         "application/atom+xml, application/rss+xml, application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5"
     )
-    # Only what _BodyReader can decompress under its cap.
     session.headers["Accept-Encoding"] = "gzip, deflate"
-    adapter = _deadline_adapter_class()()
-    session.mount("http://", adapter)
-    session.mount("https://", adapter)
     return session
 
 
@@ -134,8 +138,6 @@ def read_local(
     device (/dev/zero) or a pipe is read up to the cap and no further. `regular_only` refuses
     anything but a regular file before opening it (a subscribed feed: cron must never block
     on a pipe nobody writes to, nor read a device)."""
-    import stat
-
     location = Path(path).expanduser()
     too_large = f"file is larger than the {_megabytes(max_bytes)} limit"
     try:
@@ -160,243 +162,72 @@ def read_local(
     return FetchResult(status=None, body=body, url=str(path))
 
 
-# -- the deadline watchdog -----------------------------------------------------------------
-
-
-class Deadline:
-    """Shuts down every socket the current thread opens once `seconds` have passed.
-
-    Connections made through a session from `new_session()` register their sockets with the
-    deadline active in their thread (the socket itself: a response outlives its connection's
-    hold on it); a blocked read on a shut-down socket returns at once.
-    """
-
-    _current = threading.local()
-
-    def __init__(self, seconds: float):
-        self.seconds = seconds
-        self.expired = False
-        self.finished = False
-        self._lock = threading.Lock()
-        self._sockets: list[socket.socket] = []
-
-    def __enter__(self) -> Deadline:
-        self._previous = getattr(Deadline._current, "value", None)
-        Deadline._current.value = self
-        self.ends_at = time.monotonic() + self.seconds
-        _WATCHDOG.watch(self, self.ends_at)
-        return self
-
-    def passed(self) -> bool:
-        """True once the deadline is reached, whether or not the watchdog got there first: a
-        socket's own read timeout, set to the time remaining, can win the race on a busy
-        machine, and that is the deadline too."""
-        return self.expired or time.monotonic() >= self.ends_at
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.finished = True
-        Deadline._current.value = self._previous
-        with self._lock:
-            self._sockets.clear()
-
-    def disown_sockets(self) -> bool:
-        """Forget the sockets watched so far, unless they were already shut: True when the
-        connection they belong to may be reused by another download."""
-        with self._lock:
-            if self.expired:
-                return False
-            self._sockets.clear()
-            return True
-
-    @classmethod
-    def active(cls) -> Deadline | None:
-        return getattr(cls._current, "value", None)
-
-    def watch(self, sock: socket.socket | None) -> None:
-        if sock is None:
-            return
-        with self._lock:
-            if not any(known is sock for known in self._sockets):
-                self._sockets.append(sock)
-            expired = self.expired
-        if expired:
-            _shut(sock)
-
-    def _expire(self) -> None:
-        with self._lock:
-            self.expired = True
-            sockets = list(self._sockets)
-        for sock in sockets:
-            _shut(sock)
-
-
-class _Watchdog:
-    """One thread that expires every Deadline in time order (a timer thread per download cost
-    a sixth of an unchanged re-poll). Finished deadlines are dropped when they come up."""
-
-    def __init__(self) -> None:
-        self._due: list[tuple[float, int, Deadline]] = []
-        self._condition = threading.Condition()
-        self._added = itertools.count()
-        self._thread: threading.Thread | None = None
-
-    def watch(self, deadline: Deadline, when: float) -> None:
-        with self._condition:
-            heapq.heappush(self._due, (when, next(self._added), deadline))
-            if self._thread is None or not self._thread.is_alive():
-                self._thread = threading.Thread(
-                    target=self._run, name="strikewatch-deadlines", daemon=True
-                )
-                self._thread.start()
-            elif self._due[0][2] is deadline:
-                self._condition.notify()  # sooner than what the thread is sleeping towards
-
-    def _run(self) -> None:
-        while True:
-            with self._condition:
-                while not self._due:
-                    self._condition.wait()
-                when, _, deadline = self._due[0]
-                if deadline.finished:
-                    heapq.heappop(self._due)
-                    continue
-                pause = when - time.monotonic()
-                if pause > 0:
-                    self._condition.wait(pause)
-                    continue
-                heapq.heappop(self._due)
-            deadline._expire()
-
-
-_WATCHDOG = _Watchdog()
-
-
-def _shut(sock: socket.socket) -> None:
-    with contextlib.suppress(OSError):
-        sock.shutdown(socket.SHUT_RDWR)
-
-
 def _no_auth(request: Any) -> Any:
     return request
 
 
-@functools.cache
-def _session_class() -> Any:
-    """requests.Session that reads the environment's proxy settings and netrc once per host.
+class FeedSession(requests.Session):
+    """A requests.Session that reads the environment's proxy settings and netrc once per host.
 
     requests re-reads every environment variable (proxies, no_proxy) for every request, and looks
-    for ~/.netrc (parsing it, if there is one) for every request too: in an unchanged re-poll of
-    100 feeds that was over a third of the time. The answers depend only on the host, and
+    for ~/.netrc (parsing it, if there is one) for every request too, which dominated an
+    unchanged re-poll (benchmarks/bench_poll.py). The answers depend only on the host, and
     neither changes during a poll.
     """
-    import requests
-    import requests.utils
 
-    class FeedSession(requests.Session):
-        def __init__(self) -> None:
-            super().__init__()
-            self._environment: dict[tuple[Any, ...], dict[str, Any]] = {}
-            self._netrc: dict[str | None, tuple[str, str] | None] = {}
+    def __init__(self) -> None:
+        super().__init__()
+        self._environment: dict[tuple[Any, ...], dict[str, Any]] = {}
+        self._netrc: dict[str | None, tuple[str, str] | None] = {}
 
-        def _netrc_auth(self, url: str) -> tuple[str, str] | None:
-            host = urlsplit(url).hostname
-            if host not in self._netrc:
-                self._netrc[host] = requests.utils.get_netrc_auth(url)
-            return self._netrc[host]
+    def _netrc_auth(self, url: str) -> tuple[str, str] | None:
+        host = urlsplit(url).hostname
+        if host not in self._netrc:
+            self._netrc[host] = requests.utils.get_netrc_auth(url)
+        return self._netrc[host]
 
-        def prepare_request(self, request: requests.Request) -> requests.PreparedRequest:
-            if not self.trust_env or request.auth or self.auth:
-                return super().prepare_request(request)
-            # What requests would send: the netrc entry, else credentials in the URL, else
-            # none (a no-op, so that requests does not look the netrc up again).
-            try:
-                auth = self._netrc_auth(request.url)
-            except ValueError:  # not a URL: requests says what is wrong with it
-                return super().prepare_request(request)
-            if not auth:
-                in_url = requests.utils.get_auth_from_url(request.url)
-                auth = in_url if any(in_url) else _no_auth
-            original, request.auth = request.auth, auth
-            try:
-                return super().prepare_request(request)
-            finally:
-                request.auth = original
+    def prepare_request(self, request: requests.Request) -> requests.PreparedRequest:
+        if not self.trust_env or request.auth or self.auth:
+            return super().prepare_request(request)
+        # What requests would send: the netrc entry, else credentials in the URL, else
+        # none (a no-op, so that requests does not look the netrc up again).
+        try:
+            auth = self._netrc_auth(request.url)
+        except ValueError:  # not a URL: requests says what is wrong with it
+            return super().prepare_request(request)
+        if not auth:
+            in_url = requests.utils.get_auth_from_url(request.url)
+            auth = in_url if any(in_url) else _no_auth
+        original, request.auth = request.auth, auth
+        try:
+            return super().prepare_request(request)
+        finally:
+            request.auth = original
 
-        def rebuild_auth(
-            self, prepared_request: requests.PreparedRequest, response: requests.Response
-        ) -> None:
-            """requests' own, with the netrc look-up cached (it runs for every redirect)."""
-            headers = prepared_request.headers
-            url = prepared_request.url
-            if "Authorization" in headers and self.should_strip_auth(response.request.url, url):
-                del headers["Authorization"]
-            new_auth = self._netrc_auth(url) if self.trust_env else None
-            if new_auth is not None:
-                prepared_request.prepare_auth(new_auth)
+    def rebuild_auth(
+        self, prepared_request: requests.PreparedRequest, response: requests.Response
+    ) -> None:
+        """requests' own, with the netrc look-up cached (it runs for every redirect)."""
+        headers = prepared_request.headers
+        url = prepared_request.url
+        if "Authorization" in headers and self.should_strip_auth(response.request.url, url):
+            del headers["Authorization"]
+        new_auth = self._netrc_auth(url) if self.trust_env else None
+        if new_auth is not None:
+            prepared_request.prepare_auth(new_auth)
 
-        def merge_environment_settings(
-            self, url: Any, proxies: Any, stream: Any, verify: Any, cert: Any
-        ) -> dict[str, Any]:
-            if not self.trust_env or proxies:
-                return super().merge_environment_settings(url, proxies, stream, verify, cert)
-            parts = urlsplit(url)
-            key = (parts.scheme, parts.netloc, stream, verify, cert)
-            settings = self._environment.get(key)
-            if settings is None:
-                settings = super().merge_environment_settings(url, {}, stream, verify, cert)
-                self._environment[key] = settings
-            return {**settings, "proxies": dict(settings["proxies"])}
-
-    return FeedSession
-
-
-@functools.cache
-def _deadline_adapter_class() -> Any:
-    """requests' HTTPAdapter whose connections report to the thread's Deadline (built lazily,
-    so importing this module does not import requests)."""
-    from requests.adapters import HTTPAdapter
-    from urllib3.connection import HTTPConnection, HTTPSConnection
-    from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
-
-    class WatchedMixin:
-        def connect(self) -> None:
-            deadline = Deadline.active()
-            super().connect()  # type: ignore[misc]
-            if deadline is not None:
-                deadline.watch(self.sock)
-
-        def request(self, *args: Any, **kwargs: Any) -> Any:
-            deadline = Deadline.active()
-            if deadline is not None:  # a kept-alive connection: connect() is not called again
-                deadline.watch(self.sock)
-            return super().request(*args, **kwargs)  # type: ignore[misc]
-
-    class WatchedHTTPConnection(WatchedMixin, HTTPConnection):
-        pass
-
-    class WatchedHTTPSConnection(WatchedMixin, HTTPSConnection):
-        pass
-
-    class WatchedHTTPPool(HTTPConnectionPool):
-        ConnectionCls = WatchedHTTPConnection
-
-    class WatchedHTTPSPool(HTTPSConnectionPool):
-        ConnectionCls = WatchedHTTPSConnection
-
-    pools = {"http": WatchedHTTPPool, "https": WatchedHTTPSPool}
-
-    class DeadlineAdapter(HTTPAdapter):
-        def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
-            super().init_poolmanager(*args, **kwargs)
-            self.poolmanager.pool_classes_by_scheme = dict(pools)
-
-        def proxy_manager_for(self, proxy: str, **proxy_kwargs: Any) -> Any:
-            manager = super().proxy_manager_for(proxy, **proxy_kwargs)
-            if not proxy.lower().startswith("socks"):
-                manager.pool_classes_by_scheme = dict(pools)
-            return manager
-
-    return DeadlineAdapter
+    def merge_environment_settings(
+        self, url: Any, proxies: Any, stream: Any, verify: Any, cert: Any
+    ) -> dict[str, Any]:
+        if not self.trust_env or proxies:
+            return super().merge_environment_settings(url, proxies, stream, verify, cert)
+        parts = urlsplit(url)
+        key = (parts.scheme, parts.netloc, stream, verify, cert)
+        settings = self._environment.get(key)
+        if settings is None:
+            settings = super().merge_environment_settings(url, {}, stream, verify, cert)
+            self._environment[key] = settings
+        return {**settings, "proxies": dict(settings["proxies"])}
 
 
 # -- the request ---------------------------------------------------------------------------
@@ -411,37 +242,41 @@ def fetch(
     timeout: float = DEFAULT_TIMEOUT,
     max_bytes: int = DEFAULT_MAX_BYTES,
 ) -> FetchResult:
-    """GET a feed conditionally; `timeout` bounds the whole exchange, not just each read."""
-    import requests
-    import urllib3
-
+    """GET a feed conditionally; `timeout` bounds the exchange, not just each read."""
     headers = {}
     if etag:
         headers["If-None-Match"] = etag
     if last_modified:
         headers["If-Modified-Since"] = last_modified
     progress = _Progress()
-    with Deadline(timeout) as deadline:
-        try:
-            return _exchange(session, url, headers, timeout, max_bytes, deadline, progress)
-        except FetchError:
-            raise
-        except (
-            requests.exceptions.RequestException,
-            urllib3.exceptions.HTTPError,
-            OSError,
-            ValueError,
-        ) as error:
-            if deadline.passed():
-                raise FetchError(_timed_out(timeout, progress)) from None
-            message = _describe_request_error(error, progress)
-            if message.startswith(("cannot connect", "timed out while connecting")):
-                raise Unreachable(message) from None
-            raise FetchError(message) from None
-        except Exception as error:  # urllib3/http.client internals on hostile input
-            if deadline.passed():
-                raise FetchError(_timed_out(timeout, progress)) from None
-            raise FetchError(f"request failed: {type(error).__name__}") from None
+    deadline = time.monotonic() + timeout
+    try:
+        return _exchange(session, url, headers, deadline, max_bytes, progress)
+    except FetchError:
+        raise
+    except (
+        requests.exceptions.RequestException,
+        urllib3.exceptions.HTTPError,
+        OSError,
+        ValueError,
+    ) as error:
+        if _read_timed_out(error) or time.monotonic() >= deadline:
+            raise FetchError(_timed_out(timeout, progress)) from None
+        message = _describe_request_error(error, progress)
+        if message.startswith(("cannot connect", "timed out while connecting")):
+            raise Unreachable(message) from None
+        raise FetchError(message) from None
+    except Exception as error:  # urllib3/http.client internals on hostile input
+        raise FetchError(f"request failed: {type(error).__name__}") from None
+
+
+def _read_timed_out(error: BaseException) -> bool:
+    """A read given only the time left timed out: the deadline passed."""
+    return isinstance(
+        error, requests.exceptions.ReadTimeout | urllib3.exceptions.ReadTimeoutError | TimeoutError
+    ) or (
+        isinstance(error, requests.exceptions.ConnectionError) and "Read timed out" in repr(error)
+    )
 
 
 @dataclass
@@ -456,17 +291,17 @@ def _exchange(
     session: requests.Session,
     url: str,
     headers: dict[str, str],
-    timeout: float,
+    deadline: float,
     max_bytes: int,
-    deadline: Deadline,
     progress: _Progress,
 ) -> FetchResult:
-    started = time.monotonic()
     moved_to: str | None = None
     still_permanent = True
     current = url
     for _hop in range(MAX_REDIRECTS + 1):
-        remaining = max(0.05, timeout - (time.monotonic() - started))
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise TimeoutError
         progress.phase = "waiting for the response"
         response = session.get(
             current,
@@ -489,7 +324,7 @@ def _exchange(
                 current = target
                 continue
             if status == 304:
-                _keep_alive(response, deadline)
+                _keep_alive(response)
                 return FetchResult(
                     status=304,
                     body=None,
@@ -499,13 +334,10 @@ def _exchange(
                     or headers.get("If-Modified-Since"),
                     moved_to=moved_to,
                 )
-            # Headers cut short by the watchdog can parse as a complete (bodiless) response.
-            if deadline.expired:
-                raise FetchError(_timed_out(timeout, progress))
             _raise_for_status(response)
             progress.phase = "body still arriving"
-            body = _read_body(response, max_bytes, deadline, timeout, progress)
-            _keep_alive(response, deadline)
+            body = _read_body(response, max_bytes, deadline, progress)
+            _keep_alive(response)
             return FetchResult(
                 status=status,
                 body=body,
@@ -518,7 +350,7 @@ def _exchange(
     raise FetchError(f"too many redirects (more than {MAX_REDIRECTS})")
 
 
-def _keep_alive(response: requests.Response, deadline: Deadline) -> None:
+def _keep_alive(response: requests.Response) -> None:
     """Give a fully read connection back to the pool for the host's next feed.
 
     requests closes the connection of a streamed response it did not read itself, so every
@@ -529,9 +361,7 @@ def _keep_alive(response: requests.Response, deadline: Deadline) -> None:
         return  # http.client would wait for chunks a 304 never sends: let it be closed
     with contextlib.suppress(Exception):
         raw.drain_conn()  # nothing left but what http.client still holds for a 304
-        # Only a connection this deadline will never shut may serve another feed.
-        if deadline.disown_sockets():
-            raw.release_conn()
+        raw.release_conn()
 
 
 def _reason(response: requests.Response) -> str:
@@ -568,24 +398,29 @@ def _raise_for_status(response: requests.Response) -> None:
 
 
 def _read_body(
-    response: requests.Response,
-    max_bytes: int,
-    deadline: Deadline,
-    timeout: float,
-    progress: _Progress,
+    response: requests.Response, max_bytes: int, deadline: float, progress: _Progress
 ) -> bytes:
-    """Stream and decompress the body ourselves, so the cap applies to decompressed bytes."""
+    """Read the body as it arrives, each read given only the time left, and decompress it
+    ourselves, so the cap applies to decompressed bytes."""
     declared = (response.headers.get("Content-Length") or "").strip()
     if declared.isdigit() and int(declared) > max_bytes:
         raise FetchError(
             f"response too large ({_megabytes(int(declared))}, the limit is {_megabytes(max_bytes)})"
         )
     decoder = _Decoder.for_encoding(response.headers.get("Content-Encoding"))
+    connection = getattr(response.raw, "connection", None)
+    sock = getattr(connection, "sock", None)
     chunks: list[bytes] = []
     size = 0
-    for chunk in response.raw.stream(CHUNK_SIZE, decode_content=False):
-        if deadline.expired:
-            raise FetchError(_timed_out(timeout, progress))
+    while True:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise TimeoutError
+        if sock is not None:
+            sock.settimeout(remaining)
+        chunk = response.raw.read1(CHUNK_SIZE, decode_content=False)
+        if not chunk:
+            break
         progress.received += len(chunk)
         if progress.received > max_bytes:
             raise FetchError(f"response too large (over the {_megabytes(max_bytes)} limit)")
@@ -603,9 +438,6 @@ def _read_body(
             f"response too large (over the {_megabytes(max_bytes)} limit once decompressed)"
         )
     chunks.append(tail)
-    # A socket shut by the watchdog can look like a clean end of a body without a length.
-    if deadline.expired:
-        raise FetchError(_timed_out(timeout, progress))
     return b"".join(chunks)
 
 
@@ -729,9 +561,6 @@ def _timed_out(timeout: float, progress: _Progress) -> str:
 
 
 def _describe_request_error(error: BaseException, progress: _Progress) -> str:
-    import requests
-    import urllib3
-
     if isinstance(error, urllib3.exceptions.HTTPError):  # raised while streaming the body
         if isinstance(error, urllib3.exceptions.TimeoutError):
             return "timed out waiting for the server"
@@ -796,3 +625,136 @@ def _connection_reason(error: BaseException) -> str:
         if marker in text:
             return reason
     return "connection error"
+
+
+# -- many feeds at once ------------------------------------------------------------------
+
+
+@dataclass
+class Fetched:
+    """One feed's download as the calling thread receives it."""
+
+    feed: dict[str, Any]
+    result: FetchResult | None
+    error: FeedError | None
+    elapsed: float
+
+
+def _fetch_one(
+    session: requests.Session | None, feed: dict[str, Any], timeout: float, max_bytes: int
+) -> FetchResult:
+    url = feed["url"]
+    if is_remote(url):
+        if session is None:
+            session = new_session()
+        return fetch(
+            session,
+            url,
+            etag=feed.get("etag"),
+            last_modified=feed.get("last_modified"),
+            timeout=timeout,
+            max_bytes=max_bytes,
+        )
+    # Only a file named on this command line may be a pipe or a device (read up to the cap).
+    return read_local(url, max_bytes=max_bytes, regular_only=feed.get("id") is not None)
+
+
+def fetch_all(
+    session: requests.Session | None,
+    feeds: Sequence[dict[str, Any]],
+    *,
+    timeout: float,
+    max_bytes: int,
+    max_workers: int = MAX_WORKERS,
+    per_host: int = MAX_PER_HOST,
+    grace: float = ABANDON_AFTER,
+) -> Iterator[Fetched]:
+    """Download feeds concurrently (threads: downloading is waiting), yielding each as it
+    completes.
+
+    A feed is started only when its host has a free slot, so feeds stuck on one slow host
+    never occupy the threads that other hosts' feeds need. `fetch` keeps each download's
+    deadline; one still running `grace` seconds past it is stuck where no socket timeout
+    reaches (a DNS lookup, headers trickled a byte at a time): it is reported as timed out and
+    its thread, a daemon, is left behind.
+    """
+    queues: dict[str, deque[dict[str, Any]]] = {}
+    for feed in feeds:
+        queues.setdefault(host_key(feed["url"]), deque()).append(feed)
+    hosts = deque(queues)
+    busy: dict[str, int] = dict.fromkeys(queues, 0)
+    results: queue.SimpleQueue[tuple[int, FetchResult | None, FeedError | None]] = (
+        queue.SimpleQueue()
+    )
+    tasks: queue.SimpleQueue[tuple[int, dict[str, Any]] | None] = queue.SimpleQueue()
+    threads: list[threading.Thread] = []
+    abandoned = 0  # threads still stuck in a download given up on
+    in_flight: dict[int, tuple[dict[str, Any], float, float]] = {}
+    next_task = 0
+    workers = max(1, max_workers)
+
+    def work() -> None:
+        while (next_one := tasks.get()) is not None:
+            task, feed = next_one
+            try:
+                outcome = (task, _fetch_one(session, feed, timeout, max_bytes), None)
+            except FeedError as error:
+                outcome = (task, None, error)
+            except Exception as error:  # a bug or a library surprise must not take the poll down
+                outcome = (task, None, FeedError(f"unexpected error: {type(error).__name__}"))
+            results.put(outcome)
+
+    def start_more() -> None:
+        nonlocal next_task
+        idle_rounds = 0
+        while len(in_flight) < workers and hosts and idle_rounds < len(hosts):
+            host = hosts[0]
+            hosts.rotate(-1)
+            limit = per_host if host else workers  # local files: no politeness needed
+            if not queues[host] or busy[host] >= limit:
+                idle_rounds += 1
+                continue
+            idle_rounds = 0
+            feed = queues[host].popleft()
+            busy[host] += 1
+            started = time.monotonic()
+            in_flight[next_task] = (feed, started, started + timeout + grace)
+            tasks.put((next_task, feed))
+            if len(threads) - abandoned < len(in_flight):
+                thread = threading.Thread(
+                    target=work, name=f"strikewatch-fetch-{len(threads)}", daemon=True
+                )
+                thread.start()
+                threads.append(thread)
+            next_task += 1
+
+    def finish(task: int) -> tuple[dict[str, Any], float]:
+        feed, started, _ = in_flight.pop(task)
+        busy[host_key(feed["url"])] -= 1
+        return feed, time.monotonic() - started
+
+    try:
+        start_more()
+        while in_flight:
+            wait = max(0.0, min(hard for _, _, hard in in_flight.values()) - time.monotonic())
+            try:
+                task, result, error = results.get(timeout=wait)
+            except queue.Empty:
+                now = time.monotonic()
+                for task in [t for t, (_, _, hard) in in_flight.items() if hard <= now]:
+                    feed, elapsed = finish(task)
+                    abandoned += 1
+                    error = FetchError(
+                        f"timed out after {timeout:g}s (no answer; the request was abandoned)"
+                    )
+                    yield Fetched(feed, None, error, elapsed)
+            else:
+                if task in in_flight:
+                    feed, elapsed = finish(task)
+                    yield Fetched(feed, result, error, elapsed)
+                else:  # a late answer for a feed already reported: its thread is free again
+                    abandoned -= 1
+            start_more()
+    finally:
+        for _ in threads:
+            tasks.put(None)

@@ -1,9 +1,13 @@
-"""Reading the user's filter values (dates, guilds, events) into a TimelineFilter."""
+"""The filters of timeline, since, search and export: the user's values read (dates) and
+turned into SQL, here and nowhere else."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from typing import Any
 
 from strikewatch.errors import UsageError
 from strikewatch.normalize import to_utc_iso, utcnow
@@ -36,7 +40,7 @@ def parse_date(
     now: datetime | None = None,
     zone: tzinfo | None = None,
 ) -> datetime:
-    """A DATE as the contract defines it. A bare day is a day in the user's time zone (`zone`,
+    """A DATE as the README defines it. A bare day is a day in the user's time zone (`zone`,
     else TZ, else the system's): its start, or with end_of_day its last second, so --until
     2023-05-02 includes that whole day. A timestamp without an offset is read in that zone too."""
     text = value.strip()
@@ -61,7 +65,7 @@ def _read_date(text: str, value: str, end_of_day: bool, zone: tzinfo | None) -> 
     """An absolute DATE (`text` is `value` stripped), in the offset it names (else `zone`'s)."""
     if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
         try:
-            day = date.fromisoformat(text)  # not strptime: its import costs listings 3 ms
+            day = date.fromisoformat(text)
         except ValueError:
             raise UsageError(
                 f"invalid date {value!r}: no such day (expected {DATE_HELP})"
@@ -86,3 +90,65 @@ def date_bound(
     if value is None:
         return None
     return to_utc_iso(parse_date(value, end_of_day=end_of_day, zone=zone))
+
+
+@dataclass(frozen=True)
+class TimelineFilter:
+    """The filters the commands share (README: Filters). Search uses the first five: it ranks
+    every matching item, tracked or not, and shows each story once by itself."""
+
+    guilds: Sequence[str] = ()
+    events: Sequence[str] = ()
+    since: str | None = None
+    until: str | None = None
+    sources: Sequence[str] = ()
+    limit: int | None = None
+    include_untagged: bool = False
+    collapse: bool = True
+
+
+def where(filters: TimelineFilter, probe: Sequence[bool] = ()) -> tuple[list[str], list[Any]]:
+    """The conditions on `items` that `filters` set, and their parameters, in order.
+
+    --guild and --event each require one of their tags; `probe[i]` says whether the i-th of
+    those two groups (the ones given) is checked item by item (EXISTS) or looked up in the tag
+    index (IN): the store chooses, from how common the tags are. Collapsed, only a story's
+    first report is a row, and --source also accepts a story through another of its reports.
+    """
+    clauses: list[str] = []
+    params: list[Any] = []
+    if filters.collapse:
+        # Only a story's first report (an item not grouped yet counts as its own story).
+        clauses.append("coalesce(items.story_id, items.id) = items.id")
+    groups = [group for group in (filters.guilds, filters.events) if group]
+    for index, group in enumerate(groups):
+        marks = ", ".join("?" for _ in group)
+        if index < len(probe) and probe[index]:
+            clauses.append(
+                "EXISTS (SELECT 1 FROM tags WHERE tags.item_id = items.id"
+                f" AND tags.tag IN ({marks}))"
+            )
+        else:
+            clauses.append(f"items.id IN (SELECT item_id FROM tags WHERE tag IN ({marks}))")
+        params.extend(group)
+    if not filters.guilds and not filters.include_untagged:
+        clauses.append("items.guilds != '[]'")
+    if filters.since:
+        clauses.append("items.published >= ?")
+        params.append(filters.since)
+    if filters.until:
+        clauses.append("items.published <= ?")
+        params.append(filters.until)
+    if filters.sources:
+        marks = ", ".join("?" for _ in filters.sources)
+        if filters.collapse:
+            clauses.append(
+                f"(items.source COLLATE NOCASE IN ({marks}) OR EXISTS (SELECT 1 FROM items AS"
+                " report WHERE report.story_id = items.id"
+                f" AND report.source COLLATE NOCASE IN ({marks})))"
+            )
+            params.extend([*filters.sources, *filters.sources])
+        else:
+            clauses.append(f"items.source COLLATE NOCASE IN ({marks})")
+            params.extend(filters.sources)
+    return clauses, params

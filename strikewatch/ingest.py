@@ -1,15 +1,21 @@
-"""Importing local files (RSS/Atom documents, JSON-lines archives) through the poll pipeline."""
+"""`import`: feed files and JSON-lines archives through the pipeline, in batches."""
 
 from __future__ import annotations
 
 import contextlib
+import io
+import multiprocessing
+import signal
 import sqlite3
+import stat
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from strikewatch import pipeline
 from strikewatch.errors import FeedError, ImportFileError, StoreError
 from strikewatch.fetch import DEFAULT_MAX_BYTES, read_local
 from strikewatch.parse import (
@@ -21,25 +27,12 @@ from strikewatch.parse import (
     parse_feed,
 )
 from strikewatch.paths import data_path
-from strikewatch.workers import (
-    LazyPool,
-    numbered_chunks,
-    usable_cores,
-    use_classifier,
-    worker_classifier,
-)
 
 if TYPE_CHECKING:
-    from concurrent.futures import Future
-
     from strikewatch.classify import Classifier, Tags
     from strikewatch.store import Store
 
 BATCH_SIZE = 5000
-# An archive at least this large is tagged in a worker process while this one stores: below
-# it, starting the worker costs more than it saves.
-PARALLEL_TAGGING_MIN_BYTES = 2_000_000
-TAG_WORKERS = 1 if usable_cores() > 1 else 0
 SAMPLE_ARCHIVE = ("sample", "hollywood-labor-2023.jsonl")
 
 
@@ -76,13 +69,13 @@ def import_file(
     classifier: Classifier,
     *,
     on_items: Callable[[int], None] | None = None,
-    tag_workers: int = 0,
+    jobs: int = 1,
 ) -> ImportReport:
     """Import one file; an archive's bad lines are reported, its good lines kept.
 
-    With `tag_workers` (the CLI asks for TAG_WORKERS), a large archive is tagged in that many
-    worker processes while this process parses and stores; a script that asks for them must
-    guard its entry point with `if __name__ == "__main__":`, as multiprocessing requires.
+    With `jobs` above 1 (`import --jobs N`), an archive is parsed and tagged by jobs - 1 worker
+    processes while this one stores; a script that asks for them must guard its entry point
+    with `if __name__ == "__main__":`, as multiprocessing requires.
     """
     location = Path(path).expanduser()
     report = ImportReport(path=str(path))
@@ -94,8 +87,7 @@ def import_file(
     archive: _Archive | None = None
     if looks_like_jsonl(head):
         store.prepare_for_bulk_writes()
-        large = (len(whole) if whole is not None else _size(location)) >= PARALLEL_TAGGING_MIN_BYTES
-        archive = _Archive(classifier, tag_workers if large else 0, default_source)
+        archive = _Archive(classifier, jobs - 1, default_source)
         batches = archive.batches(location if whole is None else whole, report)
     elif looks_like_opml(head):
         raise ImportFileError(
@@ -113,11 +105,9 @@ def import_file(
         batches = iter([(parsed.items, classifier)])
     failed = True
     try:
-        for batch, batch_classifier in batches:
+        for batch, batch_tagger in batches:
             try:
-                saved = store.save_items(
-                    batch, source=default_source, classifier=batch_classifier, group_stories=False
-                )
+                saved = pipeline.ingest(store, batch_tagger, batch, source=default_source)
             except sqlite3.Error as error:
                 # Each batch is committed as it is stored: say how much of the file was.
                 raise StoreError(
@@ -144,8 +134,6 @@ def import_file(
 
 
 def _regular_or_missing(location: Path) -> bool:
-    import stat
-
     try:
         return stat.S_ISREG(location.stat().st_mode)
     except OSError:
@@ -160,26 +148,48 @@ def _read_whole(path: str | Path) -> bytes:
         raise ImportFileError(f"{path}: {error}") from None
 
 
-def _size(location: Path) -> int:
-    try:
-        return location.stat().st_size
-    except OSError:
-        return 0
+def numbered_chunks(lines: Iterable[bytes], size: int) -> Iterator[tuple[int, list[bytes]]]:
+    """Consecutive lines in lists of `size`, each with the number of its first line."""
+    chunk: list[bytes] = []
+    first = 1
+    for number, line in enumerate(lines, start=1):
+        if not chunk:
+            first = number
+        chunk.append(line)
+        if len(chunk) >= size:
+            yield first, chunk
+            chunk = []
+    if chunk:
+        yield first, chunk
+
+
+_worker_classifier: Classifier | None = None
+
+
+def _start_worker(classifier: Classifier) -> None:
+    """A worker's first step: the rules it tags with (sent once, not with each piece). Ctrl-C
+    reaches the whole process group but is the parent's to handle (it stops handing out work
+    and waits for the pieces under way); SIGTERM ends a worker at once, whatever it inherited."""
+    global _worker_classifier
+    _worker_classifier = classifier
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 def _parse_and_tag(
     lines: list[bytes], first_line: int, default_source: str
 ) -> tuple[list[Item | ArchiveLineError], list[Tags]]:
     """A worker's share of an import: a piece of the archive parsed, and its items tagged."""
-    classify = worker_classifier().classify
+    assert _worker_classifier is not None, "the pool starts workers with _start_worker"
+    classify = _worker_classifier.classify
     entries = list(parse_archive_lines(lines, default_source, first_line))
     tags = [classify(e.title, e.summary) for e in entries if isinstance(e, Item)]
     return entries, tags
 
 
 class _Pretagged:
-    """The classifier as `Store.save_items` sees it, answering from tags a worker computed
-    (the rules are the same, so the tags are too); anything else is classified here."""
+    """A Tagger answering from the tags a worker computed (the rules are the same, so the
+    tags are too); anything else is classified here."""
 
     def __init__(self, classifier: Classifier, tags: dict[tuple[str, str], Tags]):
         self.version = classifier.version
@@ -193,20 +203,26 @@ class _Pretagged:
 
 class _Archive:
     """A JSON-lines archive read in pieces. With workers, processes parse and tag the next
-    pieces while this process stores the current one (parsing and tagging are over half of an
-    import, so two cores do it in about half the time); without, or if they cannot start or
-    die, pieces are parsed here and tagged as they are stored."""
+    pieces while this process stores the current one; without, each piece is parsed here and
+    tagged as it is stored."""
 
     def __init__(self, classifier: Classifier, workers: int, default_source: str):
         self.classifier = classifier
         self.default_source = default_source
-        # The database is open: the pool never forks.
-        self._pool = LazyPool(
-            workers,
-            initializer=use_classifier,
-            initargs=(classifier,),
-            preload=["strikewatch.ingest"],
-        )
+        self.workers = max(0, workers)
+        self._pool: ProcessPoolExecutor | None = None
+        if self.workers:
+            # Never forked: a progress bar's thread may be running, and the database is open.
+            methods = multiprocessing.get_all_start_methods()
+            context = multiprocessing.get_context(
+                "forkserver" if "forkserver" in methods else "spawn"
+            )
+            self._pool = ProcessPoolExecutor(
+                self.workers,
+                mp_context=context,
+                initializer=_start_worker,
+                initargs=(classifier,),
+            )
 
     def batches(
         self, source: Path | bytes, report: ImportReport
@@ -214,8 +230,6 @@ class _Archive:
         """The archive's items in batches, in file order, each with the classifier to store it
         with; bad lines go to `report`. `source` is the file, or its content already read."""
         if isinstance(source, bytes):
-            import io
-
             handle: Any = io.BytesIO(source)
         else:
             try:
@@ -225,9 +239,11 @@ class _Archive:
         waiting: deque[tuple[int, list[bytes], Future[Any] | None]] = deque()
         with handle:
             for first_line, lines in numbered_chunks(handle, BATCH_SIZE):
-                work = self._pool.submit(_parse_and_tag, lines, first_line, self.default_source)
+                work = None
+                if self._pool is not None:
+                    work = self._pool.submit(_parse_and_tag, lines, first_line, self.default_source)
                 waiting.append((first_line, lines, work))
-                if len(waiting) > self._pool.workers:  # keep every worker busy before storing
+                if len(waiting) > self.workers:  # keep every worker busy before storing
                     yield self._collect(*waiting.popleft(), report)
             while waiting:
                 yield self._collect(*waiting.popleft(), report)
@@ -235,7 +251,11 @@ class _Archive:
     def _collect(
         self, first_line: int, lines: list[bytes], work: Future[Any] | None, report: ImportReport
     ) -> tuple[list[Item], Any]:
-        entries, tags = self._pool.result(work, self._parse_here, lines, first_line)
+        if work is None:  # parsed here; tagged as it is stored
+            entries = list(parse_archive_lines(lines, self.default_source, first_line))
+            tags: list[Tags] = []
+        else:
+            entries, tags = work.result()
         batch = [entry for entry in entries if isinstance(entry, Item)]
         report.line_errors.extend(e for e in entries if isinstance(e, ArchiveLineError))
         if not tags:
@@ -245,11 +265,8 @@ class _Archive:
         }
         return batch, _Pretagged(self.classifier, by_text)
 
-    def _parse_here(
-        self, lines: list[bytes], first_line: int
-    ) -> tuple[list[Item | ArchiveLineError], list[Tags]]:
-        """A piece parsed in this process; its items are tagged when stored."""
-        return list(parse_archive_lines(lines, self.default_source, first_line)), []
-
     def close(self) -> None:
-        self._pool.close()
+        """Stop the workers, after the pieces they are tagging (the rest is dropped)."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None

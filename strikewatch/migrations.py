@@ -8,6 +8,10 @@ from __future__ import annotations
 
 from sqlite_utils import Database, Migrations
 
+from strikewatch.status import stored_effective
+from strikewatch.stories import regroup_all
+from strikewatch.taxonomy import STRIKE_CHANGES
+
 migrations = Migrations("strikewatch")
 
 
@@ -117,8 +121,6 @@ def m002_stories(db: Database) -> None:
     story_id holds an items.id but is deliberately not declared a foreign key: SQLite's check of
     a self-reference made every insert markedly slower (about 30 s more for a 200,000-item
     import), and the store keeps it consistent itself (stories.release before deletes)."""
-    from strikewatch.stories import regroup_all
-
     db.execute("ALTER TABLE items ADD COLUMN story_id INTEGER")
     db.execute("CREATE INDEX items_story ON items(story_id, published)")
     db.execute(
@@ -151,10 +153,9 @@ def m003_search(db: Database) -> None:
     content="items" so Datasette offers a search box.
 
     Deletes and text edits are kept in step by triggers (the update trigger fires only when the
-    text changes, not when tags or story ids do). New rows are indexed by the store in one
-    INSERT ... SELECT per transaction (Store.save_items), five times faster than a per-row
-    trigger on a bulk import; rows appended by other tools are caught up before each search
-    (search.catch_up)."""
+    text changes, not when tags or story ids do). New rows were then indexed by the store in one
+    INSERT ... SELECT per transaction, and rows appended by other tools caught up before each
+    search; m005 replaced both with an insert trigger."""
     db.execute(
         """
         CREATE VIRTUAL TABLE items_fts USING FTS5 (
@@ -193,9 +194,6 @@ def m004_effective_days(db: Database) -> None:
     from, and `status` works out the day itself wherever they are empty (or passes over a report
     whose date it cannot read, which only another tool can write). Should the rule in status.py
     ever change, a later migration must work the stored days out again (a test pins the rule)."""
-    from strikewatch.status import stored_effective
-    from strikewatch.taxonomy import STRIKE_CHANGES
-
     db.execute("ALTER TABLE items ADD COLUMN effective_day TEXT")
     db.execute("ALTER TABLE items ADD COLUMN effective_why TEXT")
     marks = ", ".join("?" for _ in STRIKE_CHANGES)

@@ -10,6 +10,7 @@ outlines may nest to any depth; a missing title falls back to the address.
 from __future__ import annotations
 
 import re
+import stat
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import format_datetime
@@ -17,9 +18,11 @@ from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree
 
-from strikewatch.errors import ImportFileError
+from strikewatch.errors import ImportFileError, UsageError
+from strikewatch.ingest import read_file_start
 from strikewatch.normalize import strip_controls
 from strikewatch.parse import defuse_xml
+from strikewatch.store import normalize_location
 
 MAX_OPML_BYTES = 5 * 1024 * 1024
 _URL_KEYS = ("xmlurl", "url")
@@ -45,8 +48,6 @@ def _attribute(element: ElementTree.Element, *names: str) -> str | None:
 
 def read_opml(path: str | Path) -> list[OpmlFeed]:
     """The feeds listed in an OPML file, in document order (duplicates included)."""
-    from strikewatch.ingest import read_file_start
-
     body = read_file_start(path, MAX_OPML_BYTES + 1)
     if len(body) > MAX_OPML_BYTES:
         raise ImportFileError(f"{path}: larger than {MAX_OPML_BYTES // 1024 // 1024} MB")
@@ -134,9 +135,6 @@ def import_feeds(store: Any, feeds: list[OpmlFeed], *, allow_files: bool = False
     An OPML file may come from anywhere: a `file://` entry is a local file that every later
     poll would read (and could show), so it is taken only with `allow_files`, and only when
     it is a regular file (never a device, a pipe or a folder)."""
-    from strikewatch.errors import UsageError
-    from strikewatch.store import normalize_location
-
     result = OpmlImport(added=[], duplicates=0, skipped=[])
     seen: set[str] = set()
     for feed in feeds:
@@ -183,8 +181,6 @@ def _reason(message: str) -> str:
 
 
 def _regular_file(path: str) -> bool:
-    import stat
-
     try:
         return stat.S_ISREG(Path(path).stat().st_mode)
     except (OSError, ValueError):

@@ -7,7 +7,7 @@ import codecs
 import io
 import re
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 from xml.sax import SAXException, SAXParseException
@@ -82,12 +82,6 @@ class ParsedFeed:
 class ArchiveLineError:
     line_number: int
     message: str
-
-
-@dataclass
-class ParsedArchive:
-    items: list[Item] = field(default_factory=list)
-    errors: list[ArchiveLineError] = field(default_factory=list)
 
 
 def defuse_xml(body: bytes) -> bytes:

@@ -1,17 +1,10 @@
-"""Where strikewatch keeps its database and finds its bundled data files.
-
-The folders every command needs at start-up are plain strings built with os.path: importing
-pathlib (and the urllib.parse and ipaddress it pulls in) is a twentieth of a listing's run.
-"""
+"""Where strikewatch keeps its database and finds its bundled data files."""
 
 from __future__ import annotations
 
 import os
 import sys
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from pathlib import Path
+from pathlib import Path
 
 from strikewatch.errors import UsageError
 
@@ -21,8 +14,8 @@ RULES_ENV_VAR = "STRIKEWATCH_RULES"
 
 
 def _user_dir(windows: tuple[str, str], macos: str, xdg: tuple[str, str]) -> str:
-    """A per-user folder of this platform, without importing platformdirs (start-up cost):
-    `windows` and `xdg` are (environment variable, default under the home folder)."""
+    """A per-user folder of this platform (what platformdirs answers, without depending on
+    it): `windows` and `xdg` are (environment variable, default under the home folder)."""
     home = os.path.expanduser("~")
     if home == "~":  # no $HOME and no account entry (pathlib raises here too)
         raise UsageError("cannot find your home folder: set $HOME, or give --db or $STRIKEWATCH_DB")
@@ -49,7 +42,7 @@ def user_config_dir() -> str:
 
 
 def user_cache_dir() -> str:
-    """The platform's per-user cache directory (safe to delete: only speeds up start-up)."""
+    """The platform's per-user cache directory (safe to delete: it only holds what can be made again)."""
     folder = _user_dir(("LOCALAPPDATA", "AppData/Local"), "Caches", ("XDG_CACHE_HOME", ".cache"))
     # On Windows, beside the app's data there.
     return os.path.join(folder, "Cache") if sys.platform == "win32" else folder
@@ -80,8 +73,6 @@ def configured_rule_files() -> list[str]:
 
 def data_path(*parts: str) -> Path:
     """A file shipped in data/: inside the installed package, or in the source checkout."""
-    from pathlib import Path
-
     installed = Path(__file__).resolve().parent / "data"
     if installed.is_dir():
         return installed.joinpath(*parts)

@@ -1,16 +1,14 @@
-"""Polling: every feed fetched (concurrently, politely), parsed, classified and stored."""
+"""`poll`: which feeds are due; each one fetched (fetch.fetch_all, concurrently and politely),
+parsed and run through the pipeline as it arrives, its health, backoff and poll log recorded."""
 
 from __future__ import annotations
 
 import contextlib
 import os
-import queue
 import re
 import sqlite3
-import threading
-import time
-from collections import deque
-from collections.abc import Callable, Iterator, Sequence
+import tomllib
+from collections.abc import Callable, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -18,26 +16,18 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from strikewatch import fetch as fetching
-from strikewatch.errors import FeedError, ParseError, PollLocked, StoreError
-from strikewatch.normalize import to_utc_iso, utcnow
-from strikewatch.workers import LazyPool, usable_cores
+from strikewatch import pipeline
+from strikewatch.errors import FeedError, ParseError, PollLocked, StoreError, UsageError
+from strikewatch.normalize import feed_url, to_utc_iso, utcnow
+from strikewatch.parse import ParsedFeed, parse_feed
+from strikewatch.paths import data_path
+from strikewatch.store import Store, derive_feed_name, normalize_location
 
 if TYPE_CHECKING:
-    from concurrent.futures import Future
-
     import requests
 
-    from strikewatch.classify import Classifier
-    from strikewatch.parse import ParsedFeed
-    from strikewatch.store import Store
-
-MAX_WORKERS = 8
-MAX_PER_HOST = 2
 BACKOFF_BASE = timedelta(minutes=10)
 BACKOFF_CAP = timedelta(hours=12)
-# How long past its own deadline a download may take before it is abandoned (only a DNS
-# lookup, which no socket timeout bounds, can get there).
-HARD_DEADLINE_GRACE = 2.0
 
 
 @dataclass
@@ -164,190 +154,23 @@ def _locked_by(handle: Any) -> PollLocked:
     return PollLocked(f"another poll is already running ({held}); skipping this one", pid=pid)
 
 
-@dataclass
-class _Fetched:
-    """One feed's download as the main thread receives it."""
-
-    feed: dict[str, Any]
-    result: fetching.FetchResult | None
-    error: FeedError | None
-    elapsed: float
-
-
-def _fetch_one(
-    session: requests.Session | None, feed: dict[str, Any], timeout: float, max_bytes: int
-) -> fetching.FetchResult:
-    url = feed["url"]
-    if fetching.is_remote(url):
-        if session is None:
-            session = fetching.new_session()
-        return fetching.fetch(
-            session,
-            url,
-            etag=feed.get("etag"),
-            last_modified=feed.get("last_modified"),
-            timeout=timeout,
-            max_bytes=max_bytes,
-        )
-    # Only a file named on this command line may be a pipe or a device (read up to the cap).
-    return fetching.read_local(url, max_bytes=max_bytes, regular_only=feed.get("id") is not None)
-
-
-def fetch_all(
-    session: requests.Session | None,
-    feeds: Sequence[dict[str, Any]],
-    *,
-    timeout: float,
-    max_bytes: int,
-    max_workers: int = MAX_WORKERS,
-    per_host: int = MAX_PER_HOST,
-) -> Iterator[_Fetched]:
-    """Download feeds concurrently, yielding each as it completes.
-
-    A feed is started only when its host has a free slot, so feeds stuck on one slow host
-    never occupy the workers that other hosts' feeds need. Each download enforces its own
-    deadline; should a worker still hang past it (a DNS lookup cannot be interrupted), the
-    feed is reported as timed out and the worker, a daemon thread, is left behind.
-    """
-    queues: dict[str, deque[dict[str, Any]]] = {}
-    for feed in feeds:
-        queues.setdefault(fetching.host_key(feed["url"]), deque()).append(feed)
-    hosts = deque(queues)
-    busy: dict[str, int] = dict.fromkeys(queues, 0)
-    results: queue.SimpleQueue[tuple[int, fetching.FetchResult | None, FeedError | None]] = (
-        queue.SimpleQueue()
-    )
-    # Threads are kept for the whole poll: starting one per feed made the main thread wait
-    # for each new thread to get the GIL from the busy ones (a fifth of a 100-feed re-poll).
-    tasks: queue.SimpleQueue[tuple[int, dict[str, Any]] | None] = queue.SimpleQueue()
-    threads: list[threading.Thread] = []
-    abandoned = 0  # threads still stuck in a download given up on
-    in_flight: dict[int, tuple[dict[str, Any], float, float]] = {}
-    next_task = 0
-    workers = max(1, max_workers)
-
-    def work() -> None:
-        while (next_one := tasks.get()) is not None:
-            task, feed = next_one
-            try:
-                outcome = (task, _fetch_one(session, feed, timeout, max_bytes), None)
-            except FeedError as error:
-                outcome = (task, None, error)
-            except Exception as error:  # a bug or a library surprise must not take the poll down
-                outcome = (task, None, FeedError(f"unexpected error: {type(error).__name__}"))
-            results.put(outcome)
-
-    def start_more() -> None:
-        nonlocal next_task
-        idle_rounds = 0
-        while len(in_flight) < workers and hosts and idle_rounds < len(hosts):
-            host = hosts[0]
-            hosts.rotate(-1)
-            limit = per_host if host else workers  # local files: no politeness needed
-            if not queues[host] or busy[host] >= limit:
-                idle_rounds += 1
-                continue
-            idle_rounds = 0
-            feed = queues[host].popleft()
-            busy[host] += 1
-            started = time.monotonic()
-            in_flight[next_task] = (feed, started, started + timeout + HARD_DEADLINE_GRACE)
-            tasks.put((next_task, feed))
-            if len(threads) - abandoned < len(in_flight):
-                thread = threading.Thread(
-                    target=work, name=f"strikewatch-fetch-{len(threads)}", daemon=True
-                )
-                thread.start()
-                threads.append(thread)
-            next_task += 1
-
-    def finish(task: int) -> tuple[dict[str, Any], float]:
-        feed, started, _ = in_flight.pop(task)
-        busy[fetching.host_key(feed["url"])] -= 1
-        return feed, time.monotonic() - started
-
-    try:
-        start_more()
-        while in_flight:
-            wait = max(0.0, min(hard for _, _, hard in in_flight.values()) - time.monotonic())
-            try:
-                task, result, error = results.get(timeout=wait)
-            except queue.Empty:
-                now = time.monotonic()
-                for task in [t for t, (_, _, hard) in in_flight.items() if hard <= now]:
-                    feed, elapsed = finish(task)
-                    abandoned += 1
-                    error = fetching.FetchError(
-                        f"timed out after {timeout:g}s (no answer; the request was abandoned)"
-                    )
-                    yield _Fetched(feed, None, error, elapsed)
-            else:
-                if task in in_flight:
-                    feed, elapsed = finish(task)
-                    yield _Fetched(feed, result, error, elapsed)
-                else:  # a late answer for a feed already reported: its thread is free again
-                    abandoned -= 1
-            start_more()
-    finally:
-        for _ in threads:
-            tasks.put(None)
-
-
-PARSE_WORKERS = min(2, usable_cores())
-# Below this many feeds, starting worker processes costs more than parsing in place saves.
-PARALLEL_PARSE_MIN_FEEDS = 8
-
-
-class _Parsers(LazyPool):
-    """Parses feed bodies in worker processes, so a large poll uses more than one core
-    (feedparser is pure Python: threads would all wait on one). With no workers asked for, or
-    should the workers fail to start or die, bodies are parsed in place, in this process."""
-
-    def __init__(self, workers: int):
-        # Download threads are running and the database is open: never fork.
-        super().__init__(workers if workers > 1 else 0, preload=["strikewatch.parse"])
-        self.backlog = 2 * self.workers + 2  # downloads held while waiting for a parse
-
-    def start(self, result: fetching.FetchResult) -> Future[ParsedFeed] | None:
-        """Start parsing `result` in a worker; None means: parse it in place when recorded."""
-        from strikewatch.parse import parse_feed
-
-        return self.submit(
-            parse_feed, result.body, base_url=result.url, content_type=result.content_type
-        )
-
-    def parsed(
-        self, parsing: Future[ParsedFeed] | None, result: fetching.FetchResult
-    ) -> ParsedFeed:
-        """The parsed feed, from its worker or parsed here."""
-        from strikewatch.parse import parse_feed
-
-        assert result.body is not None
-        return self.result(
-            parsing, parse_feed, result.body, base_url=result.url, content_type=result.content_type
-        )
-
-
 def poll_feeds(
     store: Store,
     feeds: Sequence[dict[str, Any]],
     *,
     session: requests.Session | None,
-    classifier: Classifier,
+    classifier: pipeline.Tagger,
     timeout: float = fetching.DEFAULT_TIMEOUT,
     max_bytes: int = fetching.DEFAULT_MAX_BYTES,
     respect_schedule: bool = True,
     on_feed_done: Callable[[FeedOutcome], None] | None = None,
-    max_workers: int = MAX_WORKERS,
-    per_host: int = MAX_PER_HOST,
-    parse_workers: int = 0,
+    max_workers: int = fetching.MAX_WORKERS,
+    per_host: int = fetching.MAX_PER_HOST,
 ) -> PollReport:
     """Fetch concurrently; parse and store each feed (one transaction) as it arrives.
 
-    Threads only download. With `parse_workers` > 1, a large poll's bodies are parsed by that
-    many worker processes (the CLI asks for PARSE_WORKERS; a script that does must guard its
-    entry point with `if __name__ == "__main__":`, as multiprocessing requires). Every database
-    write happens here, in the calling thread: the store has one writer.
+    Threads only download: parsing, tagging and every database write happen here, in the
+    calling thread, so the store has one writer.
     """
     report = PollReport()
     now_iso = to_utc_iso(utcnow())
@@ -365,93 +188,50 @@ def poll_feeds(
     if not due:
         return report
 
-    # Connection-level failures are recorded last: if nothing at all could be reached, the
-    # network is down, not the feeds, and they must not be pushed into backoff for it.
-    unreachable: list[_Fetched] = []
-    answered = 0
-    remote = sum(1 for feed in due if fetching.is_remote(feed["url"]))
-    parsers = _Parsers(parse_workers if remote >= PARALLEL_PARSE_MIN_FEEDS else 0)
-    # Downloads are parsed (in worker processes when there are enough of them) while the next
-    # ones arrive; each feed is recorded in arrival order once its parse is done.
-    waiting: deque[tuple[_Fetched, Future[ParsedFeed] | None]] = deque()
-    # Unchanged feeds (a plain 304) are recorded together once the downloads are done: each
-    # database call gives up the GIL and waits for it behind busy download threads, which made
-    # recording 100 unchanged feeds one by one cost a third of a re-poll. A poll killed before
-    # then only forgets that they were checked. Anything that changes a feed's state (an
-    # error, a Retry-After, a 410, a move) is recorded at once.
-    unchanged: deque[_Fetched] = deque()
-
-    def record_unchanged() -> None:
-        batch = list(unchanged)
-        unchanged.clear()
-        try:
-            with store.transaction():
-                outcomes = [process(fetched) for fetched in batch]
-        except sqlite3.Error:  # the batch would not commit: each feed on its own
-            outcomes = [process(fetched) for fetched in batch]
-        for outcome in outcomes:
-            done(outcome)
-
-    def process(
-        fetched: _Fetched, parsing: Future[ParsedFeed] | None = None, backoff: bool = True
-    ) -> FeedOutcome:
-        return _process(
-            store, fetched, classifier, now_iso, parsers, parsing=parsing, backoff=backoff
-        )
+    def process(fetched: fetching.Fetched, backoff: bool = True) -> FeedOutcome:
+        return _process(store, fetched, classifier, now_iso, backoff=backoff)
 
     def done(outcome: FeedOutcome) -> None:
         report.outcomes.append(outcome)
         if on_feed_done is not None:
             on_feed_done(outcome)
 
-    def record(
-        fetched: _Fetched, parsing: Future[ParsedFeed] | None = None, backoff: bool = True
-    ) -> None:
-        done(process(fetched, parsing, backoff))
-
-    def record_ready(all_of_them: bool = False) -> None:
-        while waiting:
-            fetched, parsing = waiting[0]
-            ready = parsing is None or parsing.done() or len(waiting) > parsers.backlog
-            if not (ready or all_of_them):
-                return
-            waiting.popleft()
-            record(fetched, parsing)
-
+    # Unchanged feeds (a plain 304) change nothing but their check time: they are recorded
+    # together, in one transaction, once the downloads are done.
+    unchanged: list[fetching.Fetched] = []
+    # Connection-level failures are recorded last: if nothing at all could be reached, the
+    # network is down, not the feeds, and they must not be pushed into backoff for it.
+    unreachable: list[fetching.Fetched] = []
+    answered = 0
+    for fetched in fetching.fetch_all(
+        session,
+        due,
+        timeout=timeout,
+        max_bytes=max_bytes,
+        max_workers=max_workers,
+        per_host=per_host,
+    ):
+        if fetching.is_remote(fetched.feed["url"]):
+            if isinstance(fetched.error, fetching.Unreachable):
+                unreachable.append(fetched)
+                continue
+            answered += 1
+        result = fetched.result
+        if fetched.error is None and result and result.body is None and not result.moved_to:
+            unchanged.append(fetched)
+        else:
+            done(process(fetched))
     try:
-        for fetched in fetch_all(
-            session,
-            due,
-            timeout=timeout,
-            max_bytes=max_bytes,
-            max_workers=max_workers,
-            per_host=per_host,
-        ):
-            if fetching.is_remote(fetched.feed["url"]):
-                if isinstance(fetched.error, fetching.Unreachable):
-                    unreachable.append(fetched)
-                    continue
-                answered += 1
-            result = fetched.result
-            if fetched.error is None and result is not None and result.body is not None:
-                waiting.append((fetched, parsers.start(result)))
-            elif fetched.error is None and result is not None and not result.moved_to:
-                unchanged.append(fetched)
-            else:
-                waiting.append((fetched, None))
-            record_ready()
-        record_ready(all_of_them=True)
-    except BaseException:
-        with contextlib.suppress(Exception):  # the error on its way out is the one to report
-            record_unchanged()
-        raise
-    finally:
-        parsers.close()
-    record_unchanged()
+        with store.transaction():
+            outcomes = [process(fetched) for fetched in unchanged]
+    except sqlite3.Error:  # the batch would not commit: each feed on its own
+        outcomes = [process(fetched) for fetched in unchanged]
+    for outcome in outcomes:
+        done(outcome)
     hosts = {fetching.host_key(fetched.feed["url"]) for fetched in unreachable}
     report.offline = answered == 0 and len(hosts) >= 2
     for fetched in unreachable:
-        record(fetched, backoff=not report.offline)
+        done(process(fetched, backoff=not report.offline))
     # Each feed's items were committed as they came; a poll killed before this point leaves
     # them pending, and the next poll, import or reclassify groups them, even an unchanged one.
     try:
@@ -463,21 +243,19 @@ def poll_feeds(
 
 def _process(
     store: Store,
-    fetched: _Fetched,
-    classifier: Classifier,
+    fetched: fetching.Fetched,
+    classifier: pipeline.Tagger,
     started_iso: str,
-    parsers: _Parsers,
     backoff: bool = True,
-    parsing: Future[ParsedFeed] | None = None,
 ) -> FeedOutcome:
-    """Parse (if there is a body; `parsing` when a worker already started on it) and record one
-    feed: items, health and log in one transaction."""
+    """Parse (if there is a body) and record one feed: items, health and log in one
+    transaction."""
     parsed: ParsedFeed | None = None
     error = fetched.error
     result = fetched.result
     if error is None and result is not None and result.body is not None:
         try:
-            parsed = parsers.parsed(parsing, result)
+            parsed = parse_feed(result.body, base_url=result.url, content_type=result.content_type)
         except FeedError as parse_error:
             error, result = parse_error, None
         except Exception as parse_error:  # hostile input can surprise any parser
@@ -512,7 +290,7 @@ def _process(
     return outcome
 
 
-def _log(store: Store, fetched: _Fetched, started_iso: str, outcome: FeedOutcome) -> None:
+def _log(store: Store, fetched: fetching.Fetched, started_iso: str, outcome: FeedOutcome) -> None:
     """The feed's poll_log row for this poll."""
     feed_id = fetched.feed.get("id")
     if feed_id is None:
@@ -538,7 +316,7 @@ def _record(
     result: fetching.FetchResult | None,
     parsed: ParsedFeed | None,
     error: FeedError | None,
-    classifier: Classifier,
+    classifier: pipeline.Tagger,
     backoff: bool = True,
 ) -> FeedOutcome:
     """Store the items and the feed's new health, whatever happened."""
@@ -601,13 +379,8 @@ def _record(
             outcome.warned_before = _oddity(store.last_warning(feed_id)) == _oddity(parsed.warning)
         if parsed.title and not feed.get("title"):
             state["title"] = parsed.title
-        saved = store.save_items(
-            parsed.items,
-            source=feed["name"],
-            feed_id=feed_id,
-            classifier=classifier,
-            seen_at=now,
-            group_stories=False,  # once for the whole poll, in poll_feeds
+        saved = pipeline.ingest(
+            store, classifier, parsed.items, source=feed["name"], feed_id=feed_id, seen_at=now
         )
         outcome.new_ids = saved.new_ids
         outcome.updated_ids = saved.updated_ids
@@ -619,9 +392,6 @@ def _record(
 def _stored_form(url: str) -> str:
     """A redirect's target as `feeds add` would store it, so that the feed it moved to is
     recognised when already subscribed (HTTPS://Host:443/feed/ is https://host/feed/)."""
-    from strikewatch.errors import UsageError
-    from strikewatch.normalize import feed_url
-
     try:
         return feed_url(url)
     except UsageError:
@@ -639,10 +409,6 @@ def _oddity(warning: str | None) -> str | None:
 
 def default_feeds() -> list[dict[str, str]]:
     """The bundled trade-press list (data/feeds.toml)."""
-    import tomllib
-
-    from strikewatch.paths import data_path
-
     with open(data_path("feeds.toml"), "rb") as handle:
         entries = tomllib.load(handle).get("feed", [])
     return [
@@ -654,8 +420,6 @@ def default_feeds() -> list[dict[str, str]]:
 
 def ad_hoc_feed(location: str) -> dict[str, Any]:
     """A feed named on the command line but not subscribed: fetched once, no state kept."""
-    from strikewatch.store import derive_feed_name, normalize_location
-
     url = normalize_location(location)
     return {"id": None, "name": derive_feed_name(url), "url": url}
 

@@ -6,9 +6,11 @@ and control characters are removed, so a headline cannot restyle or drive the te
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import sys
+import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from itertools import chain, islice
 from typing import IO, TYPE_CHECKING, Any, NamedTuple
@@ -31,8 +33,6 @@ from strikewatch.taxonomy import STUDIOS
 if TYPE_CHECKING:
     from rich.console import Console
     from rich.text import Text
-
-FORMATS = ("json", "nl", "csv")
 
 GUILD_STYLES = {
     "wga": "bold yellow",
@@ -171,8 +171,6 @@ def batched(rows: Iterable[dict[str, Any]], size: int) -> Iterator[list[dict[str
 
 
 def write_csv(rows: Iterable[dict[str, Any]], columns: Sequence[Column], stream: IO[str]) -> None:
-    import csv  # here: only --csv needs it
-
     rows = iter(rows)
     first = next(rows, None)
     keys = list(first.keys()) if first is not None else [column.key for column in columns]
@@ -564,8 +562,6 @@ class ProgressReporter:
         self._started: float | None = None
 
     def __enter__(self) -> ProgressReporter:
-        import time
-
         self._started = time.monotonic()
         return self
 
@@ -574,8 +570,6 @@ class ProgressReporter:
         if not self.enabled:
             return
         if self._progress is None:
-            import time
-
             if self._started is None or time.monotonic() - self._started < self.DELAY_SECONDS:
                 return
             from rich.progress import (

@@ -14,6 +14,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from strikewatch.errors import UsageError
+from strikewatch.filters import TimelineFilter, where
+from strikewatch.store import item_dict
 from strikewatch.stories import attach_also
 
 # Title matches count five times as much as summary matches.
@@ -60,32 +62,24 @@ def search(
 ) -> list[dict[str, Any]]:
     """Stories whose reports match, best match first: each story once, through its best-matching
     report, with the story's other reports in `also`."""
-    from strikewatch.store import item_dict  # store imports this module
-
-    match = fts_query(query)
-    where = ["items_fts MATCH ?"]
-    params: list[Any] = [match]
-    for tags in (guilds, events):
-        if tags:
-            marks = ", ".join("?" for _ in tags)
-            where.append(f"items.id IN (SELECT item_id FROM tags WHERE tag IN ({marks}))")
-            params.extend(tags)
-    if since:
-        where.append("items.published >= ?")
-        params.append(since)
-    if until:
-        where.append("items.published <= ?")
-        params.append(until)
-    if sources:
-        marks = ", ".join("?" for _ in sources)
-        where.append(f"items.source COLLATE NOCASE IN ({marks})")
-        params.extend(sources)
+    filters = TimelineFilter(
+        guilds=guilds,
+        events=events,
+        since=since,
+        until=until,
+        sources=sources,
+        include_untagged=True,  # ranked whether tracked or not
+        collapse=False,  # each story is shown once, through its best-matching report
+    )
+    clauses, params = where(filters)
     sql = (
         "SELECT items.id, items.published, items.title, items.link, items.source, items.summary,"
         f" items.guilds, items.events, items.story_id, {RANK} AS score"
         " FROM items_fts JOIN items ON items.id = items_fts.rowid"
-        f" WHERE {' AND '.join(where)} ORDER BY score, items.published DESC, items.id LIMIT ?"
+        f" WHERE {' AND '.join(['items_fts MATCH ?', *clauses])}"
+        " ORDER BY score, items.published DESC, items.id LIMIT ?"
     )
+    params = [fts_query(query), *params]
     fetch = max(limit * 4, 50)
     while True:
         try:

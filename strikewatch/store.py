@@ -1,7 +1,8 @@
 """The SQLite store: one file holding feeds, items, their tags and the poll history.
 
-Reads go through plain sqlite3 so that read-only commands start fast; schema changes go
-through sqlite-utils' Migrations (strikewatch/migrations.py), imported only when needed.
+It stores what the pipeline (strikewatch/pipeline.py) gives it, already tagged, and answers
+the listings. Reads and writes go through plain sqlite3; schema changes through sqlite-utils'
+Migrations (strikewatch/migrations.py), applied when a database is opened.
 """
 
 from __future__ import annotations
@@ -12,14 +13,16 @@ import os
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import datetime, timedelta
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote, urlsplit
 
 from strikewatch.errors import StoreError, UsageError
+from strikewatch.filters import TimelineFilter, where
 from strikewatch.normalize import (
-    content_hash,
     feed_url,
-    published_or_seen,
     strip_controls,
     to_utc_iso,
     utcnow,
@@ -28,15 +31,11 @@ from strikewatch.stories import (
     assign_pending,
     attach_also,
     headline_words,
-    pending_key,
-    regroup_all,
     release,
     word_similarity,
 )
-from strikewatch.taxonomy import STRIKE_CHANGES
 
 if TYPE_CHECKING:
-    from strikewatch.classify import Classifier
     from strikewatch.parse import Item
 
 SCHEMA_VERSION = 7  # one per migration
@@ -47,59 +46,30 @@ POLL_LOG_DAYS = 90
 POLL_LOG_KEEP = 100
 
 
-# Plain classes, not dataclasses: importing `dataclasses` (it imports `inspect`) was a sixth of
-# the start-up of `timeline` and `since`.
-class SaveResult:
-    """What storing one batch of items did."""
+@dataclass(frozen=True)
+class Tagged:
+    """An item's tags as the store keeps them: its guilds and events, the version of the rules
+    that found them, and for a strike report the day it takes effect and why."""
 
-    __slots__ = ("new_ids", "to_group", "unchanged", "updated_ids")
+    guilds: tuple[str, ...]
+    events: tuple[str, ...]
+    rules_version: str
+    effective_day: str | None = None
+    effective_why: str | None = None
 
-    def __init__(self) -> None:
-        self.new_ids: list[int] = []
-        self.updated_ids: list[int] = []
-        self.unchanged = 0
-        # (lead event, published) of the tracked reports still to be placed in stories
-        self.to_group: list[tuple[str, str]] = []
+
+@dataclass(frozen=True)
+class StoredItem:
+    """The stored item an entry was identified as (Store.find_item)."""
+
+    id: int
+    source: str  # the feed or file that carried it first: its text is the item's
+    content_hash: str
+    published: str
 
 
 # Timeline entries read (and their `also` attached) at a time when a listing is streamed.
 LISTING_BATCH = 500
-
-
-class TimelineFilter:
-    """The filters timeline, since and export share (see the contract)."""
-
-    __slots__ = (
-        "collapse",
-        "events",
-        "guilds",
-        "include_untagged",
-        "limit",
-        "since",
-        "sources",
-        "until",
-    )
-
-    def __init__(
-        self,
-        *,
-        guilds: Sequence[str] = (),
-        events: Sequence[str] = (),
-        since: str | None = None,
-        until: str | None = None,
-        sources: Sequence[str] = (),
-        limit: int | None = None,
-        include_untagged: bool = False,
-        collapse: bool = True,
-    ) -> None:
-        self.guilds = guilds
-        self.events = events
-        self.since = since
-        self.until = until
-        self.sources = sources
-        self.limit = limit
-        self.include_untagged = include_untagged
-        self.collapse = collapse
 
 
 def describe_sqlite_error(error: sqlite3.Error, path: str | None = None) -> str:
@@ -132,8 +102,6 @@ def describe_sqlite_error(error: sqlite3.Error, path: str | None = None) -> str:
 def database_is_damaged(path: str) -> bool:
     """Whether the file at `path` is not an SQLite database or fails `PRAGMA quick_check`
     (False when that cannot be told: the file is missing, busy or unreadable)."""
-    from urllib.parse import quote
-
     try:
         conn = sqlite3.connect(f"file:{quote(path)}?mode=ro", uri=True, timeout=5)
     except sqlite3.Error:
@@ -160,7 +128,6 @@ class Store:
     @classmethod
     def open(cls, path: str | os.PathLike[str]) -> Store:
         """Open (creating if needed) and migrate the database at `path`."""
-        # os.path, not pathlib: a listing should not pay for importing it.
         location = _local_path(os.fspath(path))
         if not location:
             raise StoreError("no database file given (the path is empty)")
@@ -241,8 +208,8 @@ class Store:
 
     def prepare_for_bulk_writes(self) -> None:
         """Room for the indexes a large import updates, and checkpoints every 100 MB of WAL
-        rather than every 4 MB (a third of an import's commit time went to checkpoints); a poll
-        keeps SQLite's small defaults so its memory and WAL stay small."""
+        rather than every 4 MB (see benchmarks/bench_store.py); a poll keeps SQLite's small
+        defaults so its memory and WAL stay small."""
         self.conn.execute("PRAGMA cache_size = -65536")
         self.conn.execute("PRAGMA wal_autocheckpoint = 25000")
 
@@ -456,80 +423,141 @@ class Store:
 
     # -- items ---------------------------------------------------------------------------
 
-    def save_items(
+    # Writing items: the pipeline (strikewatch/pipeline.py) calls these inside one transaction.
+
+    def find_item(self, item: Item, source: str, fingerprint: str) -> StoredItem | None:
+        """The stored item this entry of `source` is, or None for a new one (the identity rule
+        of the README's "The database" section; `fingerprint` is its content_hash)."""
+        row = _find_existing(self.conn, item, source, fingerprint)
+        if row is None:
+            return None
+        return StoredItem(row["id"], row["source"], row["content_hash"], row["published"])
+
+    def insert_item(
         self,
-        items: Iterable[Item],
+        item: Item,
+        tagged: Tagged,
         *,
         source: str,
-        classifier: Classifier,
-        feed_id: int | None = None,
-        seen_at: datetime | None = None,
-        on_saved: Any = None,
-        group_stories: bool = True,
-    ) -> SaveResult:
-        """Store one feed's (or file's) items in one transaction, deduplicated and tagged, and
-        group them into stories. With `group_stories` False they are left pending (story_id
-        NULL) for one `assign_stories` at the end of a poll or an import: grouping each batch
-        would re-sweep the same stretch of time once per feed."""
-        seen_at = seen_at or utcnow()
-        seen_iso = to_utc_iso(seen_at)
-        result = SaveResult()
-        with self.transaction() as conn:
-            next_id = [conn.execute("SELECT coalesce(max(id), 0) + 1 FROM items").fetchone()[0]]
-            counted: set[int] = set()
-            # The stored text hash of each item this batch updates, from before the batch.
-            original: dict[int, str] = {}
-            for item in items:
-                outcome, item_id = self._save_item(
-                    conn,
-                    item,
-                    item.source or source,
-                    feed_id,
-                    seen_at,
-                    seen_iso,
-                    classifier,
-                    result.to_group if group_stories else None,
-                    next_id,
-                    original,
-                )
-                if outcome == "new":
-                    result.new_ids.append(item_id)
-                    counted.add(item_id)
-                elif outcome == "updated":
-                    # An entry listed twice is one item: new (or updated) once, not again.
-                    if item_id not in counted:
-                        result.updated_ids.append(item_id)
-                        counted.add(item_id)
-                    else:
-                        result.unchanged += 1
-                else:
-                    result.unchanged += 1
-                if on_saved is not None:
-                    on_saved()
-            if original:
-                # An entry listed twice with different texts (an archive re-imported) may be
-                # rewritten and then written back as it was: that item did not change.
-                current = dict(
-                    conn.execute(
-                        "SELECT id, content_hash FROM items WHERE id IN"
-                        f" ({', '.join('?' for _ in original)})",
-                        list(original),
-                    ).fetchall()
-                )
-                kept = [
-                    item_id
-                    for item_id in result.updated_ids
-                    if current[item_id] != original[item_id]
-                ]
-                result.unchanged += len(result.updated_ids) - len(kept)
-                result.updated_ids = kept
-            if group_stories:
-                assign_pending(conn, result.to_group)
-        return result
+        feed_id: int | None,
+        published: str,
+        seen_iso: str,
+        fingerprint: str,
+    ) -> int:
+        """Store a new item, pending its story (story_id NULL until assign_stories)."""
+        cursor = self.conn.execute(
+            """
+            INSERT INTO items (title, link, guid, summary, published, published_raw, first_seen,
+                               source, feed_id, content_hash, guilds, events, rules_version,
+                               effective_day, effective_why)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """,
+            (
+                item.title,
+                item.link,
+                item.guid,
+                item.summary,
+                published,
+                item.published_raw,
+                seen_iso,
+                source,
+                feed_id,
+                fingerprint,
+                tag_list_json(tagged.guilds),
+                tag_list_json(tagged.events),
+                tagged.rules_version,
+                tagged.effective_day,
+                tagged.effective_why,
+            ),
+        )
+        item_id = cursor.lastrowid
+        assert item_id is not None
+        _write_tags(self.conn, item_id, tagged.guilds, tagged.events, published)
+        self.record_carrier(item_id, item, source=source, feed_id=feed_id, seen_iso=seen_iso)
+        return item_id
+
+    def record_carrier(
+        self, item_id: int, item: Item, *, source: str, feed_id: int | None, seen_iso: str
+    ) -> None:
+        """That `source` carries the item, with its own guid, link and headline for it."""
+        _record_source(self.conn, item_id, feed_id, source, item, seen_iso)
+
+    def update_item(
+        self, item_id: int, item: Item, tagged: Tagged, *, fingerprint: str, seen_iso: str
+    ) -> None:
+        """The item's new text and tags (its first link and date stay). New tags take it out of
+        its story until assign_stories."""
+        conn = self.conn
+        old = conn.execute("SELECT guilds, events FROM items WHERE id = ?", (item_id,)).fetchone()
+        guilds, events = tag_list_json(tagged.guilds), tag_list_json(tagged.events)
+        if (old[0], old[1]) != (guilds, events):
+            release(conn, [item_id])
+        conn.execute(
+            "UPDATE items SET title = ?, summary = ?, content_hash = ?, updated_at = ?,"
+            " guilds = ?, events = ?, rules_version = ? WHERE id = ?",
+            (
+                item.title,
+                item.summary,
+                fingerprint,
+                seen_iso,
+                guilds,
+                events,
+                tagged.rules_version,
+                item_id,
+            ),
+        )
+        # After the text: the new text cleared the stored day (trigger items_effective_stale).
+        conn.execute(
+            "UPDATE items SET effective_day = ?, effective_why = ? WHERE id = ?",
+            (tagged.effective_day, tagged.effective_why, item_id),
+        )
+        published = conn.execute("SELECT published FROM items WHERE id = ?", (item_id,)).fetchone()
+        conn.execute("DELETE FROM tags WHERE item_id = ?", (item_id,))
+        _write_tags(conn, item_id, tagged.guilds, tagged.events, published[0])
+
+    def content_hashes(self, ids: Sequence[int]) -> dict[int, str]:
+        marks = ", ".join("?" for _ in ids)
+        return dict(
+            self.conn.execute(
+                f"SELECT id, content_hash FROM items WHERE id IN ({marks})", list(ids)
+            ).fetchall()
+        )
+
+    def texts_after(self, last_id: int, limit: int) -> list[sqlite3.Row]:
+        """The next `limit` items after `last_id`, as reclassify reads them."""
+        return self.conn.execute(
+            "SELECT id, title, summary, published, guilds, events, effective_day, effective_why"
+            " FROM items WHERE id > ? ORDER BY id LIMIT ?",
+            (last_id, limit),
+        ).fetchall()
+
+    def retag(self, item_id: int, tagged: Tagged, published: str) -> bool:
+        """New tags for an unchanged item; whether they differ from the stored ones (the item
+        then leaves its story until assign_stories)."""
+        conn = self.conn
+        old = conn.execute("SELECT guilds, events FROM items WHERE id = ?", (item_id,)).fetchone()
+        guilds, events = tag_list_json(tagged.guilds), tag_list_json(tagged.events)
+        changed = (old[0], old[1]) != (guilds, events)
+        if changed:
+            release(conn, [item_id])
+            conn.execute("DELETE FROM tags WHERE item_id = ?", (item_id,))
+            _write_tags(conn, item_id, tagged.guilds, tagged.events, published)
+        conn.execute(
+            "UPDATE items SET guilds = ?, events = ?, rules_version = ?,"
+            " effective_day = ?, effective_why = ? WHERE id = ?",
+            (
+                guilds,
+                events,
+                tagged.rules_version,
+                tagged.effective_day,
+                tagged.effective_why,
+                item_id,
+            ),
+        )
+        return changed
 
     def assign_stories(self) -> int:
-        """Place the pending reports (saved with group_stories=False, or released) in their
-        stories; returns how many reports changed story. Every poll, import and reclassify ends
+        """Place the pending reports (newly stored, or released by new tags) in their stories; returns how many reports changed story. Every poll, import and reclassify ends
         with it, whatever it did itself, so reports a killed run left pending are grouped by the
         next; with none pending (the items_story index answers) it writes nothing."""
         if not self._depth and not self.has_pending_stories():
@@ -543,165 +571,6 @@ class Store:
             self.conn.execute("SELECT 1 FROM items WHERE story_id IS NULL LIMIT 1").fetchone()
             is not None
         )
-
-    def regroup_stories(self) -> int:
-        """Recompute every story from scratch."""
-        with self.transaction() as conn:
-            return regroup_all(conn)
-
-    def _save_item(
-        self,
-        conn: sqlite3.Connection,
-        item: Item,
-        source: str,
-        feed_id: int | None,
-        seen_at: datetime,
-        seen_iso: str,
-        classifier: Classifier,
-        to_group: list[tuple[str, str]] | None,
-        next_id: list[int],
-        original: dict[int, str],
-    ) -> tuple[str, int]:
-        fingerprint = content_hash(item.title, item.summary)
-        existing = _find_existing(conn, item, source, fingerprint)
-
-        if existing is None:
-            published = to_utc_iso(published_or_seen(item.published, seen_at))
-            tags = classifier.classify(item.title, item.summary)
-            new_id = next_id[0]
-            next_id[0] += 1
-            cursor = conn.execute(
-                """
-                INSERT INTO items (id, story_id, title, link, guid, summary, published,
-                                   published_raw, first_seen, source, feed_id, content_hash,
-                                   guilds, events, rules_version, effective_day, effective_why)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """,
-                (
-                    # Grouped now: a new report starts as a story of its own and assign_pending
-                    # moves it if it belongs to one. Grouped later (to_group is None): NULL
-                    # marks it pending, so a crash before the grouping loses nothing.
-                    new_id,
-                    new_id if to_group is not None else None,
-                    item.title,
-                    item.link,
-                    item.guid,
-                    item.summary,
-                    published,
-                    item.published_raw,
-                    seen_iso,
-                    source,
-                    feed_id,
-                    fingerprint,
-                    tag_list_json(tags.guilds),
-                    tag_list_json(tags.events),
-                    classifier.version,
-                    *_effective_columns(item.title, item.summary, published, tags.events),
-                ),
-            )
-            item_id = cursor.lastrowid
-            key = pending_key(tags.guilds, tags.events, published)
-            if key is not None and to_group is not None:
-                to_group.append(key)
-            _write_tags(conn, item_id, tags.guilds, tags.events, published)
-            _record_source(conn, item_id, feed_id, source, item, seen_iso)
-            return "new", item_id
-
-        item_id = existing["id"]
-        # Each carrier's own guid, link and headline are kept current in item_sources.
-        _record_source(conn, item_id, feed_id, source, item, seen_iso)
-        if existing["source"] != source:
-            # Another feed carried it first; its text is the item's, this one only mirrors it.
-            return "unchanged", item_id
-        # A guid match keeps the item's first link, which other carriers may share.
-        if existing["content_hash"] == fingerprint:
-            return "unchanged", item_id
-        original.setdefault(item_id, existing["content_hash"])
-        tags = classifier.classify(item.title, item.summary)
-        old_tags = conn.execute(
-            "SELECT guilds, events FROM items WHERE id = ?", (item_id,)
-        ).fetchone()
-        if (old_tags[0], old_tags[1]) != (
-            tag_list_json(tags.guilds),
-            tag_list_json(tags.events),
-        ):
-            release(conn, [item_id])
-        conn.execute(
-            """
-            UPDATE items SET title = ?, summary = ?, content_hash = ?, updated_at = ?,
-                             guilds = ?, events = ?, rules_version = ?
-            WHERE id = ?
-            """,
-            (
-                item.title,
-                item.summary,
-                fingerprint,
-                seen_iso,
-                tag_list_json(tags.guilds),
-                tag_list_json(tags.events),
-                classifier.version,
-                item_id,
-            ),
-        )
-        published = conn.execute("SELECT published FROM items WHERE id = ?", (item_id,)).fetchone()[
-            0
-        ]
-        # The new text cleared the stored effective day (trigger items_effective_stale).
-        effective = _effective_columns(item.title, item.summary, published, tags.events)
-        if effective[0] is not None:
-            conn.execute(
-                "UPDATE items SET effective_day = ?, effective_why = ? WHERE id = ?",
-                (*effective, item_id),
-            )
-        conn.execute("DELETE FROM tags WHERE item_id = ?", (item_id,))
-        _write_tags(conn, item_id, tags.guilds, tags.events, published)
-        return "updated", item_id
-
-    def reclassify(
-        self, classifier: Classifier, batch_size: int = 2000, progress: Any = None
-    ) -> tuple[int, int]:
-        """Re-run the rules over every stored item; returns (items seen, items whose tags changed)."""
-        seen = changed = 0
-        last_id = 0
-        while True:
-            # Read inside the write transaction: a report edited by a poll between the read and
-            # the write would otherwise get its old tags, and its old day, back.
-            with self.transaction() as conn:
-                rows = conn.execute(
-                    "SELECT id, title, summary, published, guilds, events, effective_day,"
-                    " effective_why FROM items WHERE id > ? ORDER BY id LIMIT ?",
-                    (last_id, batch_size),
-                ).fetchall()
-                for row in rows:
-                    tags = classifier.classify(row["title"], row["summary"])
-                    guilds = tag_list_json(tags.guilds)
-                    events = tag_list_json(tags.events)
-                    if guilds != row["guilds"] or events != row["events"]:
-                        changed += 1
-                        release(conn, [row["id"]])
-                        conn.execute("DELETE FROM tags WHERE item_id = ?", (row["id"],))
-                        _write_tags(conn, row["id"], tags.guilds, tags.events, row["published"])
-                    effective = _effective_columns(
-                        row["title"],
-                        row["summary"],
-                        row["published"],
-                        tags.events,
-                        stored=(row["effective_day"], row["effective_why"]),
-                    )
-                    conn.execute(
-                        "UPDATE items SET guilds = ?, events = ?, rules_version = ?,"
-                        " effective_day = ?, effective_why = ? WHERE id = ?",
-                        (guilds, events, classifier.version, *effective, row["id"]),
-                    )
-            if not rows:
-                break
-            seen += len(rows)
-            last_id = rows[-1]["id"]
-            if progress is not None:
-                progress(len(rows))
-        # Also when no tag changed: a reclassify killed before grouping left reports pending.
-        self.assign_stories()
-        return seen, changed
 
     def item_count(self) -> int:
         return self.conn.execute("SELECT count(*) FROM items").fetchone()[0]
@@ -793,18 +662,13 @@ class Store:
         shown.sort(key=lambda row: (row["published"], row["id"]))
         return shown
 
-    def _tag_conditions(self, groups: Sequence[Sequence[str]], limit: int | None) -> list[str]:
-        """How to require one tag of each group (--guild, --event). For "the latest N" when
-        matches are common, walking the items newest first and probing each one's tags stops
-        after N stories (milliseconds on 200,000 items); otherwise the rarest group's tag index
-        drives the query (no limit: every match is wanted anyway)."""
-        exists = _tag_probes(groups)
-        listed = [
-            "id IN (SELECT item_id FROM tags WHERE tag IN (" + ", ".join("?" for _ in group) + "))"
-            for group in groups
-        ]
+    def _probe_plan(self, groups: Sequence[Sequence[str]], limit: int | None) -> list[bool]:
+        """Which tag groups (--guild, --event) to check item by item (filters.where). For "the
+        latest N" when matches are common, walking the items newest first and probing each
+        one's tags stops after N stories; otherwise the rarest group's tag index drives the
+        query (no limit: every match is wanted anyway)."""
         if limit is None or not groups:
-            return listed
+            return [False] * len(groups)
         counts = [
             self.conn.execute(
                 f"SELECT count(*) FROM tags WHERE tag IN ({', '.join('?' for _ in group)})",
@@ -820,50 +684,24 @@ class Store:
         # Items the walk expects to probe, against index entries the other plan reads (each
         # of which costs a row lookup and a sort: about four probes' worth).
         if share > 0 and limit / share < 4 * counts[rarest]:
-            return exists
-        return [listed[i] if i == rarest else exists[i] for i in range(len(groups))]
+            return [True] * len(groups)
+        return [i != rarest for i in range(len(groups))]
 
     def timeline_sql(
         self, filters: TimelineFilter, columns: str | None = None, ids: Sequence[int] = ()
     ) -> tuple[str, list[Any]]:
         """The query behind timeline (public so tests can EXPLAIN it); `columns` defaults to
         ITEM_COLUMNS. With `ids`, only those items, unordered: a streamed listing's batch,
-        checked against the filters again."""
-        where: list[str] = []
-        params: list[Any] = []
-        if filters.collapse:
-            # Only a story's first report (an item not grouped yet counts as its own story).
-            where.append("coalesce(story_id, id) = id")
+        checked against the filters again (each item's tags probed)."""
         groups = [group for group in (filters.guilds, filters.events) if group]
-        # A batch of ids probes each of its items' tags.
-        where.extend(_tag_probes(groups) if ids else self._tag_conditions(groups, filters.limit))
-        for group in groups:
-            params.extend(group)
-        if not filters.guilds and not filters.include_untagged:
-            where.append("guilds != '[]'")
-        if filters.since:
-            where.append("published >= ?")
-            params.append(filters.since)
-        if filters.until:
-            where.append("published <= ?")
-            params.append(filters.until)
-        if filters.sources:
-            marks = ", ".join("?" for _ in filters.sources)
-            if filters.collapse:
-                where.append(
-                    f"(source COLLATE NOCASE IN ({marks}) OR EXISTS (SELECT 1 FROM items AS report"
-                    f" WHERE report.story_id = items.id AND report.source COLLATE NOCASE IN ({marks})))"
-                )
-                params.extend([*filters.sources, *filters.sources])
-            else:
-                where.append(f"source COLLATE NOCASE IN ({marks})")
-                params.extend(filters.sources)
+        probe = [True] * len(groups) if ids else self._probe_plan(groups, filters.limit)
+        clauses, params = where(filters, probe)
         if ids:
-            where.append(f"id IN ({', '.join('?' for _ in ids)})")
+            clauses.append(f"items.id IN ({', '.join('?' for _ in ids)})")
             params.extend(ids)
         sql = f"SELECT {columns or ITEM_COLUMNS} FROM items"
-        if where:
-            sql += " WHERE " + " AND ".join(where)
+        if clauses:
+            sql += " WHERE " + " AND ".join(clauses)
         if ids:
             return sql, params
         if filters.limit is not None:
@@ -872,11 +710,6 @@ class Store:
         else:
             sql += " ORDER BY published, id"
         return sql, params
-
-    def sources(self) -> list[str]:
-        return [
-            row[0] for row in self.conn.execute("SELECT DISTINCT source FROM items ORDER BY source")
-        ]
 
 
 FEED_STATE_COLUMNS = {
@@ -894,23 +727,13 @@ FEED_STATE_COLUMNS = {
 }
 
 
-def _tag_probes(groups: Sequence[Sequence[str]]) -> list[str]:
-    """One tag of each group required, looked up item by item."""
-    return [
-        "EXISTS (SELECT 1 FROM tags WHERE tags.item_id = items.id AND tags.tag IN ("
-        + ", ".join("?" for _ in group)
-        + "))"
-        for group in groups
-    ]
-
-
 # The order item_dict reads them in.
 ITEM_COLUMNS = "id, published, title, link, source, summary, guilds, events, story_id"
 
 
 def item_dict(row: Sequence[Any]) -> dict[str, Any]:
     """An items row selected as ITEM_COLUMNS (in that order) as listings show it: the
-    contract's JSON shape, plus its story. Positional access: this runs once per listed row."""
+    README's JSON shape, plus its story. Positional access: this runs once per listed row."""
     item_id, published, title, link, source, summary, guilds, events, story_id = row[:9]
     return {
         "id": item_id,
@@ -937,14 +760,14 @@ def tag_list(stored: str) -> list[str]:
 
 
 def tag_list_json(ids: Sequence[str]) -> str:
-    """json.dumps(list(ids)) for tag ids (plain ASCII), without the encoder's per-call cost."""
-    return '["' + '", "'.join(ids) + '"]' if ids else "[]"
+    """Tag ids as items.guilds and items.events hold them: a JSON array."""
+    return json.dumps(list(ids))
 
 
 # What _find_existing reads of a stored item: its identity and text, and how the source being
 # saved carries it (its guid, link and headline there; NULL when it does not carry it).
 _CANDIDATE = (
-    "SELECT items.id, items.content_hash, items.source, items.link,"
+    "SELECT items.id, items.content_hash, items.source, items.link, items.published,"
     " mine.guid AS my_guid, mine.link AS my_link, mine.title AS my_title FROM items"
 )
 
@@ -1001,25 +824,6 @@ def _same_headline(before: str, now: str) -> bool:
     return before == now or word_similarity(headline_words(before), headline_words(now)) >= 0.5
 
 
-def _effective_columns(
-    title: str,
-    summary: str,
-    published: str,
-    events: Sequence[str],
-    stored: tuple[str | None, str | None] = (None, None),
-) -> tuple[str | None, str | None]:
-    """The day a strike report takes effect and why (status.stored_effective), stored with it
-    so that `status` need not work it out from the text on every call; nothing for others.
-    `stored` is what the report already has for its unchanged text, if anything."""
-    if not any(event in STRIKE_CHANGES for event in events):
-        return None, None
-    if stored[0] is not None:
-        return stored
-    from strikewatch.status import stored_effective
-
-    return stored_effective(title, summary, published)
-
-
 def _write_tags(
     conn: sqlite3.Connection,
     item_id: int,
@@ -1066,8 +870,6 @@ def _local_path(text: str) -> str:
 def normalize_location(location: str) -> str:
     """A URL in its stored form (normalize.feed_url; UsageError when it is not a usable one), or
     a local path made absolute so it is the same from anywhere."""
-    from pathlib import Path
-
     location = strip_controls(location).strip()
     if location[:8].lower().startswith(("http:", "https:")):
         return feed_url(location)
@@ -1078,9 +880,6 @@ def normalize_location(location: str) -> str:
 
 def derive_feed_name(url: str) -> str:
     """deadline.com/feed/ -> deadline; /home/me/wga.xml -> wga."""
-    from pathlib import Path
-    from urllib.parse import urlsplit
-
     parts = urlsplit(url)
     if parts.scheme.lower() in ("http", "https") and parts.hostname:
         host = parts.hostname.lower()
@@ -1098,7 +897,7 @@ def derive_feed_name(url: str) -> str:
 
 
 def feed_summary(feed: dict[str, Any]) -> dict[str, Any]:
-    """A feed as `feeds list` shows it: the contract's keys plus a one-word health."""
+    """A feed as `feeds list` shows it: the README's keys plus a one-word health."""
     if not feed["active"]:
         health = "gone" if feed.get("last_status") == 410 else "removed"
     elif feed.get("error_count"):

@@ -26,6 +26,7 @@ import re
 import sqlite3
 from collections import defaultdict, deque
 from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import Any
@@ -133,30 +134,18 @@ def word_similarity(first: frozenset[str], second: frozenset[str]) -> float:
     return len(first & second) / len(first | second)
 
 
+@dataclass(slots=True, kw_only=True)
 class Report:
     """What the grouping rule needs to know about one stored item."""
 
-    __slots__ = ("_words", "event", "guilds", "id", "parties", "published", "story_id", "title")
-
-    def __init__(
-        self,
-        *,
-        id: int,
-        published: str,
-        parties: frozenset[str],
-        guilds: frozenset[str],
-        event: str,
-        title: str,
-        story_id: int | None,
-    ) -> None:
-        self.id = id
-        self.published = published
-        self.parties = parties
-        self.guilds = guilds
-        self.event = event
-        self.title = title
-        self.story_id = story_id
-        self._words: frozenset[str] | None = None
+    id: int
+    published: str
+    parties: frozenset[str]
+    guilds: frozenset[str]
+    event: str
+    title: str
+    story_id: int | None
+    _words: frozenset[str] | None = field(default=None, repr=False, compare=False)
 
     @property
     def words(self) -> frozenset[str]:
@@ -186,15 +175,6 @@ def same_story(first: Report, later: Report) -> bool:
     if first.event:
         return True
     return word_similarity(first.words, later.words) >= WORD_SIMILARITY
-
-
-def why_grouped(first: Report, later: Report) -> str:
-    """One line explaining a grouping decision, for tests and curious users."""
-    shared = ", ".join(sorted(first.parties & later.parties)) or "no party"
-    if first.event:
-        return f"same party ({shared}) and lead event ({first.event})"
-    similarity = word_similarity(first.words, later.words)
-    return f"same party ({shared}), no event, headline words {similarity:.0%} alike"
 
 
 _REPORT_COLUMNS = (

@@ -8,7 +8,11 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from strikewatch.cli import cli
+from strikewatch.cli import App, cli
+from strikewatch.ingest import import_file
+from strikewatch.store import Store
+from tests.feeds import DEADLINE, GUILD, VARIETY, ConditionalFeed, atom, rss
+from tests.season import SEASON, ArchiveClassifier
 
 
 @pytest.fixture(autouse=True)
@@ -70,16 +74,33 @@ def run_json(run):
 
 
 @pytest.fixture
-def pool_starts(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """Counts the worker pools started (strikewatch.workers.start_pool), which still start."""
-    from strikewatch import workers
+def three_feeds(httpserver, run):
+    feeds = {
+        "deadline": ConditionalFeed(rss(DEADLINE, title="Deadline")),
+        "variety": ConditionalFeed(rss(VARIETY, title="Variety", wordpress=False)),
+        "guild": ConditionalFeed(atom(GUILD), content_type="application/atom+xml"),
+    }
+    for name, feed in feeds.items():
+        httpserver.expect_request(f"/{name}.xml").respond_with_handler(feed)
+        result = run(
+            "feeds", "add", httpserver.url_for(f"/{name}.xml"), "--name", name, "--no-check"
+        )
+        assert result.exit_code == 0, result.output
+    return feeds
 
-    started: list[int] = []
-    start_pool = workers.start_pool
 
-    def counting(*args, **kwargs):
-        started.append(1)
-        return start_pool(*args, **kwargs)
+@pytest.fixture
+def season_store(tmp_path: Path):
+    """The labeled 2023 season, imported with the tags it expects."""
+    store = Store.open(tmp_path / "season.db")
+    import_file(store, SEASON, ArchiveClassifier())
+    yield store
+    store.close()
 
-    monkeypatch.setattr(workers, "start_pool", counting)
-    return started
+
+@pytest.fixture
+def season_cli(run, monkeypatch: pytest.MonkeyPatch):
+    """`run`, on a database holding the labeled 2023 season tagged as it expects."""
+    monkeypatch.setattr(App, "classifier", lambda self, extra_rules=(): ArchiveClassifier())
+    assert run("import", str(SEASON)).exit_code == 0
+    return run

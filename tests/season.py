@@ -21,6 +21,17 @@ class Tags:
     events: tuple[str, ...]
 
 
+def save(store, items, *, classifier, group: bool = True, **options):
+    """Items through the pipeline (pipeline.ingest), then grouped into stories as a poll or an
+    import ends (unless `group` is False: a run killed before it)."""
+    from strikewatch.pipeline import ingest
+
+    result = ingest(store, classifier, items, **options)
+    if group:
+        store.assign_stories()
+    return result
+
+
 class ArchiveClassifier:
     """Tags a headline as the archive expects; `overrides` maps a title to other tags."""
 

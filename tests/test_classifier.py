@@ -623,9 +623,9 @@ def test_rules_in_the_user_config_folder_apply_to_every_command(  # type: ignore
     assert "rules.toml" in broken.output and "Traceback" not in broken.output
 
 
-def test_jsonl_in_worker_processes_matches_one_process(monkeypatch, pool_starts) -> None:  # type: ignore[no-untyped-def]
-    """A long input is tagged by worker processes chunk by chunk: same output, same order, same
-    bad-line numbers as one process."""
+def test_jsonl_in_chunks_matches_one_chunk(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """A long input is tagged and written chunk by chunk: same output, same order, same
+    bad-line numbers as in one piece."""
     import io
 
     from strikewatch import batch
@@ -645,13 +645,10 @@ def test_jsonl_in_worker_processes_matches_one_process(monkeypatch, pool_starts)
             lines.append("{oops\n")
         else:
             lines.append(json.dumps({"n": number, "title": titles[number % 4]}) + "\n")
-    monkeypatch.setattr(batch, "CHUNK_LINES", 5)
-    monkeypatch.setattr(batch, "PARALLEL_MIN_CHUNKS", 2)
     serial, parallel = io.StringIO(), io.StringIO()
-    serial_errors = batch.classify_jsonl(classifier, lines, serial, workers=0)
-    assert not pool_starts
-    parallel_errors = batch.classify_jsonl(classifier, lines, parallel, workers=2)
-    assert pool_starts
+    serial_errors = batch.classify_jsonl(classifier, lines, serial)
+    monkeypatch.setattr(batch, "CHUNK_LINES", 5)
+    parallel_errors = batch.classify_jsonl(classifier, lines, parallel)
     assert parallel.getvalue() == serial.getvalue()
     assert parallel_errors == serial_errors
     assert [number for number, _ in serial_errors] == [11, 13, 22, 26, 33, 39, 44]

@@ -15,29 +15,54 @@ import pytest
 from strikewatch.classify import EVENTS, GUILDS, load_classifier
 from strikewatch.evaluate import evaluate, read_records
 
-LABELED = Path(__file__).parent / "data" / "labeled" / "headlines.jsonl"
+LABELED_DIR = Path(__file__).parent / "data" / "labeled"
+LABELED = LABELED_DIR / "headlines.jsonl"
+# The second dev set (issue 16): real coverage's shapes, every kind of the issue's Tags part.
+REALSTYLES = LABELED_DIR / "realstyles.jsonl"
 
 EVENT_PRECISION_FLOOR = 0.95
 EVENT_RECALL_FLOOR = 0.90
 PARTY_PRECISION_FLOOR = 0.95
 PARTY_RECALL_FLOOR = 0.95
+# realstyles.jsonl has 10 to 29 lines per event, so one line moves a score by up to 0.1: its
+# event floors are one line lower. Its parties have 11 to 98 lines and keep the same floors.
+REALSTYLES_EVENT_PRECISION_FLOOR = 0.90
+REALSTYLES_EVENT_RECALL_FLOOR = 0.80
+
+# (file, least lines, event precision floor, event recall floor)
+SETS = {
+    "headlines": (LABELED, 200, EVENT_PRECISION_FLOOR, EVENT_RECALL_FLOOR),
+    "realstyles": (
+        REALSTYLES,
+        150,
+        REALSTYLES_EVENT_PRECISION_FLOOR,
+        REALSTYLES_EVENT_RECALL_FLOOR,
+    ),
+}
+
+
+@pytest.fixture(scope="module", params=sorted(SETS))
+def scored(request):  # type: ignore[no-untyped-def]
+    path, least, precision, recall = SETS[request.param]
+    if not path.exists():
+        pytest.skip("labeled set not present")
+    records = read_records(path)
+    assert len(records) >= least
+    return evaluate(load_classifier(), records), precision, recall
 
 
 @pytest.fixture(scope="module")
-def report():  # type: ignore[no-untyped-def]
-    if not LABELED.exists():
-        pytest.skip("labeled set not present")
-    records = read_records(LABELED)
-    assert len(records) >= 200
-    return evaluate(load_classifier(), records)
+def report(scored):  # type: ignore[no-untyped-def]
+    return scored[0]
 
 
 @pytest.mark.parametrize("event", EVENTS)
-def test_event_floor(report, event: str) -> None:  # type: ignore[no-untyped-def]
+def test_event_floor(scored, event: str) -> None:  # type: ignore[no-untyped-def]
+    report, precision, recall = scored
     score = report.events[event]
     assert score.support > 0
-    assert score.precision >= EVENT_PRECISION_FLOOR, score.to_dict()
-    assert score.recall >= EVENT_RECALL_FLOOR, score.to_dict()
+    assert score.precision >= precision, score.to_dict()
+    assert score.recall >= recall, score.to_dict()
 
 
 @pytest.mark.parametrize("guild", GUILDS)

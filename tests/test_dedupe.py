@@ -7,9 +7,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from strikewatch.filters import TimelineFilter
 from strikewatch.parse import Item, parse_feed
-from strikewatch.store import Store, TimelineFilter
+from strikewatch.store import Store
 from tests.feeds import Story, rss
+from tests.season import save as stored
 from tests.test_store import FixedClassifier
 
 SEEN = datetime(2023, 10, 1, 12, 0, tzinfo=UTC)
@@ -22,7 +24,7 @@ def store(tmp_path):
 
 
 def save(store: Store, source: str, *items: Item, seen: datetime = SEEN):
-    return store.save_items(items, source=source, classifier=FixedClassifier(), seen_at=seen)
+    return stored(store, items, source=source, classifier=FixedClassifier(), seen_at=seen)
 
 
 def everything(store: Store) -> list[dict]:

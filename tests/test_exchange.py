@@ -7,9 +7,6 @@ from xml.etree import ElementTree
 import feedparser
 import pytest
 
-from strikewatch.cli import App
-from tests.season import SEASON, ArchiveClassifier
-
 READER_OPML = """<?xml version="1.0" encoding="UTF-8"?>
 <opml version="1.0">
   <head><title>My subscriptions</title></head>
@@ -141,13 +138,6 @@ def test_bad_opml_is_one_line(tmp_path, run, content, message):
     assert result.exit_code == 1 and message in result.stderr
     missing = run("feeds", "import", str(tmp_path / "nope.opml"))
     assert missing.exit_code == 1 and "no such file" in missing.stderr
-
-
-@pytest.fixture
-def season_cli(run, monkeypatch):
-    monkeypatch.setattr(App, "classifier", lambda self, extra_rules=(): ArchiveClassifier())
-    assert run("import", str(SEASON)).exit_code == 0
-    return run
 
 
 def test_atom_export_is_read_back_by_feedparser(season_cli):

@@ -3,13 +3,9 @@
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import sqlite3
 
-import pytest
-from werkzeug import Request, Response
-
-from tests.feeds import Story, atom, rss
+from tests.feeds import DEADLINE, GUILD, VARIETY, Story, atom, rss
 
 
 @contextlib.contextmanager
@@ -37,62 +33,6 @@ def keep_alive_server(respond):
         server.server_close()
 
 
-DEADLINE = [
-    Story(
-        "WGA and AMPTP reach tentative agreement to end writers strike",
-        "https://deadline.example/2023/09/wga-deal/?utm_source=rss&utm_medium=rss",
-        "2023-09-25T04:10:00+00:00",
-        "After five days of talks the two sides have a deal.",
-    ),
-    Story(
-        "Box office: superhero sequel tops quiet weekend",
-        "https://deadline.example/2023/06/box-office/",
-        "2023-06-04T17:00:00+00:00",
-        "Ticket sales were flat.",
-    ),
-    Story(
-        "Writers Guild of America goes on strike",
-        "https://deadline.example/2023/05/wga-strike/",
-        "2023-05-02T07:05:00+00:00",
-        "Pickets go up at studios on Tuesday.",
-    ),
-]
-# Pacific and Central European offsets: the order only comes out right if dates become UTC.
-VARIETY = [
-    Story(
-        "SAG-AFTRA members vote to authorize strike",
-        "https://variety.example/sag-vote",
-        "2023-06-05T17:45:00-07:00",
-        "Nearly 98% voted yes.",
-    ),
-    Story(
-        "Writers Guild members ratify new contract with studios",
-        "https://variety.example/wga-ratify",
-        "2023-10-09T20:30:00-07:00",
-        "The vote passed with 99%.",
-    ),
-    Story(
-        "WGA strike authorization passes with 97.85%",
-        "https://variety.example/wga-vote",
-        "2023-04-18T01:15:00+02:00",
-        "Members back a walkout.",
-    ),
-]
-GUILD = [
-    Story(
-        "DGA reaches tentative deal with AMPTP",
-        "https://guild.example/news/dga-deal",
-        "2023-06-04T06:00:00Z",
-        "The directors have a deal.",
-    ),
-    Story(
-        "WGA board votes to end strike on Wednesday",
-        "https://guild.example/news/wga-strike-ends",
-        "2023-09-26T23:40:00-05:00",
-        "Writers can return to work at 12:01 a.m.",
-    ),
-]
-
 WGA_LINKS_IN_ORDER = [
     "https://variety.example/wga-vote",  # 2023-04-17T23:15Z
     "https://deadline.example/2023/05/wga-strike/",  # 2023-05-02
@@ -100,53 +40,6 @@ WGA_LINKS_IN_ORDER = [
     "https://guild.example/news/wga-strike-ends",  # 2023-09-27T04:40Z
     "https://variety.example/wga-ratify",  # 2023-10-10T03:30Z
 ]
-
-
-class ConditionalFeed:
-    """Serves a document with an ETag and Last-Modified, and answers 304 when asked right."""
-
-    def __init__(self, body: bytes, content_type: str = "application/rss+xml; charset=utf-8"):
-        self.content_type = content_type
-        self.requests: list[dict[str, str]] = []
-        self.set(body)
-
-    def set(self, body: bytes) -> None:
-        self.body = body
-        self.etag = '"' + hashlib.sha1(body).hexdigest()[:16] + '"'
-        self.last_modified = (
-            "Wed, 01 Nov 2023 10:00:00 GMT"
-            if len(self.requests) < 2
-            else "Thu, 02 Nov 2023 10:00:00 GMT"
-        )
-
-    def __call__(self, request: Request) -> Response:
-        self.requests.append(dict(request.headers))
-        if request.headers.get("If-None-Match") == self.etag:
-            return Response(status=304, headers={"ETag": self.etag})
-        return Response(
-            self.body,
-            headers={
-                "ETag": self.etag,
-                "Last-Modified": self.last_modified,
-                "Content-Type": self.content_type,
-            },
-        )
-
-
-@pytest.fixture
-def three_feeds(httpserver, run):
-    feeds = {
-        "deadline": ConditionalFeed(rss(DEADLINE, title="Deadline")),
-        "variety": ConditionalFeed(rss(VARIETY, title="Variety", wordpress=False)),
-        "guild": ConditionalFeed(atom(GUILD), content_type="application/atom+xml"),
-    }
-    for name, feed in feeds.items():
-        httpserver.expect_request(f"/{name}.xml").respond_with_handler(feed)
-        result = run(
-            "feeds", "add", httpserver.url_for(f"/{name}.xml"), "--name", name, "--no-check"
-        )
-        assert result.exit_code == 0, result.output
-    return feeds
 
 
 def test_poll_stores_and_timeline_orders_by_utc(three_feeds, run, run_json):
@@ -405,57 +298,6 @@ def test_poll_named_location_without_subscribing(httpserver, run, run_json):
     assert run_json("feeds", "list") == []
 
 
-def test_parsing_in_worker_processes_stores_the_same_items(httpserver, tmp_path):
-    """A large poll parses in worker processes; what it stores must not depend on that."""
-    from strikewatch.classify import load_classifier
-    from strikewatch.fetch import new_session
-    from strikewatch.poll import PARALLEL_PARSE_MIN_FEEDS, poll_feeds
-    from strikewatch.store import Store, TimelineFilter
-
-    count = PARALLEL_PARSE_MIN_FEEDS + 2
-    for index in range(count):
-        stories = [
-            Story(
-                f"{story.title} ({index})",
-                story.link.split("?")[0] + f"/{index}",
-                story.published,
-                story.summary,
-            )
-            for story in DEADLINE + VARIETY
-        ]
-        httpserver.expect_request(f"/f{index}.xml").respond_with_data(
-            rss(stories), content_type="application/rss+xml"
-        )
-    httpserver.expect_request("/broken.xml").respond_with_data("<html><body>no</body></html>")
-    urls = [httpserver.url_for(f"/f{index}.xml") for index in range(count)]
-    urls.append(httpserver.url_for("/broken.xml"))
-    stored = []
-    for workers in (0, 2):
-        store = Store.open(tmp_path / f"w{workers}.db")
-        for url in urls:
-            store.add_feed(url)
-        report = poll_feeds(
-            store,
-            store.feeds(),
-            session=new_session(),
-            classifier=load_classifier(),
-            parse_workers=workers,
-        )
-        assert [outcome.error for outcome in report.outcomes if outcome.failed] == [
-            "not a feed: the server sent an HTML page"
-        ]
-        rows = store.timeline(TimelineFilter(include_untagged=True, collapse=False))
-        stored.append(
-            sorted(
-                (row["title"], row["link"], row["published"], row["guilds"], row["events"])
-                for row in rows
-            )
-        )
-        store.close()
-    assert len(stored[0]) == count * len(DEADLINE + VARIETY)
-    assert stored[0] == stored[1]
-
-
 def test_connections_are_kept_alive_across_feeds_of_a_host():
     """A host's feeds share one connection (one TLS handshake in real life), whether the
     answer was a full body or a 304."""
@@ -530,26 +372,6 @@ def test_a_304_announcing_chunks_does_not_wait_for_them():
         listener.close()
 
 
-def test_a_deadline_gives_up_its_sockets_only_before_it_expires():
-    import socket
-    import time
-
-    from strikewatch.fetch import Deadline
-
-    with Deadline(5) as deadline:
-        a, b = socket.socketpair()
-        deadline.watch(a)
-        assert deadline.disown_sockets()  # reusable: a later expiry no longer touches it
-    a.sendall(b"x")
-    assert b.recv(1) == b"x"
-    with Deadline(0.05) as late:
-        late.watch(b)
-        time.sleep(0.3)
-        assert late.expired and not late.disown_sockets()
-    a.close()
-    b.close()
-
-
 def test_state_changes_are_recorded_even_when_the_poll_fails_later(tmp_path, monkeypatch):
     """A 410 and a 429 are written as they arrive, not with the unchanged feeds at the end,
     and a feed whose items cannot be stored is that feed's error: the poll goes on."""
@@ -583,7 +405,7 @@ def test_state_changes_are_recorded_even_when_the_poll_fails_later(tmp_path, mon
         def locked(*args, **kwargs):
             raise StoreError("database is locked")
 
-        monkeypatch.setattr(store, "save_items", locked)
+        monkeypatch.setattr("strikewatch.pipeline.ingest", locked)
         report = poll_feeds(
             store,
             store.feeds(active_only=True),

@@ -12,7 +12,6 @@ import pytest
 from strikewatch.normalize import to_utc_iso, utcnow
 from strikewatch.store import POLL_LOG_DAYS, POLL_LOG_KEEP, Store
 from tests.season import SEASON
-from tests.test_poll import three_feeds  # noqa: F401 - a fixture
 
 
 def stories(db_path: Path) -> tuple[int, int]:
@@ -36,7 +35,7 @@ def killed_before_grouping(monkeypatch):
 
 
 def test_unchanged_poll_groups_what_a_killed_poll_left(
-    three_feeds,  # noqa: F811
+    three_feeds,
     run,
     db_path,
     killed_before_grouping,
@@ -62,7 +61,7 @@ def test_rerun_of_reclassify_groups_what_a_killed_import_left(run, db_path, kill
     assert pending == 0 and joined > 0
 
 
-def test_poll_log_keeps_ninety_days_or_the_last_hundred_polls(three_feeds, run, db_path):  # noqa: F811
+def test_poll_log_keeps_ninety_days_or_the_last_hundred_polls(three_feeds, run, db_path):
     assert run("poll", "--quiet").exit_code == 0
     now = utcnow()
     with sqlite3.connect(db_path) as conn:

@@ -8,17 +8,8 @@ import json
 
 import pytest
 
-from strikewatch.cli import App
 from strikewatch.errors import UsageError
 from strikewatch.search import fts_query
-from tests.season import SEASON, ArchiveClassifier
-
-
-@pytest.fixture
-def season_cli(run, monkeypatch):
-    monkeypatch.setattr(App, "classifier", lambda self, extra_rules=(): ArchiveClassifier())
-    assert run("import", str(SEASON)).exit_code == 0
-    return run
 
 
 def titles(result) -> list[str]:

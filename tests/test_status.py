@@ -14,28 +14,13 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from strikewatch.cli import App, cli
-from strikewatch.ingest import import_file
+from strikewatch.cli import cli
 from strikewatch.parse import Item, archive_record_to_item
+from strikewatch.pipeline import reclassify
 from strikewatch.status import effective_day, guild_status, pacific_time
 from strikewatch.store import SCHEMA_VERSION, Store
 from strikewatch.taxonomy import GUILDS
-from tests.season import SEASON, ArchiveClassifier, season_records, write_old_database
-
-
-@pytest.fixture
-def season_store(tmp_path):
-    store = Store.open(tmp_path / "season.db")
-    import_file(store, SEASON, ArchiveClassifier())
-    yield store
-    store.close()
-
-
-@pytest.fixture
-def season_cli(run, monkeypatch):
-    monkeypatch.setattr(App, "classifier", lambda self, extra_rules=(): ArchiveClassifier())
-    assert run("import", str(SEASON)).exit_code == 0
-    return run
+from tests.season import ArchiveClassifier, save, season_records, write_old_database
 
 
 # The WGA struck from May 2 to 12:01 a.m. Sept 27, 2023 (board vote Sept 26); SAG-AFTRA's board
@@ -217,7 +202,8 @@ def test_a_second_strike_report_does_not_restart_the_count(tmp_path):
             "Writers strike enters its second month": (("wga",), ("strike-started",)),
         }
     )
-    store.save_items(
+    save(
+        store,
         [
             Item(
                 "Writers strike begins",
@@ -363,7 +349,7 @@ def test_an_edited_report_gets_its_day_again(season_store):
     classifier = ArchiveClassifier(
         {"SAG-AFTRA board calls strike": (("sag-aftra",), ("strike-started",))}
     )
-    result = season_store.save_items([edited], source=record["source"], classifier=classifier)
+    result = save(season_store, [edited], source=record["source"], classifier=classifier)
     assert len(result.updated_ids) == 1
     assert stored_days(season_store)["SAG-AFTRA board calls strike"] == (
         "2023-07-13",
@@ -375,7 +361,7 @@ def test_an_edited_report_gets_its_day_again(season_store):
 def test_a_report_retagged_as_a_strike_gets_its_day(season_store):
     title = "WGA pickets Paramount as writers strike enters fifth week"
     assert stored_days(season_store)[title] == (None, None)
-    season_store.reclassify(ArchiveClassifier({title: (("wga",), ("strike-started",))}))
+    reclassify(season_store, ArchiveClassifier({title: (("wga",), ("strike-started",))}))
     # Published 5 p.m. Pacific on June 3 (June 4 in UTC): the evening, so the next day.
     assert stored_days(season_store)[title] == (
         "2023-06-04",
@@ -521,7 +507,7 @@ def test_a_date_no_strikewatch_wrote_is_passed_over(tmp_path, published):
     with Store.open(path) as store:  # the upgrade works the days out
         assert stored_days(store)["Writers strike begins"] == (None, None)
         classifier = ArchiveClassifier({"Writers strike begins": (("wga",), ("strike-started",))})
-        store.reclassify(classifier)
+        reclassify(store, classifier)
         assert stored_days(store)["Writers strike begins"] == (None, None)
         status = guild_status(store.conn, "wga", date(2023, 8, 4))
         assert (status["strike_started"], status["strike_day"]) == ("2023-05-02", 95)
@@ -537,7 +523,7 @@ def test_a_date_no_strikewatch_wrote_is_passed_over(tmp_path, published):
 
 def test_a_report_no_longer_about_a_strike_loses_its_day(season_store):
     title = "Writers strike begins as TV and film scribes put down pens"
-    season_store.reclassify(ArchiveClassifier({title: (("wga",), ())}))
+    reclassify(season_store, ArchiveClassifier({title: (("wga",), ())}))
     assert stored_days(season_store)[title] == (None, None)
 
 
@@ -604,7 +590,7 @@ def test_reclassify_tags_the_text_a_poll_has_just_saved(season_store, monkeypatc
             yield conn
 
     monkeypatch.setattr(season_store, "transaction", after_a_poll)
-    season_store.reclassify(ArchiveClassifier({edited: (("wga",), ("strike-ended",))}))
+    reclassify(season_store, ArchiveClassifier({edited: (("wga",), ("strike-ended",))}))
     row = season_store.conn.execute(
         "SELECT guilds, events, effective_day FROM items WHERE title = ?", (edited,)
     ).fetchone()

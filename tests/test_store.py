@@ -11,8 +11,10 @@ from pathlib import Path
 import pytest
 
 from strikewatch.errors import StoreError, UsageError
+from strikewatch.filters import TimelineFilter
 from strikewatch.parse import Item
-from strikewatch.store import SCHEMA_VERSION, Store, TimelineFilter, derive_feed_name
+from strikewatch.store import SCHEMA_VERSION, Store, derive_feed_name
+from tests.season import save
 
 SNAPSHOT = Path(__file__).parent / "data" / "schema.sql"
 
@@ -122,7 +124,7 @@ def test_dedupe_by_guid_then_link_then_hash(tmp_path):
         ),
         Item("No link, no guid", None, summary="body text"),
     ]
-    result = store.save_items(first, source="a", classifier=FixedClassifier(), seen_at=seen)
+    result = save(store, first, source="a", classifier=FixedClassifier(), seen_at=seen)
     assert len(result.new_ids) == 2
     again = [
         Item("WGA deal reached (updated)", "https://a.example/1-moved", guid="g1"),  # same guid
@@ -131,9 +133,9 @@ def test_dedupe_by_guid_then_link_then_hash(tmp_path):
             "WGA deal reached", "https://a.example/1", guid="other", published=None
         ),  # same link via feed b
     ]
-    result = store.save_items(again[:2], source="a", classifier=FixedClassifier(), seen_at=seen)
+    result = save(store, again[:2], source="a", classifier=FixedClassifier(), seen_at=seen)
     assert result.new_ids == [] and len(result.updated_ids) == 1 and result.unchanged == 1
-    result = store.save_items(again[2:], source="b", classifier=FixedClassifier(), seen_at=seen)
+    result = save(store, again[2:], source="b", classifier=FixedClassifier(), seen_at=seen)
     assert result.new_ids == [] and result.unchanged == 1
     rows = store.timeline(TimelineFilter(include_untagged=True))
     assert len(rows) == 2
@@ -148,7 +150,7 @@ def test_future_dates_are_clamped_to_first_seen(tmp_path):
     store = Store.open(tmp_path / "a.db")
     seen = datetime(2023, 10, 1, 12, tzinfo=UTC)
     future = Item("WGA deal", "https://a.example/f", published=datetime(2031, 1, 1, tzinfo=UTC))
-    store.save_items([future], source="a", classifier=FixedClassifier(), seen_at=seen)
+    save(store, [future], source="a", classifier=FixedClassifier(), seen_at=seen)
     assert store.timeline(TimelineFilter())[0]["published"] == "2023-10-01T12:00:00+00:00"
 
 
@@ -162,7 +164,7 @@ def test_timeline_filters_and_limit(tmp_path):
         )
         for day in range(1, 11)
     ]
-    store.save_items(items, source="deadline", classifier=FixedClassifier())
+    save(store, items, source="deadline", classifier=FixedClassifier())
     limited = store.timeline(TimelineFilter(guilds=["wga"], limit=3))
     assert [row["link"] for row in limited] == [f"https://a.example/{day}" for day in (8, 9, 10)]
     deals = store.timeline(TimelineFilter(events=["deal"], since="2023-05-04T00:00:00+00:00"))
@@ -219,11 +221,9 @@ def test_derive_feed_name(url, name):
     assert derive_feed_name(url) == name
 
 
-def test_import_with_worker_processes_stores_exactly_what_a_serial_import_does(
-    tmp_path, monkeypatch, pool_starts
-):
-    """A large archive is parsed and tagged in a worker process while the main one stores:
-    same items, tags, stories and bad-line numbers as doing it all in one process."""
+def test_import_with_jobs_stores_exactly_what_a_one_process_import_does(tmp_path, monkeypatch):
+    """With --jobs, an archive is parsed and tagged in worker processes while the main one
+    stores: same items, tags, stories and bad-line numbers as doing it all in one process."""
     import json
 
     from strikewatch import ingest
@@ -257,12 +257,19 @@ def test_import_with_worker_processes_stores_exactly_what_a_serial_import_does(
     archive = tmp_path / "archive.jsonl"
     archive.write_text("\n".join(lines) + "\n", encoding="utf-8")
     monkeypatch.setattr(ingest, "BATCH_SIZE", 7)
-    monkeypatch.setattr(ingest, "PARALLEL_TAGGING_MIN_BYTES", 1)
     classifier = load_classifier()
+    pieces: list[int] = []
 
-    def imported(name: str, workers: int):
+    class CountingPool(ingest.ProcessPoolExecutor):
+        def submit(self, *args, **kwargs):
+            pieces.append(1)
+            return super().submit(*args, **kwargs)
+
+    monkeypatch.setattr(ingest, "ProcessPoolExecutor", CountingPool)
+
+    def imported(name: str, jobs: int):
         with Store.open(tmp_path / name) as store:
-            report = ingest.import_file(store, archive, classifier, tag_workers=workers)
+            report = ingest.import_file(store, archive, classifier, jobs=jobs)
             rows = store.conn.execute(
                 "SELECT id, story_id, title, link, published, source, guilds, events,"
                 " rules_version FROM items ORDER BY id"
@@ -271,10 +278,10 @@ def test_import_with_worker_processes_stores_exactly_what_a_serial_import_does(
         errors = [(e.line_number, e.message) for e in report.line_errors]
         return [tuple(r) for r in rows], [tuple(t) for t in tags], errors, len(report.new_ids)
 
-    serial = imported("serial.db", 0)
-    assert not pool_starts
-    parallel = imported("parallel.db", 1)
-    assert pool_starts  # the worker process really did the parsing and tagging
+    serial = imported("serial.db", 1)
+    assert not pieces
+    parallel = imported("parallel.db", 3)
+    assert len(pieces) == 9  # the worker processes really did the parsing and tagging
     assert parallel == serial
     rows, tags, errors, new = parallel
     assert new == 60 - 3 - 2 and len(rows) == new

@@ -84,25 +84,26 @@ def test_a_feed_the_database_refuses_is_that_feeds_error(two_feeds, run, run_jso
 
 @pytest.fixture
 def disk_fills_for(monkeypatch):
-    """The database file cannot grow while `save_items` stores the named source's items (or
+    """The database file cannot grow while the pipeline stores the named source's items (or
     from the given call on): SQLite's own "database or disk is full"."""
+    from strikewatch import pipeline
 
     def arrange(source: str | None = None, from_call: int = 1) -> None:
-        save = Store.save_items
+        save = pipeline.ingest
         calls = []
 
-        def save_items(self, items, **kwargs):
+        def ingest(store, tagger, items, **kwargs):
             calls.append(kwargs["source"])
             if kwargs["source"] == source or (source is None and len(calls) >= from_call):
-                pages = self.conn.execute("PRAGMA page_count").fetchone()[0]
-                self.conn.execute(f"PRAGMA max_page_count = {pages}")
+                pages = store.conn.execute("PRAGMA page_count").fetchone()[0]
+                store.conn.execute(f"PRAGMA max_page_count = {pages}")
                 try:
-                    return save(self, items, **kwargs)
+                    return save(store, tagger, items, **kwargs)
                 finally:
-                    self.conn.execute("PRAGMA max_page_count = 1073741823")
-            return save(self, items, **kwargs)
+                    store.conn.execute("PRAGMA max_page_count = 1073741823")
+            return save(store, tagger, items, **kwargs)
 
-        monkeypatch.setattr(Store, "save_items", save_items)
+        monkeypatch.setattr(pipeline, "ingest", ingest)
 
     return arrange
 

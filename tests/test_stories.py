@@ -10,25 +10,19 @@ from datetime import UTC, datetime
 
 import pytest
 
-from strikewatch.ingest import import_file
+from strikewatch.filters import TimelineFilter
 from strikewatch.parse import Item, archive_record_to_item
-from strikewatch.store import Store, TimelineFilter
+from strikewatch.pipeline import reclassify
+from strikewatch.store import Store
 from strikewatch.stories import ALSO_SQL, headline_words, lead_event, parties_of, word_similarity
 from tests.season import (
     SEASON,
     ArchiveClassifier,
+    save,
     season_items,
     season_records,
     write_old_database,
 )
-
-
-@pytest.fixture
-def season_store(tmp_path):
-    store = Store.open(tmp_path / "season.db")
-    import_file(store, SEASON, ArchiveClassifier())
-    yield store
-    store.close()
 
 
 def entry_summary(entry: dict) -> tuple[str, str, str, list[str]]:
@@ -140,14 +134,14 @@ def test_grouping_does_not_depend_on_arrival_order(tmp_path, season_store, order
     items = season_items()
     store = Store.open(tmp_path / f"{order}.db")
     if order == "reversed":
-        store.save_items(items[::-1], source="season", classifier=ArchiveClassifier())
+        save(store, items[::-1], source="season", classifier=ArchiveClassifier())
     else:
         random.Random(5).shuffle(items)
         if order == "shuffled":
-            store.save_items(items, source="season", classifier=ArchiveClassifier())
+            save(store, items, source="season", classifier=ArchiveClassifier())
         else:
             for item in items:
-                store.save_items([item], source="season", classifier=ArchiveClassifier())
+                save(store, [item], source="season", classifier=ArchiveClassifier())
     assert groupings(store) == expected
     firsts = {entry["title"] for entry in store.timeline(TimelineFilter())}
     assert firsts == {entry["title"] for entry in season_store.timeline(TimelineFilter())}
@@ -160,11 +154,11 @@ def test_a_late_earlier_report_becomes_the_first_report(tmp_path):
         items["Writers and AMPTP strike a tentative deal"],
         items["Tentative deal reached in writers strike"],
     ]
-    store.save_items(later, source="season", classifier=ArchiveClassifier())
+    save(store, later, source="season", classifier=ArchiveClassifier())
     [entry] = store.timeline(TimelineFilter())
     assert entry["source"] == "reel"
     earliest = items["WGA reaches tentative agreement with studios after 146 days"]
-    store.save_items([earliest], source="season", classifier=ArchiveClassifier())
+    save(store, [earliest], source="season", classifier=ArchiveClassifier())
     [entry] = store.timeline(TimelineFilter())
     assert entry["source"] == "backlot"
     assert [other["source"] for other in entry["also"]] == ["reel", "marquee"]
@@ -188,14 +182,14 @@ def test_reports_more_than_36_hours_apart_are_separate_stories(tmp_path):
             second.title: (("amptp", "wga"), ("meeting-requested",)),
         }
     )
-    store.save_items([first, second], source="x", classifier=classifier)
+    save(store, [first, second], source="x", classifier=classifier)
     assert len(store.timeline(TimelineFilter())) == 2
 
 
 def test_reclassify_regroups_changed_items(season_store):
     title = "Tentative deal reached in writers strike"
     changed = ArchiveClassifier({title: (("amptp", "wga"), ())})
-    seen, count = season_store.reclassify(changed)
+    seen, count = reclassify(season_store, changed)
     assert (seen, count) == (40, 1)
     entries = season_store.timeline(TimelineFilter())
     deal = next(
@@ -208,7 +202,8 @@ def test_reclassify_regroups_changed_items(season_store):
 def test_edited_report_that_loses_its_event_leaves_the_story(season_store):
     record = next(r for r in season_records() if r["title"].startswith("WGA reaches tentative"))
     edited = archive_record_to_item(dict(record, title="WGA statement on the talks"), 1, "x")
-    result = season_store.save_items(
+    result = save(
+        season_store,
         [edited],
         source="backlot",
         classifier=ArchiveClassifier({"WGA statement on the talks": (("wga",), ())}),
@@ -224,8 +219,8 @@ def test_purging_the_first_reports_outlet_keeps_the_rest_of_the_story(tmp_path):
     items = season_items()
     backlot = [item for item in items if item.source == "backlot"]
     others = [item for item in items if item.source != "backlot"]
-    store.save_items(backlot, source="backlot", feed_id=feed["id"], classifier=ArchiveClassifier())
-    store.save_items(others, source="season", classifier=ArchiveClassifier())
+    save(store, backlot, source="backlot", feed_id=feed["id"], classifier=ArchiveClassifier())
+    save(store, others, source="season", classifier=ArchiveClassifier())
     store.remove_feed(feed["id"], purge=True)
     entries = store.timeline(TimelineFilter(guilds=["wga"], events=["deal"]))
     assert [entry_summary(entry) for entry in entries] == [
@@ -315,13 +310,11 @@ def test_deferred_grouping_survives_a_crash_before_it(tmp_path):
     places them exactly as if nothing had happened."""
     items = season_items()
     whole = Store.open(tmp_path / "whole.db")
-    whole.save_items(items, source="season", classifier=ArchiveClassifier())
+    save(whole, items, source="season", classifier=ArchiveClassifier())
     crashed = Store.open(tmp_path / "crashed.db")
     half = len(items) // 2
-    crashed.save_items(items[:half], source="season", classifier=ArchiveClassifier())
-    crashed.save_items(
-        items[half:], source="season", classifier=ArchiveClassifier(), group_stories=False
-    )
+    save(crashed, items[:half], source="season", classifier=ArchiveClassifier())
+    save(crashed, items[half:], source="season", classifier=ArchiveClassifier(), group=False)
     pending = crashed.conn.execute("SELECT count(*) FROM items WHERE story_id IS NULL").fetchone()[
         0
     ]
@@ -333,7 +326,7 @@ def test_deferred_grouping_survives_a_crash_before_it(tmp_path):
         for entry in crashed.timeline(TimelineFilter(include_untagged=True))
         for other in entry["also"]
     }
-    crashed.save_items([], source="season", classifier=ArchiveClassifier())  # the next poll
+    save(crashed, [], source="season", classifier=ArchiveClassifier())  # the next poll
     assert groupings(crashed) == groupings(whole)
     assert (
         crashed.conn.execute("SELECT count(*) FROM items WHERE story_id IS NULL").fetchone()[0] == 0

@@ -37,7 +37,16 @@ _SECTIONS = (
     "modifiers",
     "disable",
 )
-_PARTY_KEYS = ("name", "aliases", "contextual", "acronyms", "not", "lookalikes", "context")
+_PARTY_KEYS = (
+    "name",
+    "aliases",
+    "contextual",
+    "acronyms",
+    "not",
+    "rivals",
+    "lookalikes",
+    "context",
+)
 _EXAMPLE_KEYS = ("examples", "counterexamples")
 _MODIFIER_KEYS = (
     "id",
@@ -48,6 +57,7 @@ _MODIFIER_KEYS = (
     "events",
     "except_events",
     "only_in",
+    "unless",
     *_EXAMPLE_KEYS,
 )
 _WHERES = (
@@ -92,6 +102,9 @@ class Party:
     acronyms: list[Phrase] = field(default_factory=list)
     nots: list[Phrase] = field(default_factory=list)  # organisations we do not track
     lookalikes: list[Phrase] = field(default_factory=list)  # words that only look like a name
+    # Employers and bodies across the table in someone else's bargaining (game publishers,
+    # station groups): blanked out, and like `nots` they keep the plain words from counting.
+    rivals: list[Phrase] = field(default_factory=list)
     context: list[str] = field(default_factory=lambda: ["labor"])
     name: str = ""
 
@@ -107,6 +120,9 @@ class Modifier:
     only_in: str  # "any", "headline" or "summary"
     origin: Origin
     examples: list[Example] = field(default_factory=list)
+    # Words that, found in the same sentence, make this modifier not apply ("would" is a
+    # guess, but "the strike would end at 12:01 a.m." reports a schedule).
+    unless: list[Phrase] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -289,6 +305,7 @@ def _merge_parties(rules: RuleBook, doc: dict[str, Any], fname: str) -> None:
             ("aliases", party.aliases),
             ("contextual", party.contextual),
             ("not", party.nots),
+            ("rivals", party.rivals),
             ("lookalikes", party.lookalikes),
         ):
             if key in body:
@@ -377,8 +394,9 @@ def _merge_modifiers(rules: RuleBook, doc: dict[str, Any], fname: str) -> None:
         if only_in not in ("any", "headline", "summary"):
             raise origin.error("only_in must be 'any', 'headline' or 'summary'")
         why = _text(body, "why", origin, mid)
+        unless = _phrases(body.get("unless", []), origin, "unless")
         rules.modifiers[mid] = Modifier(
-            mid, why, where, window, words, frozenset(events), only_in, origin, examples
+            mid, why, where, window, words, frozenset(events), only_in, origin, examples, unless
         )
 
 

@@ -76,6 +76,7 @@ class _Parsed:
     events: list[tuple[str, int, str, Pattern]]  # (event, pattern number, text, pattern)
     modifiers: list[tuple[Modifier, list[Pattern]]]
     settings: dict[str, set[Words]]  # passing, clause, with
+    unless: dict[str, list[Pattern]]  # modifier id -> words that make it not apply
 
 
 @dataclass
@@ -147,7 +148,15 @@ def compile_book(rules: RuleBook, version: str) -> Program:
         cue_markers=cue_markers,
         plain_cues=plain_cues,
         modifiers=tuple(
-            ModifierRule(mod.id, mod.why, tuple(mod.where), mod.window)
+            ModifierRule(
+                mod.id,
+                mod.why,
+                tuple(mod.where),
+                mod.window,
+                comp.render_alternatives([(p.steps, None) for p in parsed.unless[mod.id]])
+                if mod.id in parsed.unless
+                else "",
+            )
             for mod, _ in parsed.modifiers
         ),
         mods_for=_modifiers_for(parsed.modifiers),
@@ -220,6 +229,9 @@ def _mask_specs(rules: RuleBook) -> list[tuple[list[Phrase], Mask]]:
         if party and party.nots:
             mask = Mask(f"parties.{pid}.not", f"not the same as {party.name}", True)
             specs.append((party.nots, mask))
+        if party and party.rivals:
+            why = f"someone else's bargaining counterpart, not {party.name}"
+            specs.append((party.rivals, Mask(f"parties.{pid}.rivals", why, False)))
         if party and party.lookalikes:
             why = f"looks like a name of {party.name} but is not one"
             specs.append((party.lookalikes, Mask(f"parties.{pid}.lookalikes", why, False)))
@@ -255,7 +267,12 @@ def _parse(rules: RuleBook, comp: PatternCompiler) -> _Parsed:
             ("with", rules.settings.get("with_words", ["with", "and", "against"])),
         )
     }
-    return _Parsed(masks, contexts, events, modifiers, settings)
+    unless = {
+        mod.id: [comp.phrase_or_pattern(p) for p in mod.unless]
+        for mod in rules.modifiers.values()
+        if mod.unless
+    }
+    return _Parsed(masks, contexts, events, modifiers, settings, unless)
 
 
 def _check_party_contexts(rules: RuleBook, contexts: dict[str, list[Pattern]]) -> None:

@@ -21,7 +21,8 @@ How a text is read (the same steps are narrated by `explain`):
    untracked organisations ("UAW") and false friends ("overall deal", "in talks to star")
    are blanked out;
 3. parties: aliases always count; contextual names ("writers", "the studios") count only in
-   a Hollywood labor story;
+   a Hollywood labor story, and not when the item names one of the party's look-alike
+   organisations or rivals (Equity, game publishers) without naming the party itself;
 4. events: pattern matches that no modifier suppresses and that are not about an untracked
    organisation;
 5. the headline decides; the summary adds what its sentences assert, never background.
@@ -70,7 +71,7 @@ class _Mention:
 class _Mod:
     """A compiled modifier: what `where` means for it, and why it suppresses."""
 
-    __slots__ = ("question", "rule", "where", "why", "window")
+    __slots__ = ("question", "rule", "unless", "where", "why", "window")
 
     def __init__(self, rule: ModifierRule) -> None:
         self.rule = f"modifiers.{rule.id}"
@@ -78,6 +79,7 @@ class _Mod:
         self.where = rule.where
         self.question = "question" in rule.where
         self.window = rule.window
+        self.unless = rule.unless
 
 
 class _Text:
@@ -85,7 +87,17 @@ class _Text:
     code) the summary; with its party mentions, and whether it names an organisation the rules
     do not track (only then can an event be someone else's)."""
 
-    __slots__ = ("boundary", "bounds", "codes", "cues", "mentions", "others", "rules", "words")
+    __slots__ = (
+        "boundary",
+        "bounds",
+        "codes",
+        "cues",
+        "mentions",
+        "others",
+        "rules",
+        "shadowed",
+        "words",
+    )
 
     def __init__(self, codes: str) -> None:
         self.codes = codes
@@ -95,6 +107,9 @@ class _Text:
         self.words: list[str] | None = None  # one word per code, only when explaining
         self.mentions: list[_Mention] = []
         self.others = False  # an organisation the rules do not track is named
+        # Parties one of whose look-alike organisations (`not`) or rivals is named, by rule
+        # name: their plain words ("actors", "the companies") are that organisation's.
+        self.shadowed: dict[str, str] = {}
         self.bounds: list[int] | None = None
         # Per sentence (by its start), every modifier cue in it: (start, end of the longest
         # cue there, ((modifier, words or 0 for that end), ...)).
@@ -181,6 +196,9 @@ class Classifier:
         self._cue_markers = p.cue_markers
         self._plain_cues = p.plain_cues
         self._modifiers = [_Mod(rule) for rule in p.modifiers]
+        for mod, rule in zip(self._modifiers, p.modifiers, strict=True):
+            if rule.unless:
+                mod.unless = self._lazy(f"unless {rule.id}", rule.unless)
         # (event, headline/summary) -> (its question modifier or None, its modifiers' numbers)
         self._mods_for: dict[tuple[str, str], tuple[_Mod | None, frozenset[int]]] = {}
         for key, indexes in p.mods_for.items():
@@ -327,6 +345,8 @@ class Classifier:
                 )
             else:
                 span = t.span(start, end)
+                if info.rule.startswith("parties.") and info.rule.endswith((".not", ".rivals")):
+                    t.shadowed.setdefault(info.rule.split(".")[1], span or info.rule)
                 out.append(ORG_MASK if info.organisation else FF_MASK)
                 words.append(span)
                 if info.organisation:
@@ -518,6 +538,7 @@ class Classifier:
         """Decide contextual names ("writers", "the studios"): they need a labor story, and
         for the studios' side a guild across the table."""
         ctx_cache: dict[str, str | None] = {}
+        aliased = head_parties | body_parties  # named by an alias (contextual ones are pending)
         for needs_guild in (False, True):
             for m in pending:
                 assert m.party is not None
@@ -526,6 +547,11 @@ class Classifier:
                     continue
                 missing = ""
                 because: list[str] = []
+                if m.party in t.shadowed and m.party not in aliased:
+                    # "Actors vote to strike || ... Equity, the UK performers' union": the plain
+                    # word is the untracked organisation's, unless the party is named itself.
+                    missing = f"the party itself is named beside '{t.shadowed[m.party]}'"
+                    needs = ()
                 for ctx in needs:
                     if ctx == "guild":
                         others = (head_parties | body_parties) - {m.party}
@@ -762,6 +788,8 @@ class Classifier:
                 mod = modifiers[mi]
                 c_end = c_start + 2 * words if words else c_stop
                 hit = self._where(mod, codes, c_start, c_end, start, end, s_start)
+                if hit and mod.unless and self._rx(mod.unless).search(codes, s_start, s_end):
+                    hit = ""  # its sentence says otherwise ("would end AT 12:01 A.M.")
                 if hit:
                     if not explaining:
                         return hit, mod.rule  # no explanation wanted: any reason will do

@@ -72,6 +72,7 @@ class ModifierRule:
     why: str
     where: tuple[str, ...]
     window: int
+    unless: str = ""  # regex over codes: found in the sentence, the modifier does not apply
 
 
 @dataclass(frozen=True)
