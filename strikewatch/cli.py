@@ -333,11 +333,28 @@ def filter_options(
     return decorate
 
 
+def check_rules_paths(
+    ctx: click.Context, param: click.Parameter, paths: tuple[str, ...]
+) -> tuple[str, ...]:
+    """A --rules that is a device, a pipe or over 1 MB is a usage error (exit 2) before
+    anything reads it; $STRIKEWATCH_RULES is refused the same way when read (exit 1)."""
+    if not paths:
+        return paths
+    from strikewatch.classify.cache import rules_file_problem
+
+    for path in paths:
+        problem = rules_file_problem(path)
+        if problem is not None:
+            raise click.BadParameter(f"{path}: {problem}", ctx=ctx, param=param)
+    return paths
+
+
 def rules_option(function):
     return click.option(
         "--rules",
         "extra_rules",
         multiple=True,
+        callback=check_rules_paths,
         type=click.Path(dir_okay=False),
         help="A rules file that extends the default rules (repeatable).",
     )(function)
@@ -358,6 +375,7 @@ def rules_option(function):
     "--rules",
     "rules",
     multiple=True,
+    callback=check_rules_paths,
     type=click.Path(dir_okay=False),
     help=(
         f"A rules file extending the defaults (repeatable; also ${RULES_ENV_VAR}; "

@@ -31,3 +31,59 @@ def test_opml_nested_a_thousand_deep_is_read_without_a_traceback(tmp_path, db_pa
     assert result.returncode == 0, result.stderr
     listed = strikewatch_bounded(db_path, "feeds", "list", "--json")
     assert "https://deep.example/feed/" in listed.stdout
+
+
+# -- 6: rules files are regular files of bounded size ---------------------------------------
+
+
+def _fifo(tmp_path: Path) -> Path:
+    fifo = tmp_path / "rules.fifo"
+    os.mkfifo(fifo)
+    return fifo
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no named pipes")
+@pytest.mark.parametrize("kind", ["device", "fifo", "huge"])
+@pytest.mark.parametrize("where", ["top", "classify"])
+def test_a_rules_option_that_is_no_rules_file_is_a_usage_error(tmp_path, db_path, kind, where):
+    if kind == "device":
+        path = Path("/dev/zero")
+    elif kind == "fifo":
+        path = _fifo(tmp_path)
+    else:
+        path = tmp_path / "huge.toml"
+        path.write_bytes(b"#" * (2 * 1024 * 1024))
+    args = (
+        ["--rules", str(path), "classify", "WGA strike begins"]
+        if where == "top"
+        else ["classify", "--rules", str(path), "WGA strike begins"]
+    )
+    result = strikewatch_bounded(db_path, *args, timeout=30)
+    assert result.returncode == 2, result.stderr
+    assert str(path) in result.stderr and "Traceback" not in result.stderr
+    assert ("regular file" if kind != "huge" else "1 MB") in result.stderr
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no named pipes")
+@pytest.mark.parametrize("kind", ["device", "fifo"])
+def test_strikewatch_rules_naming_no_rules_file_is_one_line(tmp_path, db_path, kind):
+    path = Path("/dev/zero") if kind == "device" else _fifo(tmp_path)
+    env = {key: value for key, value in os.environ.items() if not key.startswith("STRIKEWATCH")}
+    env.update(NO_COLOR="1", STRIKEWATCH_RULES=str(path))
+
+    def limit_memory() -> None:
+        import resource
+
+        resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))
+
+    result = subprocess.run(
+        [sys.executable, "-m", "strikewatch", "--db", str(db_path), "classify", "WGA strike"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        preexec_fn=limit_memory,
+        env=env,
+    )
+    assert result.returncode == 1
+    [line] = result.stderr.strip().splitlines()
+    assert line == f"Error: {path}: not a regular file (a device, pipe or folder); a rules file is a TOML file"
