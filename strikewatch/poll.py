@@ -18,7 +18,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from strikewatch import fetch as fetching
-from strikewatch.errors import FeedError, ParseError, PollLocked, StoreError
+from strikewatch.errors import (
+    FeedError,
+    ParseError,
+    PollLocked,
+    StoreError,
+    unexpected_parse_error,
+)
 from strikewatch.normalize import to_utc_iso, utcnow
 from strikewatch.workers import LazyPool, usable_cores
 
@@ -449,7 +455,7 @@ def _process(
         except FeedError as parse_error:
             error, result = parse_error, None
         except Exception as parse_error:  # hostile input can surprise any parser
-            error, result = ParseError(f"cannot parse: {type(parse_error).__name__}"), None
+            error, result = ParseError(unexpected_parse_error(parse_error)), None
     feed = fetched.feed
     try:
         with store.transaction():

@@ -87,3 +87,33 @@ def test_strikewatch_rules_naming_no_rules_file_is_one_line(tmp_path, db_path, k
     assert result.returncode == 1
     [line] = result.stderr.strip().splitlines()
     assert line == f"Error: {path}: not a regular file (a device, pipe or folder); a rules file is a TOML file"
+
+
+# -- 8: the size message, and parser surprises named with their message ---------------------
+
+
+def test_importing_a_feed_file_over_the_cap_says_so(tmp_path, run):
+    big = tmp_path / "big.xml"
+    with big.open("wb") as handle:
+        handle.write(b'<?xml version="1.0"?><rss version="2.0"><channel><title>Big</title>')
+        handle.write(b"<!-- padding -->" * (21 * 1024 * 1024 // 16))
+        handle.write(b"</channel></rss>")
+    result = run("import", str(big))
+    assert result.exit_code == 1
+    [line] = result.stderr.strip().splitlines()
+    assert line == f"error: {big}: file is larger than the 20 MB limit"
+
+
+def test_a_parser_surprise_in_a_poll_names_the_error_and_its_message(tmp_path, run, monkeypatch):
+    import feedparser
+
+    def surprised(*args, **kwargs):
+        raise KeyError("channel")
+
+    monkeypatch.setattr(feedparser, "parse", surprised)
+    feed = tmp_path / "odd.xml"
+    feed.write_text('<?xml version="1.0"?><rss version="2.0"><channel><title>x</title></channel></rss>')
+    result = run("poll", str(feed))
+    assert result.exit_code == 1
+    assert "unexpected error while parsing: KeyError: 'channel'" in result.stderr
+    assert "cannot parse" not in result.stderr
