@@ -151,10 +151,10 @@ def m003_search(db: Database) -> None:
     content="items" so Datasette offers a search box.
 
     Deletes and text edits are kept in step by triggers (the update trigger fires only when the
-    text changes, not when tags or story ids do). New rows are indexed by the store in one
-    INSERT ... SELECT per transaction (Store.save_items), five times faster than a per-row
-    trigger on a bulk import; rows appended by other tools are caught up before each search
-    (search.catch_up)."""
+    text changes, not when tags or story ids do). New rows were then indexed by the store in one
+    INSERT ... SELECT at the end of each batch, and rows appended by other tools caught up before
+    each search; m005 replaced both with an insert trigger (an edit inside a batch deleted a
+    row the index never had), so every writer's rows are indexed at once."""
     db.execute(
         """
         CREATE VIRTUAL TABLE items_fts USING FTS5 (

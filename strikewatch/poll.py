@@ -572,7 +572,7 @@ def _record(
     else:
         outcome.warning = parsed.warning
         if parsed.warning and feed_id is not None:
-            outcome.warned_before = _oddity(store.last_warning(feed_id)) == _oddity(parsed.warning)
+            outcome.warned_before = oddity(store.last_warning(feed_id)) == oddity(parsed.warning)
         if parsed.title and not feed.get("title"):
             state["title"] = parsed.title
         saved = store.save_items(
@@ -602,7 +602,7 @@ def _stored_form(url: str) -> str:
         return url
 
 
-def _oddity(warning: str | None) -> str | None:
+def oddity(warning: str | None) -> str | None:
     """What a warning is about, without what changes from poll to poll as the feed moves on
     (line numbers, counts, how many stories were kept)."""
     if warning is None:
