@@ -961,9 +961,10 @@ def _find_existing(
       source said under it before (the headlines share less than half their words): then the
       source reused the guid for another story, which is a new item.
     - An entry whose guid is new to its source is identified by its canonical link: an item
-      this source carries with that link is the same one if the source gave it no guid or the
-      same headline (the feed changed its guids); another headline under another guid is another
-      entry that shares the link (a podcast's episodes linking to the show page).
+      this source carries with that link is the same one if the source gave it no guid, or if
+      the entry re-lists it exactly (same title and summary: the feed changed its guid scheme);
+      any other entry under another guid is another item that shares the link (a podcast's
+      episodes linking to the show page, a guild's weekly "Member update" posts).
     - Across sources the canonical link makes one item of one story, but only while one item
       holds that link: a link that some source uses for several items (a show page, a guild's
       news page) says nothing about which story another outlet's entry is.
@@ -991,7 +992,7 @@ def _find_existing(
     carried = [row for row in candidates if row["my_title"] is not None]
     if carried:
         for row in carried:
-            if not item.guid or row["my_guid"] is None or row["my_title"] == item.title:
+            if not item.guid or row["my_guid"] is None or row["content_hash"] == fingerprint:
                 return row
         return None
     return candidates[0] if len(candidates) == 1 else None
