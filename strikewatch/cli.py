@@ -516,8 +516,8 @@ def _ad_hoc_feed(location: str) -> dict[str, Any]:
 
 
 def web_address_hint(location: str) -> str | None:
-    """"for a web address, give https://deadline.com/feed" when a missing file's name reads as
-    a host and a path (deadline.com/feed), else None."""
+    """The hint "for a web address, give https://deadline.com/feed" when a missing file's name
+    reads as a host and a path (deadline.com/feed), else None."""
     first = location.split("/", 1)[0]
     suffix = first.rpartition(".")[2].lower()
     looks_like_host = (

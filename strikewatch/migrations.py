@@ -358,9 +358,7 @@ def m008_feed_urls_and_replaced_rows(db: Database) -> None:
             taken.discard(url)
             taken.add(normal)
 
-    db.execute(
-        "CREATE TABLE items_fts_replaced (id INTEGER PRIMARY KEY, title TEXT, summary TEXT)"
-    )
+    db.execute("CREATE TABLE items_fts_replaced (id INTEGER PRIMARY KEY, title TEXT, summary TEXT)")
     db.execute(
         """
         CREATE TRIGGER items_bi BEFORE INSERT ON items BEGIN

@@ -466,8 +466,10 @@ def _first_line_is_archive_record(body: bytes) -> bool:
         record = json.loads(line)
     except (ValueError, RecursionError):
         return False
-    return isinstance(record, dict) and ("title" in record or "link" in record) and (
-        "version" not in record
+    return (
+        isinstance(record, dict)
+        and ("title" in record or "link" in record)
+        and ("version" not in record)
     )
 
 

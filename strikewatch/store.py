@@ -123,7 +123,9 @@ def describe_sqlite_error(error: sqlite3.Error, path: str | None = None) -> str:
         return "the disk failed to read or write (I/O error): the write in progress was undone"
     if code in (sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB) or (
         code is None
-        and (text == "file is not a database" or text.startswith("database disk image is malformed"))
+        and (
+            text == "file is not a database" or text.startswith("database disk image is malformed")
+        )
     ):
         if path is not None and database_is_damaged(path):
             return "the file is not a strikewatch database, or it is damaged"
@@ -954,7 +956,6 @@ def tag_list(stored: str) -> list[str]:
 def tag_list_json(ids: Sequence[str]) -> str:
     """json.dumps(list(ids)) for tag ids (plain ASCII), without the encoder's per-call cost."""
     return '["' + '", "'.join(ids) + '"]' if ids else "[]"
-
 
 
 def _feed_by_normal_url(

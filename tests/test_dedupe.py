@@ -65,10 +65,28 @@ def test_changed_guid_with_the_same_link_and_content_is_the_same_item(store):
 def test_different_guids_with_one_link_and_one_headline_are_different_items(store):
     """A guild's weekly posts, all titled alike and all linking to its news page."""
     news = "https://guild.example/news"
-    save(store, "a", Item("Member update", news, "week-1", "Pension deadline is Friday.",
-                          datetime(2023, 7, 3, tzinfo=UTC)))
-    result = save(store, "a", Item("Member update", news, "week-2", "Picket schedule for Monday.",
-                                   datetime(2023, 7, 10, tzinfo=UTC)))
+    save(
+        store,
+        "a",
+        Item(
+            "Member update",
+            news,
+            "week-1",
+            "Pension deadline is Friday.",
+            datetime(2023, 7, 3, tzinfo=UTC),
+        ),
+    )
+    result = save(
+        store,
+        "a",
+        Item(
+            "Member update",
+            news,
+            "week-2",
+            "Picket schedule for Monday.",
+            datetime(2023, 7, 10, tzinfo=UTC),
+        ),
+    )
     assert len(result.new_ids) == 1 and result.updated_ids == []
     rows = everything(store)
     assert [(row["summary"], row["published"][:10]) for row in rows] == [

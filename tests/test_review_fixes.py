@@ -89,7 +89,10 @@ def test_strikewatch_rules_naming_no_rules_file_is_one_line(tmp_path, db_path, k
     )
     assert result.returncode == 1
     [line] = result.stderr.strip().splitlines()
-    assert line == f"Error: {path}: not a regular file (a device, pipe or folder); a rules file is a TOML file"
+    assert (
+        line
+        == f"Error: {path}: not a regular file (a device, pipe or folder); a rules file is a TOML file"
+    )
 
 
 # -- 8: the size message, and parser surprises named with their message ---------------------
@@ -115,7 +118,9 @@ def test_a_parser_surprise_in_a_poll_names_the_error_and_its_message(tmp_path, r
 
     monkeypatch.setattr(feedparser, "parse", surprised)
     feed = tmp_path / "odd.xml"
-    feed.write_text('<?xml version="1.0"?><rss version="2.0"><channel><title>x</title></channel></rss>')
+    feed.write_text(
+        '<?xml version="1.0"?><rss version="2.0"><channel><title>x</title></channel></rss>'
+    )
     result = run("poll", str(feed))
     assert result.exit_code == 1
     assert "unexpected error while parsing: KeyError: 'channel'" in result.stderr
@@ -189,8 +194,12 @@ def test_upgrade_normalises_old_feed_addresses_unless_they_collide(tmp_path, mon
         feed, created = store.add_feed("https://deadline.com/feed/")
         assert (feed["name"], created) == ("deadline", False)
         assert store.find_feed("https://GUILD.example/news/")["name"] == "guild"
-        assert store.feed_with_url("https://guild.example/news/", other_than=urls and
-                                   store.find_feed("guild")["id"])["name"] == "guild-old"
+        assert (
+            store.feed_with_url(
+                "https://guild.example/news/", other_than=urls and store.find_feed("guild")["id"]
+            )["name"]
+            == "guild-old"
+        )
     finally:
         store.close()
 
@@ -204,8 +213,14 @@ def test_a_fragment_link_after_upgrade_is_the_item_stored_without_it(tmp_path, m
         cursor = conn.execute(
             "INSERT INTO items (title, link, summary, published, first_seen, source,"
             " content_hash) VALUES (?, ?, ?, ?, ?, 'blog', ?)",
-            (title, "https://blog.example/2023/07/14", summary, "2023-07-14T09:00:00+00:00",
-             "2023-07-14T09:05:00+00:00", content_hash(title, summary)),
+            (
+                title,
+                "https://blog.example/2023/07/14",
+                summary,
+                "2023-07-14T09:00:00+00:00",
+                "2023-07-14T09:05:00+00:00",
+                content_hash(title, summary),
+            ),
         )
         conn.execute(
             "INSERT INTO item_sources (item_id, source, link, title, first_seen)"
@@ -319,7 +334,9 @@ def test_a_truncated_gzip_body_says_it_was_cut_short(run):
     try:
         url = server.route(
             "/feed",
-            fs.static(whole[: len(whole) // 2], "application/rss+xml", **{"Content-Encoding": "gzip"}),
+            fs.static(
+                whole[: len(whole) // 2], "application/rss+xml", **{"Content-Encoding": "gzip"}
+            ),
         )
         result = run("poll", url)
         assert result.exit_code == 1
@@ -370,9 +387,7 @@ def test_a_trigger_error_mentioning_blocked_is_not_a_busy_database(tmp_path):
 
 def test_insert_or_replace_by_another_tool_replaces_the_indexed_words(db_path, run_json):
     Store.open(db_path).close()
-    row = (
-        "'2023-07-14T10:00:00+00:00', '2023-07-14T10:00:00+00:00', 'manual', 'h'"
-    )
+    row = "'2023-07-14T10:00:00+00:00', '2023-07-14T10:00:00+00:00', 'manual', 'h'"
     conn = sqlite3.connect(db_path)
     conn.execute(
         "INSERT INTO items (id, title, summary, published, first_seen, source, content_hash)"
@@ -410,7 +425,8 @@ def test_insert_or_replace_with_recursive_triggers_removes_the_old_words_once(db
     )
     conn.commit()
     conn.execute("INSERT INTO items_fts (items_fts) VALUES ('integrity-check')")
-    assert conn.execute(
-        "SELECT rowid FROM items_fts WHERE items_fts MATCH 'teamsters'"
-    ).fetchall() == []
+    assert (
+        conn.execute("SELECT rowid FROM items_fts WHERE items_fts MATCH 'teamsters'").fetchall()
+        == []
+    )
     conn.close()
