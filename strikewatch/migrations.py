@@ -328,7 +328,8 @@ def m007_alerts(db: Database) -> None:
 
 @migrations()
 def m008_feed_urls_and_replaced_rows(db: Database) -> None:
-    """Two mends for databases written by earlier versions, and one gap in the search index.
+    """Two mends for databases written by earlier versions, a mark on undated items, and one
+    gap in the search index.
 
     Feed addresses are stored normalised (normalize.feed_url: scheme, host and default port)
     since issue 14; older rows are normalised here, except where that would collide with another
@@ -343,6 +344,16 @@ def m008_feed_urls_and_replaced_rows(db: Database) -> None:
     recursive_triggers on the old words are not removed twice."""
     from strikewatch.errors import UsageError
     from strikewatch.normalize import feed_url
+
+    # Items whose source gave no usable date are stored on their first-seen time; `undated`
+    # says so, and `status` does not count such a strike report (it could put a guild on strike
+    # from the day a page happened to be read). Older rows strikewatch wrote (they carry a
+    # rules_version; another tool's rarely do) bear the fallback's trace: a date exactly equal
+    # to first_seen. Rows of other tools keep the date they were given.
+    db.execute("ALTER TABLE items ADD COLUMN undated INTEGER NOT NULL DEFAULT 0")
+    db.execute(
+        "UPDATE items SET undated = 1 WHERE published = first_seen AND rules_version IS NOT NULL"
+    )
 
     rows = db.execute("SELECT id, url FROM feeds").fetchall()
     taken = {url for _, url in rows}

@@ -19,9 +19,9 @@ from strikewatch.errors import StoreError, UsageError
 from strikewatch.normalize import (
     content_hash,
     feed_url,
-    published_or_seen,
     strip_controls,
     to_utc_iso,
+    usable_date,
     utcnow,
 )
 from strikewatch.stories import (
@@ -583,7 +583,8 @@ class Store:
         existing = _find_existing(conn, item, source, fingerprint)
 
         if existing is None:
-            published = to_utc_iso(published_or_seen(item.published, seen_at))
+            dated = usable_date(item.published, seen_at)
+            published = to_utc_iso(seen_at if dated is None else dated)
             tags = classifier.classify(item.title, item.summary)
             new_id = next_id[0]
             next_id[0] += 1
@@ -591,8 +592,9 @@ class Store:
                 """
                 INSERT INTO items (id, story_id, title, link, guid, summary, published,
                                    published_raw, first_seen, source, feed_id, content_hash,
-                                   guilds, events, rules_version, effective_day, effective_why)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                                   guilds, events, rules_version, effective_day, effective_why,
+                                   undated)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """,
                 (
                     # Grouped now: a new report starts as a story of its own and assign_pending
@@ -614,6 +616,7 @@ class Store:
                     tag_list_json(tags.events),
                     classifier.version,
                     *_effective_columns(item.title, item.summary, published, tags.events),
+                    int(dated is None),
                 ),
             )
             item_id = cursor.lastrowid

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import os
 import sqlite3
 import subprocess
 import sys
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -430,3 +432,85 @@ def test_insert_or_replace_with_recursive_triggers_removes_the_old_words_once(db
         == []
     )
     conn.close()
+
+
+# -- 4: an undated strike report does not change status -------------------------------------
+
+
+def _sag_status(run_json) -> dict:
+    [entry] = run_json("status", "--guild", "sag-aftra")
+    return entry
+
+
+def _undated_reports_are_listed_not_counted(run_json) -> None:
+    entry = _sag_status(run_json)
+    assert entry["on_strike"] is False and entry["strike_started"] is None
+    explained = run_json("status", "--guild", "sag-aftra", "--explain")
+    assert [(row["event"], row["why"].split(" (")[0]) for row in explained] == [
+        ("strike-started", "undated: not counted")
+    ]
+    shown = run_json("timeline", "--guild", "sag-aftra")
+    assert [row["title"] for row in shown] == ["SAG-AFTRA strike begins"]
+
+
+def test_an_undated_strike_report_in_an_archive_does_not_change_status(tmp_path, run, run_json):
+    archive = tmp_path / "guild.jsonl"
+    archive.write_text(
+        '{"title": "SAG-AFTRA strike begins", "link": "https://guild.example/strike",'
+        ' "source": "guild"}\n'
+    )
+    assert run("import", str(archive)).exit_code == 0
+    _undated_reports_are_listed_not_counted(run_json)
+
+
+def test_an_undated_strike_report_in_a_feed_does_not_change_status(tmp_path, run, run_json):
+    feed = tmp_path / "hugo.xml"
+    feed.write_text(
+        '<?xml version="1.0"?><rss version="2.0"><channel><title>Guild site</title>'
+        "<link>https://guild.example/</link><item><title>SAG-AFTRA strike begins</title>"
+        "<link>https://guild.example/strike/</link>"
+        "<pubDate>Mon, 01 Jan 0001 00:00:00 +0000</pubDate></item></channel></rss>"
+    )
+    assert run("poll", str(feed)).exit_code == 0
+    _undated_reports_are_listed_not_counted(run_json)
+
+
+def test_a_dated_strike_report_still_counts(tmp_path, run, run_json):
+    archive = tmp_path / "guild.jsonl"
+    record = {
+        "title": "SAG-AFTRA strike begins",
+        "link": "https://guild.example/strike",
+        "source": "guild",
+        "published": (datetime.now(UTC) - timedelta(days=3)).isoformat(timespec="seconds"),
+    }
+    archive.write_text(json.dumps(record) + "\n")
+    assert run("import", str(archive)).exit_code == 0
+    assert _sag_status(run_json)["on_strike"] is True
+
+
+def test_the_upgrade_marks_undated_reports_strikewatch_stored_before(tmp_path):
+    """An older version stored an undated report on its first-seen time; another tool's row
+    with the same shape (no rules_version) keeps counting."""
+    path = _old_database(tmp_path)
+    with sqlite3.connect(path) as conn:
+        for item_id, version in ((901, "default-abc"), (902, None)):
+            conn.execute(
+                "INSERT INTO items (id, title, link, published, first_seen, source,"
+                " content_hash, guilds, events, rules_version)"
+                " VALUES (?, ?, ?, ?, ?, 'x', ?, ?, ?, ?)",
+                (
+                    item_id,
+                    "SAG-AFTRA strike begins",
+                    f"https://x.example/{item_id}",
+                    "2023-07-14T07:00:00+00:00",
+                    "2023-07-14T07:00:00+00:00",
+                    str(item_id),
+                    '["sag-aftra"]',
+                    '["strike-started"]',
+                    version,
+                ),
+            )
+    conn.close()
+    with Store.open(path) as store:
+        marks = dict(store.conn.execute("SELECT id, undated FROM items WHERE id > 900"))
+    assert marks == {901: 1, 902: 0}

@@ -41,7 +41,7 @@ CREATE TABLE feeds ( id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, url TEXT
 -- table item_sources
 CREATE TABLE item_sources ( item_id INTEGER NOT NULL REFERENCES items(id) ON DELETE CASCADE, feed_id INTEGER REFERENCES feeds(id) ON DELETE SET NULL, source TEXT NOT NULL, guid TEXT, link TEXT, title TEXT NOT NULL, first_seen TEXT NOT NULL, PRIMARY KEY (item_id, source) );
 -- table items
-CREATE TABLE items ( id INTEGER PRIMARY KEY, title TEXT NOT NULL, link TEXT, guid TEXT, summary TEXT NOT NULL DEFAULT '', published TEXT NOT NULL, published_raw TEXT, first_seen TEXT NOT NULL, updated_at TEXT, source TEXT NOT NULL, feed_id INTEGER REFERENCES feeds(id) ON DELETE SET NULL, content_hash TEXT NOT NULL, guilds TEXT NOT NULL DEFAULT '[]', events TEXT NOT NULL DEFAULT '[]', rules_version TEXT , story_id INTEGER, effective_day TEXT, effective_why TEXT);
+CREATE TABLE items ( id INTEGER PRIMARY KEY, title TEXT NOT NULL, link TEXT, guid TEXT, summary TEXT NOT NULL DEFAULT '', published TEXT NOT NULL, published_raw TEXT, first_seen TEXT NOT NULL, updated_at TEXT, source TEXT NOT NULL, feed_id INTEGER REFERENCES feeds(id) ON DELETE SET NULL, content_hash TEXT NOT NULL, guilds TEXT NOT NULL DEFAULT '[]', events TEXT NOT NULL DEFAULT '[]', rules_version TEXT , story_id INTEGER, effective_day TEXT, effective_why TEXT, undated INTEGER NOT NULL DEFAULT 0);
 -- table items_fts
 CREATE VIRTUAL TABLE items_fts USING FTS5 ( title, summary, content="items", content_rowid="id", tokenize='porter unicode61' );
 -- table items_fts_config
