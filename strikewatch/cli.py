@@ -445,7 +445,8 @@ def feeds_add(app: App, location: str, name: str | None, no_check: bool, timeout
     """Subscribe to a feed (http, https or a local file path).
 
     A web address is fetched once first: when it is a web page, the feed the page names
-    (<link rel="alternate" type="application/rss+xml"> or Atom) is subscribed instead.
+    (<link rel="alternate" type="application/rss+xml"> or Atom) is subscribed instead; when it
+    redirects permanently (301, 308), the address it redirects to is subscribed.
     """
     from strikewatch.fetch import is_remote
     from strikewatch.store import normalize_location
