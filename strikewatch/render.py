@@ -256,6 +256,14 @@ TIMELINE_COLUMNS = (
     Column("title", "title"),
 )
 
+
+def _next_poll(row: dict[str, Any]) -> str:
+    """When the feed is fetched next: a removed (or gone) feed never is, and says so."""
+    if not row.get("active", True):
+        return str(row.get("health") or "removed")
+    return str(row.get("next_poll") or "next run")[:16].replace("T", " ")
+
+
 FEED_COLUMNS = (
     Column("name", "name", no_wrap=True),
     Column("health", "health", no_wrap=True),
@@ -266,12 +274,7 @@ FEED_COLUMNS = (
         no_wrap=True,
         format=lambda v: str(v or "never")[:16].replace("T", " "),
     ),
-    Column(
-        "next_poll",
-        "next poll",
-        no_wrap=True,
-        format=lambda v: str(v or "next run")[:16].replace("T", " "),
-    ),
+    Column("next_poll", "next poll", no_wrap=True, row_format=_next_poll),
     Column("url", "url", max_width=60, no_wrap=True),
     Column("error", "last error", max_width=60),
 )
