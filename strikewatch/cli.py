@@ -544,11 +544,28 @@ def filter_options(
     return decorate
 
 
+def check_rules_paths(
+    ctx: click.Context, param: click.Parameter, paths: tuple[str, ...]
+) -> tuple[str, ...]:
+    """A --rules that is a device, a pipe or over 1 MB is a usage error (exit 2) before
+    anything reads it; $STRIKEWATCH_RULES is refused the same way when read (exit 1)."""
+    if not paths:
+        return paths
+    from strikewatch.classify.cache import rules_file_problem
+
+    for path in paths:
+        problem = rules_file_problem(path)
+        if problem is not None:
+            raise click.BadParameter(f"{path}: {problem}", ctx=ctx, param=param)
+    return paths
+
+
 def rules_option(function):
     return click.option(
         "--rules",
         "extra_rules",
         multiple=True,
+        callback=check_rules_paths,
         type=click.Path(dir_okay=False),
         help="A rules file that extends the default rules (repeatable).",
     )(function)
@@ -593,6 +610,7 @@ def examples(*lines: str, dates: bool = False, ids: bool = False) -> str:
     "--rules",
     "rules",
     multiple=True,
+    callback=check_rules_paths,
     type=click.Path(dir_okay=False),
     help=(
         f"A rules file extending the defaults (repeatable; also ${RULES_ENV_VAR}; "
@@ -684,10 +702,13 @@ def feeds_add(app: App, location: str, name: str | None, no_check: bool, timeout
     """Subscribe to a feed (http, https or a local file path).
 
     A web address is fetched once first: when it is a web page, the feed the page names
-    (<link rel="alternate" type="application/rss+xml"> or Atom) is subscribed instead.
+    (<link rel="alternate" type="application/rss+xml"> or Atom) is subscribed instead; when it
+    redirects permanently (301, 308), the address it redirects to is subscribed.
     """
     from strikewatch.fetch import is_remote
 
+    if not location.strip():
+        raise UsageError("no feed given: give a URL (https://...) or a file path")
     if is_remote(location):
         location = normalize_location(location)  # a usage error when it is no usable address
         if not no_check:
@@ -700,6 +721,11 @@ def feeds_add(app: App, location: str, name: str | None, no_check: bool, timeout
                     f"warning: {location}: could not check it now ({one_line(checked.unchecked)});"
                     " subscribing all the same: `poll` will tell",
                     err=True,
+                )
+            if checked.moved_from:
+                click.echo(
+                    f"{checked.moved_from} moved permanently to {one_line(checked.url)};"
+                    " subscribing to the new address"
                 )
             if checked.page:
                 click.echo(f"{checked.page} is a web page; its feed is {one_line(checked.url)}")
@@ -715,11 +741,39 @@ def feeds_add(app: App, location: str, name: str | None, no_check: bool, timeout
 
 def _check_local_feed(location: str) -> None:
     """A local feed must be a regular file that exists; a bare host/path was meant as a URL."""
+    from strikewatch.ingest import read_file_start
+    from strikewatch.parse import other_kind_of_file
+
     path = os.path.normpath(os.path.expanduser(location.removeprefix("file://")))
     if os.path.isfile(path):
+        other = other_kind_of_file(read_file_start(path, 4096))
+        if other is not None:
+            raise UsageError(f"{location}: {other}")
         return
     if os.path.exists(path):
         raise UsageError(f"{location}: not a regular file (a folder, device or pipe)")
+    hint = web_address_hint(location)
+    if hint is not None:
+        raise UsageError(f"{location}: no such file; {hint}")
+    raise UsageError(f"{location}: not an http(s) URL and no such file")
+
+
+def _ad_hoc_feed(location: str) -> dict[str, Any]:
+    """A feed named to `poll` but not subscribed; a missing file whose name reads as a web
+    address (deadline.com/feed) is a usage error with the https:// hint, as in `feeds add`."""
+    from strikewatch import poll as polling
+    from strikewatch.fetch import is_remote
+
+    if not is_remote(location) and not os.path.exists(os.path.expanduser(location)):
+        hint = web_address_hint(location)
+        if hint is not None:
+            raise UsageError(f"{location}: no such file; {hint}")
+    return polling.ad_hoc_feed(location)
+
+
+def web_address_hint(location: str) -> str | None:
+    """The hint "for a web address, give https://deadline.com/feed" when a missing file's name
+    reads as a host and a path (deadline.com/feed), else None."""
     first = location.split("/", 1)[0]
     suffix = first.rpartition(".")[2].lower()
     looks_like_host = (
@@ -729,8 +783,8 @@ def _check_local_feed(location: str) -> None:
         not in ("xml", "rss", "atom", "rdf", "json", "jsonl", "opml", "html", "htm", "txt")
     )
     if "://" not in location and looks_like_host and not location.startswith(("~", ".")):
-        raise UsageError(f"{location}: no such file; for a web address, give https://{location}")
-    raise UsageError(f"{location}: not an http(s) URL and no such file")
+        return f"for a web address, give https://{location}"
+    return None
 
 
 @feeds.command(
@@ -870,7 +924,7 @@ def poll(
         before_run = last_item_id(store)
         if locations:
             targets = [
-                store.find_feed(location) or polling.ad_hoc_feed(location) for location in locations
+                store.find_feed(location) or _ad_hoc_feed(location) for location in locations
             ]
         else:
             if store.feed_count() == 0:

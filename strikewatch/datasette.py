@@ -113,6 +113,7 @@ HIDDEN = (
     "items_fts_data",
     "items_fts_docsize",
     "items_fts_idx",
+    "items_fts_replaced",
     "sqlite_stat1",
 )
 

@@ -55,3 +55,15 @@ class Terminated(BaseException):
 
 class DeliveryError(StrikewatchError):
     """An alert's command failed or its notification service refused; retried next run."""
+
+
+def unexpected_parse_error(error: BaseException) -> str:
+    """One line for a parser's surprise (a bug, a library's edge case): what and why, no trace."""
+    # Printable only: the message may quote the hostile input that caused it.
+    message = "".join(
+        char if char.isprintable() else repr(char)[1:-1] for char in " ".join(str(error).split())
+    )[:200]
+    name = type(error).__name__
+    if not message:
+        return f"unexpected error while parsing: {name}"
+    return f"unexpected error while parsing: {name}: {message}"

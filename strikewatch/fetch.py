@@ -309,11 +309,13 @@ def _exchange(
             timeout=(min(remaining, 10.0), remaining),
             stream=True,
             allow_redirects=False,
+            # requests reads the Location even when not following it: check it first.
+            hooks={"response": _refuse_invalid_redirect},
         )
         with response:
             status = response.status_code
             if status in REDIRECTS and response.headers.get("Location"):
-                target = urljoin(current, response.headers["Location"].strip())
+                target = _redirect_target(current, response.headers["Location"], status)
                 if not is_remote(target):
                     raise FetchError(f"HTTP {status} redirect to a non-http address", status)
                 # Only an unbroken chain of permanent hops from the subscribed URL moves it.
@@ -348,6 +350,36 @@ def _exchange(
                 moved_to=moved_to,
             )
     raise FetchError(f"too many redirects (more than {MAX_REDIRECTS})")
+
+
+def _redirect_target(current: str, location: str, status: int) -> str:
+    """Where a redirect leads, or a FetchError naming the address when it is no usable one
+    (`http://[::1`, a port out of range)."""
+
+    try:
+        target = urljoin(current, location.strip())
+        parts = urlsplit(target)
+        parts.port  # noqa: B018 -- raises ValueError for a port that is not one
+    except ValueError:
+        raise FetchError(
+            f"HTTP {status} redirected to an invalid address: {plain_text(location, 100)!r}",
+            status,
+        ) from None
+    return target
+
+
+def _refuse_invalid_redirect(response: requests.Response, *_args: Any, **_kwargs: Any) -> Any:
+    """A requests response hook: a redirect to no usable address is a FetchError naming it,
+    before requests itself trips over it with a bare ValueError."""
+    status = response.status_code
+    location = response.headers.get("Location")
+    if status in REDIRECTS and location:
+        try:
+            _redirect_target(response.url, location, status)
+        except FetchError:
+            response.close()
+            raise
+    return response
 
 
 def _keep_alive(response: requests.Response) -> None:
@@ -496,6 +528,12 @@ class _Decoder:
                 out += self._zlib.decompress(self._zlib.unconsumed_tail, max(1, limit - len(out)))
             if len(out) < limit:
                 out += self._zlib.flush()
+                if self._started and not self._zlib.eof:
+                    # zlib takes a stream that stops early without complaint: say so here.
+                    raise FetchError(
+                        f"the {self.encoding}-compressed body was cut short (the connection"
+                        " ended before the compressed data did)"
+                    )
         except zlib.error:
             raise FetchError(
                 f"the {self.encoding}-compressed body is corrupt or truncated"

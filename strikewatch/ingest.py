@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from strikewatch import pipeline
-from strikewatch.errors import FeedError, ImportFileError, StoreError
+from strikewatch.errors import FeedError, ImportFileError, StoreError, unexpected_parse_error
 from strikewatch.fetch import DEFAULT_MAX_BYTES, read_local
 from strikewatch.parse import (
     ArchiveLineError,
@@ -94,13 +94,13 @@ def import_file(
             f"{path}: an OPML list of subscriptions, not a feed: use `strikewatch feeds import`"
         )
     else:
+        body = whole if whole is not None else _read_whole(path)  # its own one-line errors
         try:
-            body = whole if whole is not None else _read_whole(path)
             parsed = parse_feed(body)
         except FeedError as error:
             raise ImportFileError(f"{path}: {error}") from None
         except Exception as error:  # hostile input can surprise any parser, as in poll
-            raise ImportFileError(f"{path}: cannot parse: {type(error).__name__}") from None
+            raise ImportFileError(f"{path}: {unexpected_parse_error(error)}") from None
         report.warning = parsed.warning
         batches = iter([(parsed.items, classifier)])
     failed = True

@@ -154,8 +154,9 @@ def m003_search(db: Database) -> None:
 
     Deletes and text edits are kept in step by triggers (the update trigger fires only when the
     text changes, not when tags or story ids do). New rows were then indexed by the store in one
-    INSERT ... SELECT per transaction, and rows appended by other tools caught up before each
-    search; m005 replaced both with an insert trigger."""
+    INSERT ... SELECT at the end of each batch, and rows appended by other tools caught up before
+    each search; m005 replaced both with an insert trigger (an edit inside a batch deleted a
+    row the index never had), so every writer's rows are indexed at once."""
     db.execute(
         """
         CREATE VIRTUAL TABLE items_fts USING FTS5 (
@@ -320,5 +321,81 @@ def m007_alerts(db: Database) -> None:
             last_item INTEGER NOT NULL,
             marked_at TEXT NOT NULL
         )
+        """
+    )
+
+
+@migrations()
+def m008_feed_urls_and_replaced_rows(db: Database) -> None:
+    """Two mends for databases written by earlier versions, a mark on undated items, and one
+    gap in the search index.
+
+    Feed addresses are stored normalised (normalize.feed_url: scheme, host and default port)
+    since issue 14; older rows are normalised here, except where that would collide with another
+    row (Store.find_feed then compares normalised forms).
+
+    `INSERT OR REPLACE` into items by another tool deletes the old row without firing delete
+    triggers (unless recursive_triggers is on), which left its words in the search index. The
+    old row's text is noted before every insert (items_fts_replaced) and removed from the index
+    by the insert trigger, which only runs when the row is really inserted: an `INSERT OR
+    IGNORE` or an upsert that keeps the row leaves the index alone, and a stale note is cleared
+    by the next insert of that id. The delete trigger drops the note, so with
+    recursive_triggers on the old words are not removed twice."""
+    from strikewatch.errors import UsageError
+    from strikewatch.normalize import feed_url
+
+    # Items whose source gave no usable date are stored on their first-seen time; `undated`
+    # says so, and `status` does not count such a strike report (it could put a guild on strike
+    # from the day a page happened to be read). Older rows strikewatch wrote (they carry a
+    # rules_version; another tool's rarely do) bear the fallback's trace: a date exactly equal
+    # to first_seen. Rows of other tools keep the date they were given.
+    db.execute("ALTER TABLE items ADD COLUMN undated INTEGER NOT NULL DEFAULT 0")
+    db.execute(
+        "UPDATE items SET undated = 1 WHERE published = first_seen AND rules_version IS NOT NULL"
+    )
+
+    rows = db.execute("SELECT id, url FROM feeds").fetchall()
+    taken = {url for _, url in rows}
+    for feed_id, url in rows:
+        if not url.lower().startswith(("http:", "https:")):
+            continue
+        try:
+            normal = feed_url(url)
+        except UsageError:
+            continue
+        if normal != url and normal not in taken:
+            db.execute("UPDATE feeds SET url = ? WHERE id = ?", (normal, feed_id))
+            taken.discard(url)
+            taken.add(normal)
+
+    db.execute("CREATE TABLE items_fts_replaced (id INTEGER PRIMARY KEY, title TEXT, summary TEXT)")
+    db.execute(
+        """
+        CREATE TRIGGER items_bi BEFORE INSERT ON items BEGIN
+            DELETE FROM items_fts_replaced WHERE id = new.id;
+            INSERT INTO items_fts_replaced (id, title, summary)
+                SELECT id, title, summary FROM items WHERE id = new.id;
+        END
+        """
+    )
+    db.execute("DROP TRIGGER items_ai")
+    db.execute(
+        """
+        CREATE TRIGGER items_ai AFTER INSERT ON items BEGIN
+            INSERT INTO items_fts (items_fts, rowid, title, summary)
+                SELECT 'delete', id, title, summary FROM items_fts_replaced WHERE id = new.id;
+            DELETE FROM items_fts_replaced WHERE id = new.id;
+            INSERT INTO items_fts (rowid, title, summary) VALUES (new.id, new.title, new.summary);
+        END
+        """
+    )
+    db.execute("DROP TRIGGER items_ad")
+    db.execute(
+        """
+        CREATE TRIGGER items_ad AFTER DELETE ON items BEGIN
+            INSERT INTO items_fts (items_fts, rowid, title, summary)
+            VALUES ('delete', old.id, old.title, old.summary);
+            DELETE FROM items_fts_replaced WHERE id = old.id;
+        END
         """
     )

@@ -424,15 +424,14 @@ def plausible_date(moment: datetime | None, now: datetime | None = None) -> date
     return moment
 
 
-def published_or_seen(published: datetime | None, first_seen: datetime) -> datetime:
-    """An item's date: its own, unless missing, in the future or before 1900, then when we
-    first saw it."""
+def usable_date(published: datetime | None, first_seen: datetime) -> datetime | None:
+    """The item's own date, or None when it is missing, in the future or before 1900."""
     if (
         published is None
         or published > first_seen + timedelta(minutes=5)
         or published < EARLIEST_DATE
     ):
-        return first_seen
+        return None
     return published
 
 

@@ -67,20 +67,23 @@ def parse_opml(body: bytes, name: str = "OPML") -> list[OpmlFeed]:
     if body_element is None:
         return []
     feeds: list[OpmlFeed] = []
-
-    def walk(element: ElementTree.Element, category: str | None) -> None:
-        for child in element:
-            if child.tag.rsplit("}", 1)[-1].lower() != "outline":
-                continue
-            url = _attribute(child, *_URL_KEYS)
-            label = _attribute(child, "title", "text")
-            if url:
-                feeds.append(
-                    OpmlFeed(url, _attribute(child, "title"), _attribute(child, "text"), category)
-                )
-            walk(child, label if not url else category)
-
-    walk(body_element, None)
+    # An explicit stack, not recursion: category outlines may nest as deep as a file likes.
+    stack: list[tuple[Any, str | None]] = [(iter(body_element), None)]
+    while stack:
+        children, category = stack[-1]
+        child = next(children, None)
+        if child is None:
+            stack.pop()
+            continue
+        if child.tag.rsplit("}", 1)[-1].lower() != "outline":
+            continue
+        url = _attribute(child, *_URL_KEYS)
+        label = _attribute(child, "title", "text")
+        if url:
+            feeds.append(
+                OpmlFeed(url, _attribute(child, "title"), _attribute(child, "text"), category)
+            )
+        stack.append((iter(child), label if not url else category))
     return feeds
 
 

@@ -272,6 +272,10 @@ def parse_feed(
             items.append(item)
     _drop_unreliable_guids(items)
     if not items:
+        # OPML's <head>/<body> would pass for HTML, and an archive for broken XML.
+        other = other_kind_of_file(body)
+        if other is not None:
+            raise ParseError(other)
         if looks_like_html(body, content_type) and not parsed.get("version"):
             # A body with a Content-Type, or from an http(s) address, came from a server; any
             # other is a file the user named.
@@ -434,6 +438,33 @@ def looks_like_opml(head: bytes) -> bool:
     """An OPML subscription list (what `feeds import` reads), not a feed."""
     match = _OPML_SNIFF_RE.search(head[:4096])
     return match is not None
+
+
+def other_kind_of_file(head: bytes) -> str | None:
+    """What a document that strikewatch reads with another command is, and which command (an
+    OPML subscription list, a JSON-lines archive), or None."""
+    if looks_like_opml(head):
+        return "an OPML list of subscriptions, not a feed: use `strikewatch feeds import`"
+    if looks_like_jsonl(head) and _first_line_is_archive_record(head):
+        return "a JSON-lines archive, not a feed: use `strikewatch import`"
+    return None
+
+
+def _first_line_is_archive_record(body: bytes) -> bool:
+    """Whether the first line is an archive record (an object with a title or link), not some
+    other JSON (an API's answer, a JSON Feed)."""
+    import json
+
+    line = body[:65536].lstrip(b"\xef\xbb\xbf \t\r\n").split(b"\n", 1)[0]
+    try:
+        record = json.loads(line)
+    except (ValueError, RecursionError):
+        return False
+    return (
+        isinstance(record, dict)
+        and ("title" in record or "link" in record)
+        and ("version" not in record)
+    )
 
 
 def is_html_page(body: bytes) -> bool:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
 
-from strikewatch.normalize import content_hash, published_or_seen, to_utc_iso, utcnow
+from strikewatch.normalize import content_hash, to_utc_iso, usable_date, utcnow
 from strikewatch.status import stored_effective
 from strikewatch.store import Store, Tagged
 from strikewatch.taxonomy import STRIKE_CHANGES
@@ -81,7 +81,8 @@ def ingest(
             fingerprint = content_hash(item.title, item.summary)
             stored = store.find_item(item, carrier, fingerprint)
             if stored is None:
-                published = to_utc_iso(published_or_seen(item.published, seen_at))
+                dated = usable_date(item.published, seen_at)
+                published = to_utc_iso(seen_at if dated is None else dated)
                 item_id = store.insert_item(
                     item,
                     tag(tagger, item.title, item.summary, published),
@@ -90,6 +91,7 @@ def ingest(
                     published=published,
                     seen_iso=seen_iso,
                     fingerprint=fingerprint,
+                    undated=dated is None,
                 )
                 result.new_ids.append(item_id)
                 counted.add(item_id)

@@ -17,7 +17,14 @@ from typing import TYPE_CHECKING, Any
 
 from strikewatch import fetch as fetching
 from strikewatch import pipeline
-from strikewatch.errors import FeedError, ParseError, PollLocked, StoreError, UsageError
+from strikewatch.errors import (
+    FeedError,
+    ParseError,
+    PollLocked,
+    StoreError,
+    UsageError,
+    unexpected_parse_error,
+)
 from strikewatch.normalize import feed_url, to_utc_iso, utcnow
 from strikewatch.parse import ParsedFeed, parse_feed
 from strikewatch.paths import data_path
@@ -259,7 +266,7 @@ def _process(
         except FeedError as parse_error:
             error, result = parse_error, None
         except Exception as parse_error:  # hostile input can surprise any parser
-            error, result = ParseError(f"cannot parse: {type(parse_error).__name__}"), None
+            error, result = ParseError(unexpected_parse_error(parse_error)), None
     feed = fetched.feed
     try:
         with store.transaction():
@@ -376,7 +383,7 @@ def _record(
     else:
         outcome.warning = parsed.warning
         if parsed.warning and feed_id is not None:
-            outcome.warned_before = _oddity(store.last_warning(feed_id)) == _oddity(parsed.warning)
+            outcome.warned_before = oddity(store.last_warning(feed_id)) == oddity(parsed.warning)
         if parsed.title and not feed.get("title"):
             state["title"] = parsed.title
         saved = pipeline.ingest(
@@ -398,7 +405,7 @@ def _stored_form(url: str) -> str:
         return url
 
 
-def _oddity(warning: str | None) -> str | None:
+def oddity(warning: str | None) -> str | None:
     """What a warning is about, without what changes from poll to poll as the feed moves on
     (line numbers, counts, how many stories were kept)."""
     if warning is None:

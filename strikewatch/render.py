@@ -62,7 +62,7 @@ class Column(NamedTuple):
     no_wrap: bool = False
     styles: dict[str, str] | None = None
     format: Callable[[Any], str] | None = None
-    row_format: Callable[[dict[str, Any]], str] | None = None
+    row_format: Callable[..., str] | None = None  # (row), or (row, display) with `when`
     when: str | None = None  # "date" or "minute": a UTC timestamp shown in the user's zone
 
 
@@ -199,6 +199,8 @@ def _csv_value(value: Any) -> Any:
 def _cell_text(column: Column, row: dict[str, Any], display: Display | None = None) -> str:
     """One line per cell: a line break inside a field must not start a fake row."""
     if column.row_format is not None:
+        if column.when is not None:  # a time it shows in the user's zone
+            return one_line(column.row_format(row, display))
         return one_line(column.row_format(row))
     value = row.get(column.key)
     if column.when is not None:
@@ -399,8 +401,11 @@ def _never(value: Any) -> str:
     return "never"
 
 
-def _next_run(value: Any) -> str:
-    return "next run"
+def _next_poll(row: dict[str, Any], display: Display | None = None) -> str:
+    """When the feed is fetched next: a removed (or gone) feed never is, and says so."""
+    if not row.get("active", True):
+        return str(row.get("health") or "removed")
+    return local_minute(row["next_poll"], display) if row.get("next_poll") else "next run"
 
 
 def _feed_cell(key: str, empty: str = "") -> Callable[[dict[str, Any], Display], Text]:
@@ -425,7 +430,7 @@ FEED_LAYOUTS = (
             FEED_HEALTH,
             Cell("status", _feed_cell("last_status")),
             FEED_POLLED,
-            Cell("next poll", _feed_cell("next_poll", "next run")),
+            Cell("next poll", lambda row, display: plain(_next_poll(row, display))),
             FEED_URL,
             FEED_ERROR,
         ],
@@ -454,7 +459,7 @@ FEED_COLUMNS = ColumnSet(
         Column("health", "health", no_wrap=True),
         Column("last_status", "status", no_wrap=True),
         Column("last_polled", "last polled", no_wrap=True, format=_never, when="minute"),
-        Column("next_poll", "next poll", no_wrap=True, format=_next_run, when="minute"),
+        Column("next_poll", "next poll", no_wrap=True, row_format=_next_poll, when="minute"),
         Column("url", "url", max_width=60, no_wrap=True),
         Column("error", "last error", max_width=60),
     ),

@@ -447,22 +447,38 @@ def _placed(title: str, summary: str | None) -> tuple[str, bool | None] | None:
     return contract_of(title, summary)
 
 
-def strike_reports_sql(guild_count: int) -> str:
+def strike_reports_sql(guild_count: int, include_undated: bool = False) -> str:
     """The strike and deal reports published by a time (the first parameter) about any of
     `guild_count` guilds (the others): their stored day and reason (see the module doc), their
     summary (read for the contract, and for the day where none is stored: written by another
     tool, or edited since), and all their tags. Read by id, so that the items' pages are visited
-    in order."""
+    in order.
+
+    A strike start or end whose source gave no usable date (items.undated: it is stored on the
+    moment it was first seen) is left out unless `include_undated` (for --explain): "strike
+    begins" on an undated page would otherwise put the guild on strike from the day strikewatch
+    happened to read it."""
     marks = ", ".join("?" for _ in range(guild_count))
-    return (
+    sql = (
         "SELECT items.id, items.published, items.title, items.link,"
         " items.effective_day, items.effective_why, items.summary,"
-        " (SELECT group_concat(tag, ' ') FROM tags WHERE tags.item_id = items.id) AS tags"
+        " (SELECT group_concat(tag, ' ') FROM tags WHERE tags.item_id = items.id) AS tags,"
+        f" {UNDATED_SQL} AS undated"
         " FROM items WHERE items.id IN (SELECT item_id FROM tags"
         " WHERE tag IN ('strike-started', 'strike-ended', 'deal') AND published <= ?)"
         " AND EXISTS (SELECT 1 FROM tags AS mine"
         f" WHERE mine.item_id = items.id AND mine.tag IN ({marks}))"
     )
+    if not include_undated:
+        sql += f" AND NOT {UNDATED_SQL}"
+    return sql
+
+
+# A strike start or end stored on its first-seen time: its source gave no usable date.
+UNDATED_SQL = (
+    "(items.undated AND EXISTS (SELECT 1 FROM tags AS change"
+    " WHERE change.item_id = items.id AND change.tag IN ('strike-started', 'strike-ended')))"
+)
 
 
 def _published_day(published: str) -> date | None:
@@ -473,15 +489,17 @@ def _published_day(published: str) -> date | None:
 
 
 def _strike_changes(
-    conn: sqlite3.Connection, until: str, guilds: Sequence[str]
+    conn: sqlite3.Connection, until: str, guilds: Sequence[str], include_undated: bool = False
 ) -> dict[str, list[_Change]]:
     """Each of `guilds`' strike changes and deals published by `until`, in the order they take
     effect, read in one pass for all of them (a pass per guild re-read every strike report).
-    A report of the guild's own staff striking it is left out: the guild is not on strike."""
+    A report of the guild's own staff striking it is left out: the guild is not on strike; so
+    is an undated strike report, unless `include_undated` (see strike_reports_sql)."""
     by_guild: dict[str, list[_Change]] = {guild: [] for guild in guilds}
     if not by_guild:
         return by_guild
-    for row in conn.execute(strike_reports_sql(len(by_guild)), (until, *by_guild)):
+    sql = strike_reports_sql(len(by_guild), include_undated)
+    for row in conn.execute(sql, (until, *by_guild)):
         tags = row["tags"].split(" ")
         kinds = [kind for kind in (*STRIKE_CHANGES, "deal") if kind in tags]
         if "strike-started" not in kinds and "strike-ended" not in kinds:
@@ -790,16 +808,19 @@ def today() -> date:
 def explain_strikes(conn: sqlite3.Connection, guild: str, as_of: date) -> list[dict[str, Any]]:
     """Every strike report considered for `guild`, with its contract and the day it takes effect
     and why (one whose date strikewatch cannot read, which only another tool can write, is not
-    considered; nor is a strike of the guild's own staff)."""
-    changes = _strike_changes(conn, end_of_day(as_of), (guild,))[guild]
-    called_off = _replay(changes, as_of)["off"]
+    considered; nor is a strike of the guild's own staff). An undated one is listed as
+    "undated: not counted"."""
+    changes = _strike_changes(conn, end_of_day(as_of), (guild,), include_undated=True)[guild]
+    called_off = _replay([change for change in changes if not change.row["undated"]], as_of)["off"]
     return [
         {
             "published": change.published,
             "event": change.kind,
             "contract": change.contract,
             "effective": change.day.isoformat(),
-            "why": change.effective.reason
+            "why": "undated: not counted (the source gave no usable date)"
+            if change.row["undated"]
+            else change.effective.reason
             + (
                 "; called off before that day"
                 if change.kind == "strike-started" and (change.contract, change.day) in called_off

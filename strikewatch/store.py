@@ -38,7 +38,7 @@ from strikewatch.stories import (
 if TYPE_CHECKING:
     from strikewatch.parse import Item
 
-SCHEMA_VERSION = 7  # one per migration
+SCHEMA_VERSION = 8  # one per migration
 BUSY_TIMEOUT_SECONDS = 30.0
 # poll_log keeps each feed's last POLL_LOG_DAYS days or last POLL_LOG_KEEP polls, whichever
 # is more.
@@ -76,25 +76,35 @@ def describe_sqlite_error(error: sqlite3.Error, path: str | None = None) -> str:
     """One true line for what SQLite said. The database is called damaged only when `PRAGMA
     quick_check` on `path` says so: SQLite's own words otherwise."""
     text = str(error)
-    code = getattr(error, "sqlite_errorcode", 0) & 0xFF
-    if code in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED) or "locked" in text or "busy" in text:
+    # By SQLite's result code (Python 3.11+ gives it); the words only when there is none, and
+    # then as SQLite's whole messages: a trigger's "grouping blocked" is no busy database.
+    code = getattr(error, "sqlite_errorcode", None)
+    code = code & 0xFF if isinstance(code, int) else None
+    if code in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED) or (
+        code is None and text in ("database is locked", "database table is locked")
+    ):
         return (
             f"the database is busy: another program has been writing to it for over"
             f" {BUSY_TIMEOUT_SECONDS:g} s; try again in a moment"
         )
-    if code == sqlite3.SQLITE_FULL or "disk is full" in text:
+    if code == sqlite3.SQLITE_FULL or (code is None and text == "database or disk is full"):
         return "the disk is full: the write in progress was undone"
-    if code == sqlite3.SQLITE_IOERR or "disk I/O" in text:
+    if code == sqlite3.SQLITE_IOERR or (code is None and text == "disk I/O error"):
         return "the disk failed to read or write (I/O error): the write in progress was undone"
     if code in (sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB) or (
-        "not a database" in text or "malformed" in text
+        code is None
+        and (
+            text == "file is not a database" or text.startswith("database disk image is malformed")
+        )
     ):
         if path is not None and database_is_damaged(path):
             return "the file is not a strikewatch database, or it is damaged"
         if path is not None:
             return f"{text} (yet PRAGMA quick_check finds the database sound; try again)"
         return text
-    if code == sqlite3.SQLITE_READONLY or "readonly" in text:
+    if code == sqlite3.SQLITE_READONLY or (
+        code is None and text.startswith("attempt to write a readonly database")
+    ):
         return "the database is read-only"
     return text
 
@@ -295,12 +305,17 @@ class Store:
             "SELECT * FROM feeds WHERE name = ? COLLATE NOCASE OR url = ? OR url = ?",
             (url_or_name, url_or_name, location),
         ).fetchone()
+        if row is None:
+            row = _feed_by_normal_url(self.conn, location)
         return dict(row) if row else None
 
     def feed_with_url(self, url: str, other_than: int | None = None) -> dict[str, Any] | None:
+        """The feed (other than `other_than`) at `url`, compared in normalised form."""
         row = self.conn.execute(
             "SELECT * FROM feeds WHERE url = ? AND id IS NOT ?", (url, other_than)
         ).fetchone()
+        if row is None:
+            row = _feed_by_normal_url(self.conn, url, other_than)
         return dict(row) if row else None
 
     def add_feed(
@@ -309,7 +324,9 @@ class Store:
         """Subscribe; returns (feed, created). Re-adding a removed feed reactivates it."""
         url = normalize_location(location)
         with self.transaction() as conn:
-            existing = conn.execute("SELECT * FROM feeds WHERE url = ?", (url,)).fetchone()
+            existing = conn.execute(
+                "SELECT * FROM feeds WHERE url = ?", (url,)
+            ).fetchone() or _feed_by_normal_url(conn, url)
             if existing is not None:
                 if not existing["active"]:
                     conn.execute(
@@ -443,14 +460,16 @@ class Store:
         published: str,
         seen_iso: str,
         fingerprint: str,
+        undated: bool = False,
     ) -> int:
-        """Store a new item, pending its story (story_id NULL until assign_stories)."""
+        """Store a new item, pending its story (story_id NULL until assign_stories). `undated`:
+        the source gave no usable date, so `published` is when it was first seen."""
         cursor = self.conn.execute(
             """
             INSERT INTO items (title, link, guid, summary, published, published_raw, first_seen,
                                source, feed_id, content_hash, guilds, events, rules_version,
-                               effective_day, effective_why)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                               effective_day, effective_why, undated)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """,
             (
                 item.title,
@@ -468,6 +487,7 @@ class Store:
                 tagged.rules_version,
                 tagged.effective_day,
                 tagged.effective_why,
+                int(undated),
             ),
         )
         item_id = cursor.lastrowid
@@ -764,6 +784,31 @@ def tag_list_json(ids: Sequence[str]) -> str:
     return json.dumps(list(ids))
 
 
+def _feed_by_normal_url(
+    conn: sqlite3.Connection, url: str, other_than: int | None = None
+) -> sqlite3.Row | None:
+    """A feed whose stored address is `url` once normalised: one written by a version that
+    stored addresses as typed (HTTPS://DEADLINE.COM:443/feed/), which migration m008 could not
+    normalise because the normal form was taken. A handful of rows, read only on a miss."""
+    if not url[:8].lower().startswith(("http:", "https:")):
+        return None
+    try:
+        wanted = feed_url(url)
+    except UsageError:
+        return None
+    for row in conn.execute(
+        "SELECT * FROM feeds WHERE (url LIKE 'http:%' OR url LIKE 'https:%') AND id IS NOT ?"
+        " ORDER BY id",
+        (other_than,),
+    ):
+        try:
+            if feed_url(row["url"]) == wanted:
+                return row
+        except UsageError:
+            continue
+    return None
+
+
 # What _find_existing reads of a stored item: its identity and text, and how the source being
 # saved carries it (its guid, link and headline there; NULL when it does not carry it).
 _CANDIDATE = (
@@ -783,13 +828,17 @@ def _find_existing(
       source said under it before (the headlines share less than half their words): then the
       source reused the guid for another story, which is a new item.
     - An entry whose guid is new to its source is identified by its canonical link: an item
-      this source carries with that link is the same one if the source gave it no guid or the
-      same headline (the feed changed its guids); another headline under another guid is another
-      entry that shares the link (a podcast's episodes linking to the show page).
+      this source carries with that link is the same one if the source gave it no guid, or if
+      the entry re-lists it exactly (same title and summary: the feed changed its guid scheme);
+      any other entry under another guid is another item that shares the link (a podcast's
+      episodes linking to the show page, a guild's weekly "Member update" posts).
     - Across sources the canonical link makes one item of one story, but only while one item
       holds that link: a link that some source uses for several items (a show page, a guild's
       news page) says nothing about which story another outlet's entry is.
-    - An entry without a link is identified within its source by its text (content hash)."""
+    - An entry without a link is identified within its source by its text (content hash).
+    - An entry without a guid whose link has a `#fragment` and matches nothing is the item this
+      source stored with the link without it and the same text, if there is one (stored before
+      fragments were kept); that item takes the new link."""
     if item.guid:
         for row in conn.execute(
             f"{_CANDIDATE} JOIN item_sources AS mine ON mine.item_id = items.id"
@@ -813,10 +862,32 @@ def _find_existing(
     carried = [row for row in candidates if row["my_title"] is not None]
     if carried:
         for row in carried:
-            if not item.guid or row["my_guid"] is None or row["my_title"] == item.title:
+            if not item.guid or row["my_guid"] is None or row["content_hash"] == fingerprint:
                 return row
         return None
+    if not candidates and not item.guid and "#" in item.link:
+        return _stored_without_fragment(conn, item.link, source, fingerprint)
     return candidates[0] if len(candidates) == 1 else None
+
+
+def _stored_without_fragment(
+    conn: sqlite3.Connection, link: str, source: str, fingerprint: str
+) -> sqlite3.Row | None:
+    """The item a database from before fragments were kept stored for this entry: same source,
+    same text, its link without the `#fragment` (a day-page blog's /2023/07/14 for the post
+    /2023/07/14#post-1). Its link becomes the entry's, so the day's next post is an item of its
+    own and this one is found by its own link from now on."""
+    bare = link.split("#", 1)[0]
+    row = conn.execute(
+        f"{_CANDIDATE} LEFT JOIN item_sources AS mine"
+        " ON mine.item_id = items.id AND mine.source = ?"
+        " WHERE items.link = ? AND items.source = ? AND items.content_hash = ?"
+        " ORDER BY items.id LIMIT 1",
+        (source, bare, source, fingerprint),
+    ).fetchone()
+    if row is not None:
+        conn.execute("UPDATE items SET link = ? WHERE id = ?", (link, row["id"]))
+    return row
 
 
 def _same_headline(before: str, now: str) -> bool:

@@ -48,18 +48,53 @@ def test_same_guid_in_two_feeds_for_different_stories_is_two_items(store):
     }
 
 
-def test_changed_guid_with_the_same_link_is_the_same_item(store):
-    save(store, "a", Item("WGA deal reached", "https://a.example/deal", guid="old-guid"))
-    result = save(store, "a", Item("WGA deal reached", "https://a.example/deal", guid="new-guid"))
+def test_changed_guid_with_the_same_link_and_content_is_the_same_item(store):
+    """A feed that changed its guid scheme lists the same story again, word for word."""
+    words = "The guild and the studios agree on terms."
+    save(store, "a", Item("WGA deal reached", "https://a.example/deal", "old-guid", words))
+    result = save(store, "a", Item("WGA deal reached", "https://a.example/deal", "new-guid", words))
     assert result.new_ids == [] and result.unchanged == 1
     [(_, _, guid, _, _)] = carriers(store)
     assert guid == "new-guid"  # the carrier's guid follows the feed
     edited = Item(
-        "WGA deal reached, ratification vote set", "https://a.example/deal", guid="new-guid"
+        "WGA deal reached, ratification vote set", "https://a.example/deal", "new-guid", words
     )
     result = save(store, "a", edited)
     assert len(result.updated_ids) == 1
     assert [row["title"] for row in everything(store)] == [edited.title]
+
+
+def test_different_guids_with_one_link_and_one_headline_are_different_items(store):
+    """A guild's weekly posts, all titled alike and all linking to its news page."""
+    news = "https://guild.example/news"
+    save(
+        store,
+        "a",
+        Item(
+            "Member update",
+            news,
+            "week-1",
+            "Pension deadline is Friday.",
+            datetime(2023, 7, 3, tzinfo=UTC),
+        ),
+    )
+    result = save(
+        store,
+        "a",
+        Item(
+            "Member update",
+            news,
+            "week-2",
+            "Picket schedule for Monday.",
+            datetime(2023, 7, 10, tzinfo=UTC),
+        ),
+    )
+    assert len(result.new_ids) == 1 and result.updated_ids == []
+    rows = everything(store)
+    assert [(row["summary"], row["published"][:10]) for row in rows] == [
+        ("Pension deadline is Friday.", "2023-07-03"),
+        ("Picket schedule for Monday.", "2023-07-10"),
+    ]
 
 
 def test_guid_pointing_at_another_stored_link_does_not_merge_two_stories(store):

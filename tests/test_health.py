@@ -164,13 +164,13 @@ def test_the_repeated_warning_stays_in_the_poll_log(server, run, db_path):
 
 def test_what_changes_as_a_feed_moves_on_is_not_a_new_oddity():
     """Line numbers and counts move with every new story; the oddity is the same."""
-    from strikewatch.poll import _oddity
+    from strikewatch.poll import oddity
 
     first = "feed is malformed (undefined entity at line 3); kept the 1 story that parsed"
     later = "feed is malformed (undefined entity at line 31); kept the 12 stories that parsed"
-    assert _oddity(first) == _oddity(later)
+    assert oddity(first) == oddity(later)
     zones = "{} dated in a time zone strikewatch cannot read ('XST'): dated when first seen"
-    assert _oddity(zones.format("3 stories are")) == _oddity(zones.format("4 stories are"))
+    assert oddity(zones.format("3 stories are")) == oddity(zones.format("4 stories are"))
     # A second oddity joining the first is news.
-    assert _oddity(first) != _oddity(f"{first}; {zones.format('1 story is')}")
-    assert _oddity(first) != _oddity("feed declares the wrong encoding (declared as utf-8)")
+    assert oddity(first) != oddity(f"{first}; {zones.format('1 story is')}")
+    assert oddity(first) != oddity("feed declares the wrong encoding (declared as utf-8)")

@@ -375,5 +375,8 @@ def test_a_parser_surprise_on_import_is_that_files_error(tmp_path, run, monkeypa
     archive.write_text(good_line(1) + "\n")
     result = run("import", str(odd), str(archive))
     assert result.exit_code == 1, result.output
-    assert f"error: {odd}: cannot parse: UnicodeEncodeError" in result.stderr
+    assert (
+        f"error: {odd}: unexpected error while parsing: UnicodeEncodeError: 'utf-8' codec can't"
+        " encode character '\\ud800' in position 0: surrogates not allowed\n"
+    ) in result.stderr
     assert "good.jsonl: 1 new" in result.stdout

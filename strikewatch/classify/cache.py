@@ -20,6 +20,46 @@ from strikewatch.errors import RulesError
 from strikewatch.paths import bundled_rule_files, data_path, user_cache_dir
 
 CACHE_ENV_VAR = "STRIKEWATCH_CACHE_DIR"
+# A rules file is a few kilobytes of TOML; anything past this is not one.
+MAX_RULES_BYTES = 1024 * 1024
+
+
+def rules_file_problem(path: str | Path) -> str | None:
+    """Why `path` cannot be a rules file (a device, a pipe, over MAX_RULES_BYTES), or None.
+    Checked with stat, which neither blocks on a FIFO nor reads a device; a missing or
+    unreadable file is left for the read to report."""
+    import stat
+
+    try:
+        info = os.stat(path)
+    except OSError:
+        return None
+    if not stat.S_ISREG(info.st_mode):
+        return "not a regular file (a device, pipe or folder); a rules file is a TOML file"
+    if info.st_size > MAX_RULES_BYTES:
+        return f"larger than the {MAX_RULES_BYTES // 1024 // 1024} MB a rules file may be"
+    return None
+
+
+def _read_rules_file(path: Path, label: str) -> bytes:
+    """The bytes of one rules file: a regular file, at most MAX_RULES_BYTES (RulesError else)."""
+    import stat
+
+    problem = rules_file_problem(path)
+    if problem is not None:
+        raise RulesError(f"{label}: {problem}")
+    try:
+        # O_NONBLOCK: a FIFO put in place after the check must not hang the open.
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+        with os.fdopen(fd, "rb") as handle:
+            if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+                raise RulesError(f"{label}: not a regular file; a rules file is a TOML file")
+            raw = handle.read(MAX_RULES_BYTES + 1)
+    except OSError as exc:
+        raise RulesError(f"{label}: cannot read rules file ({exc.strerror or exc})") from exc
+    if len(raw) > MAX_RULES_BYTES:
+        raise RulesError(f"{label}: larger than the 1 MB a rules file may be")
+    return raw
 
 
 def _default_rule_files() -> list[Path]:
@@ -131,12 +171,7 @@ class RuleSet:
         raws: list[bytes] = []
         digest = hashlib.sha256()
         for path, label in files:
-            try:
-                raw = path.read_bytes()
-            except OSError as exc:
-                raise RulesError(
-                    f"{label}: cannot read rules file ({exc.strerror or exc})"
-                ) from exc
+            raw = _read_rules_file(path, label)
             raws.append(raw)
             digest.update(path.name.encode() + b"\0" + raw + b"\0")
         prefix = "custom" if extra_rules else "default"
