@@ -39,14 +39,6 @@ class Display:
     pager: bool = False  # the long listings page on a terminal unless --no-pager
 
 
-def zone_label(display: Display | None) -> str:
-    return "UTC" if display is not None and display.utc else local_zone_name()
-
-
-def local_zone_name() -> str:
-    return datetime.now().astimezone().tzname() or "local time"
-
-
 def local_moment(value: Any, display: Display | None) -> datetime | None:
     """A stored UTC ISO 8601 timestamp in the user's zone (or UTC with --utc)."""
     if not value:
