@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
+from strikewatch import taxonomy
 from strikewatch.classify.engine import Classifier
 from strikewatch.classify.explain import Tags
 from strikewatch.classify.program import Program, from_data, to_data
@@ -186,6 +187,9 @@ class RuleSet:
                 digest.update(str(FORMAT).encode())
         self.key = f"{FORMAT}-{sys.version_info[0]}.{sys.version_info[1]}-{digest.hexdigest()}"
         self.sources = [(label, raw) for (_, label), raw in zip(files, raws, strict=True)]
+        # The parties and events a user's file adds are known before any command runs, even
+        # when the compiled program comes from the cache.
+        taxonomy.add_from_rules_files(extra_rules)
         folder = _cache_folder()
         self.cache_path = folder / f"rules-{self.key[:40]}.bin" if folder is not None else None
 
