@@ -392,6 +392,7 @@ def cli(ctx: click.Context, db_path: str | None, rules: tuple[str, ...]) -> None
     ctx.obj = App(db_path=db_path, rules=[*configured_rule_files(), *rules])
     # Before any subcommand reads its options: a party or event a rules file adds is a valid
     # --guild/--event, a status row, a chart letter.
+    taxonomy.forget_additions()
     taxonomy.add_from_rules_files(ctx.obj.rules)
 
 

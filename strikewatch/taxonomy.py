@@ -309,6 +309,16 @@ def add_event(new: Event) -> None:
         _order_cache.clear()
 
 
+def forget_additions() -> None:
+    """Back to the bundled tables: each CLI invocation registers its own rules files' additions
+    afresh (and tests start from the bundled six and ten)."""
+    for table, bundled in ((_guilds, _BUNDLED_GUILDS), (_events, _BUNDLED_EVENTS)):
+        table.clear()
+        table.update({row.id: row for row in bundled})
+    _spelling_cache.clear()
+    _order_cache.clear()
+
+
 def add_from_rules(doc: dict[str, Any]) -> None:
     """Register the parties and events one parsed rules file adds. Tables that do not make
     a sound row are skipped here: reading the rules reports them, with file and line."""

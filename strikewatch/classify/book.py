@@ -291,12 +291,13 @@ def _merge_parties(rules: RuleBook, doc: dict[str, Any], fname: str) -> None:
     for pid, body in _table(doc.get("parties", {}), Origin(fname, "parties")).items():
         origin = Origin(fname, f"party '{pid}'")
         body = _table(body, origin)
-        if taxonomy.guild(pid) is None:  # a party this file adds
+        if pid not in taxonomy.GUILDS:  # a party a rules file adds
             _unknown_keys(body, (*_PARTY_KEYS, *_NEW_PARTY_KEYS), origin)
             try:
-                taxonomy.add_guild(taxonomy.guild_from_rules(pid, body))
+                added = taxonomy.guild_from_rules(pid, body)
             except ValueError as exc:
                 raise origin.error(str(exc)) from None
+            taxonomy.add_guild(added)
         else:
             _unknown_keys(body, _PARTY_KEYS, origin)
         guild = taxonomy.guild(pid)
@@ -342,12 +343,13 @@ def _merge_events(rules: RuleBook, doc: dict[str, Any], fname: str) -> None:
         origin = Origin(fname, f"event '{eid}'")
         body = _table(body, origin)
         keys = ("name", "patterns", *_EXAMPLE_KEYS)
-        if taxonomy.event(eid) is None:  # an event this file adds
+        if eid not in taxonomy.EVENTS:  # an event a rules file adds
             _unknown_keys(body, (*keys, *_NEW_EVENT_KEYS), origin)
             try:
-                taxonomy.add_event(taxonomy.event_from_rules(eid, body))
+                added = taxonomy.event_from_rules(eid, body)
             except ValueError as exc:
                 raise origin.error(str(exc)) from None
+            taxonomy.add_event(added)
         else:
             _unknown_keys(body, keys, origin)
         _text(body, "name", origin, "")  # not used: for people reading the file
@@ -492,4 +494,8 @@ def read_rule_book(files: Sequence[tuple[str, bytes]]) -> RuleBook:
     for label, doc in docs:
         requests += _merge_file(rules, doc, label)
     _apply_disable(rules, requests)
+    for pid, party in rules.parties.items():
+        if pid not in taxonomy.GUILDS:  # now tracked: no longer an organisation we do not track
+            for name in (*party.aliases, *party.acronyms):
+                _drop_phrases([rules.others], name.text)
     return rules
