@@ -20,8 +20,10 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import json
+import logging
 import os
 import shlex
+import signal
 import sqlite3
 import subprocess
 from collections.abc import Iterable, Iterator, Sequence
@@ -346,8 +348,6 @@ def _last_words(output: bytes) -> str:
 def run_command(command: str, entry: dict[str, Any], timeout: float | None = None) -> None:
     """Run an --exec command for one story: its entry as JSON on stdin, no shell. Raises
     DeliveryError unless it exits 0 within the timeout."""
-    import signal
-
     args = check_command(command)
     payload = (json.dumps(entry, ensure_ascii=False) + "\n").encode("utf-8")
     limit = EXEC_TIMEOUT if timeout is None else timeout
@@ -393,7 +393,6 @@ def send_notification(url: str, entry: dict[str, Any]) -> None:
         import apprise
     except ImportError:
         raise DeliveryError(INSTALL_NOTIFY) from None
-    import logging
 
     title, body = message(entry)
     sender = apprise.Apprise()

@@ -246,7 +246,6 @@ def m006_status_days_in_los_angeles(db: Database) -> None:
     scheduling sentence names the one tied to the start or end wins ("voted on Thursday to strike
     beginning 12:01 a.m. Friday" is Friday). No schema change: only items.effective_day/why."""
     from strikewatch.status import stored_effective
-    from strikewatch.taxonomy import STRIKE_CHANGES
 
     marks = ", ".join("?" for _ in STRIKE_CHANGES)
     reports = db.execute(

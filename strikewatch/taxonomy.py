@@ -249,7 +249,7 @@ def _aliases(body: dict[str, Any]) -> tuple[str, ...]:
 def _colour(body: dict[str, Any], default: str) -> str:
     value = body.get("colour", default)
     if not isinstance(value, str) or not re.fullmatch(r"[a-z0-9_ ]*", value):
-        raise ValueError("colour must be a style such as \"bold yellow\" (lowercase words)")
+        raise ValueError('colour must be a style such as "bold yellow" (lowercase words)')
     return value
 
 
