@@ -42,59 +42,63 @@ class Event:
     aliases: tuple[str, ...] = ()  # other spellings accepted by --event
 
 
-def _guild(
-    gid: str, name: str, label: str, colour: str, *aliases: str, can_strike: bool = True
-) -> Guild:
-    return Guild(gid, name, label, colour, can_strike, aliases)
-
-
 _BUNDLED_GUILDS: tuple[Guild, ...] = (
-    _guild(
+    Guild(
         "wga", "WGA", "WGA (writers)", "bold yellow",
-        "writers", "writers-guild", "wgaw", "wgae", "wga-west", "wga-east",
-        "writers-guild-of-america", "scribes",
+        aliases=("writers", "writers-guild", "wgaw", "wgae", "wga-west", "wga-east",
+                 "writers-guild-of-america", "scribes"),
     ),
-    _guild(
+    Guild(
         "sag-aftra", "SAG-AFTRA", "SAG-AFTRA (actors)", "bold magenta",
-        "sag", "sagaftra", "sag_aftra", "aftra", "actors", "screen-actors-guild", "thesps",
-        "performers",
+        aliases=("sag", "sagaftra", "sag_aftra", "aftra", "actors", "screen-actors-guild",
+                 "thesps", "performers"),
     ),
     # The employers' side of the table: it never strikes, and it is named in nearly every
     # guild's news without being what the news is about.
-    _guild(
-        "amptp", "AMPTP", "AMPTP (the studios)", "bold cyan",
-        "studios", "producers", "alliance", can_strike=False,
+    Guild(
+        "amptp", "AMPTP", "AMPTP (the studios)", "bold cyan", can_strike=False,
+        aliases=("studios", "producers", "alliance"),
     ),
-    _guild(
+    Guild(
         "dga", "DGA", "DGA (directors)", "bold green",
-        "directors", "directors-guild", "directors-guild-of-america", "helmers",
+        aliases=("directors", "directors-guild", "directors-guild-of-america", "helmers"),
     ),
-    _guild(
+    Guild(
         "iatse", "IATSE", "IATSE (crews)", "bold blue",
-        "ia", "tag", "animation-guild", "crew", "the-animation-guild", "crews",
+        aliases=("ia", "tag", "animation-guild", "crew", "the-animation-guild", "crews"),
     ),
-    _guild(
+    Guild(
         "teamsters", "Teamsters", "Teamsters", "bold red",
-        "local-399", "teamsters-399", "basic-crafts", "teamsters-local-399", "hollywood-teamsters",
+        aliases=("local-399", "teamsters-399", "basic-crafts", "teamsters-local-399",
+                 "hollywood-teamsters"),
     ),
 )  # fmt: skip
 
-# Story priority: the end of a strike is the deal story; a strike that began when talks
+# story_priority: the end of a strike is the deal story; a strike that began when talks
 # collapsed is the strike story; "talks set for Tuesday" is about the meeting, not the
 # breakdown its summary recalls. Events that summaries mention as background come last.
-# Chart priority: the week's mark is its most consequential event.
+# chart_priority: a week's mark is its most consequential event.
 _BUNDLED_EVENTS: tuple[Event, ...] = (
-    Event("meeting-requested", "meeting requested", "m", "", 7, 10, ("meeting",)),
-    Event("talks-started", "talks started", "t", "", 6, 9, ("talks",)),
-    Event("talks-resumed", "talks resumed", "t", "", 8, 8, ("resumed",)),
-    Event("talks-stalled", "talks stalled", "x", "yellow", 9, 6, ("stalled", "breakdown")),
-    Event("offer", "offer", "o", "cyan", 10, 7),
-    Event("deal", "deal", "D", "bold green", 1, 3, ("tentative-agreement", "agreement")),
-    Event("ratified", "ratified", "R", "green", 4, 4, ("ratification",)),
-    Event("strike-authorized", "strike authorized", "A", "red", 5, 5, ("authorization",)),
-    Event("strike-started", "strike started", "S", "bold red", 3, 1,
-          ("strike", "walkout", "strike-start")),
-    Event("strike-ended", "strike ended", "E", "bold green", 2, 2, ("strike-end",)),
+    Event("meeting-requested", "meeting requested", "m", "",
+          story_priority=7, chart_priority=10, aliases=("meeting",)),
+    Event("talks-started", "talks started", "t", "",
+          story_priority=6, chart_priority=9, aliases=("talks",)),
+    Event("talks-resumed", "talks resumed", "t", "",
+          story_priority=8, chart_priority=8, aliases=("resumed",)),
+    Event("talks-stalled", "talks stalled", "x", "yellow",
+          story_priority=9, chart_priority=6, aliases=("stalled", "breakdown")),
+    Event("offer", "offer", "o", "cyan",
+          story_priority=10, chart_priority=7),
+    Event("deal", "deal", "D", "bold green",
+          story_priority=1, chart_priority=3, aliases=("tentative-agreement", "agreement")),
+    Event("ratified", "ratified", "R", "green",
+          story_priority=4, chart_priority=4, aliases=("ratification",)),
+    Event("strike-authorized", "strike authorized", "A", "red",
+          story_priority=5, chart_priority=5, aliases=("authorization",)),
+    Event("strike-started", "strike started", "S", "bold red",
+          story_priority=3, chart_priority=1, aliases=("strike", "walkout", "strike-start")),
+    Event("strike-ended", "strike ended", "E", "bold green",
+          story_priority=2, chart_priority=2, aliases=("strike-end",)),
 )  # fmt: skip
 
 # The bundled ids, in the order help and errors list them (user additions come after).
