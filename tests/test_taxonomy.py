@@ -4,6 +4,9 @@ they work everywhere (classify, the filters, timeline, status, Atom, alerts, usa
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -161,3 +164,30 @@ def test_an_addition_without_a_name_is_a_misspelt_id(tmp_path, run, body, needle
     result = run("--rules", str(rules), "classify", "AFM strikes")
     assert result.exit_code == 1, result.output  # as every mistake in a rules file
     assert needle in result.output
+
+
+def test_strikewatch_rules_adds_them_in_a_fresh_process(tmp_path, archive, db_path) -> None:
+    """$STRIKEWATCH_RULES, read by a new process before it parses --guild/--event."""
+    rules = tmp_path / "labor.toml"
+    rules.write_text(USER_RULES, encoding="utf-8")
+    env = {**os.environ, "STRIKEWATCH_RULES": str(rules), "STRIKEWATCH_DB": str(db_path)}
+    command = [sys.executable, "-m", "strikewatch"]
+    done = subprocess.run(
+        [*command, "import", str(archive)], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    done = subprocess.run(
+        [*command, "timeline", "-g", "AFM", "-e", "lockout", "--json"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert len(json.loads(done.stdout)) == 2
+    del env["STRIKEWATCH_RULES"]
+    done = subprocess.run(
+        [*command, "timeline", "-g", "afm"], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines()[-1].endswith("iatse, teamsters")

@@ -352,7 +352,7 @@ def _merge_events(rules: RuleBook, doc: dict[str, Any], fname: str) -> None:
             taxonomy.add_event(added)
         else:
             _unknown_keys(body, keys, origin)
-        _text(body, "name", origin, "")  # not used: for people reading the file
+        _text(body, "name", origin, "")  # a default event's name is for people reading the file
         patterns = rules.events.setdefault(eid, [])
         for text in _strings(body.get("patterns", []), origin, "patterns"):
             n = sum(p.origin.file == fname for p in patterns) + 1  # numbered per file
