@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from strikewatch import __version__
+from strikewatch import __version__, taxonomy
 from strikewatch.atom import safe_link, write_atom
 from strikewatch.batch import classify_jsonl
 from strikewatch.errors import PollLocked, StoreError, StrikewatchError, Terminated, UsageError
@@ -41,7 +41,6 @@ from strikewatch.search import search as run_search
 from strikewatch.status import all_status, explain_strikes, today
 from strikewatch.store import Store, describe_sqlite_error, feed_summary, normalize_location
 from strikewatch.tables import Display
-from strikewatch.taxonomy import EVENTS, GUILDS, resolve_event, resolve_guild
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -384,9 +383,15 @@ class LosAngelesDay(DateType):
 
 
 class IdType(click.ParamType):
-    """A guild or event id, case-insensitive, with aliases; errors list what is accepted."""
+    """A guild or event id, case-insensitive, with aliases; errors list what is accepted (the
+    taxonomy's ids, with those the rules files add)."""
 
-    def __init__(self, name: str, resolve: Callable[[str], str | None], known: tuple[str, ...]):
+    def __init__(
+        self,
+        name: str,
+        resolve: Callable[[str], str | None],
+        known: Callable[[], tuple[str, ...]],
+    ):
         self.name = name
         self.resolve = resolve
         self.known = known
@@ -395,7 +400,7 @@ class IdType(click.ParamType):
         resolved = self.resolve(str(value))
         if resolved is None:
             self.fail(
-                f"unknown {self.name} {value!r}; choose from: {', '.join(self.known)}", param, ctx
+                f"unknown {self.name} {value!r}; choose from: {', '.join(self.known())}", param, ctx
             )
         return resolved
 
@@ -405,7 +410,7 @@ class IdType(click.ParamType):
         from click.shell_completion import CompletionItem
 
         return [
-            CompletionItem(known) for known in self.known if known.startswith(incomplete.lower())
+            CompletionItem(known) for known in self.known() if known.startswith(incomplete.lower())
         ]
 
 
@@ -454,8 +459,21 @@ def _complete_feeds(ctx: click.Context, param: click.Parameter, incomplete: str)
     return [name for name in names if name.lower().startswith(incomplete.lower())]
 
 
-GUILD = IdType("guild", resolve_guild, GUILDS)
-EVENT = IdType("event", resolve_event, EVENTS)
+class IdOption(click.Option):
+    """An option of IdType whose help lists the ids known when help is shown ("{ids}")."""
+
+    def get_help_record(self, ctx: click.Context) -> tuple[str, str] | None:
+        template = self.help or ""
+        assert isinstance(self.type, IdType)
+        self.help = template.replace("{ids}", ", ".join(self.type.known()))
+        try:
+            return super().get_help_record(ctx)
+        finally:
+            self.help = template
+
+
+GUILD = IdType("guild", taxonomy.resolve_guild, taxonomy.guild_ids)
+EVENT = IdType("event", taxonomy.resolve_event, taxonomy.event_ids)
 
 
 def filter_options(
@@ -474,8 +492,9 @@ def filter_options(
                 "-g",
                 "guilds",
                 type=GUILD,
+                cls=IdOption,
                 multiple=True,
-                help=f"Only items about this guild (repeatable): {', '.join(GUILDS)}.",
+                help="Only items about this guild (repeatable): {ids}.",
                 metavar="GUILD",
             ),
             click.option(
@@ -483,8 +502,9 @@ def filter_options(
                 "-e",
                 "events",
                 type=EVENT,
+                cls=IdOption,
                 multiple=True,
-                help=f"Only items reporting this event (repeatable): {', '.join(EVENTS)}.",
+                help="Only items reporting this event (repeatable): {ids}.",
                 metavar="EVENT",
             ),
         ]
@@ -571,16 +591,11 @@ def rules_option(function):
     )(function)
 
 
-def examples(*lines: str, dates: bool = False, ids: bool = False) -> str:
-    """A command's epilog: examples to copy, and where it takes them, the DATE forms and ids."""
+def examples(*lines: str, dates: bool = False) -> str:
+    """A command's epilog: examples to copy, and where it takes them, the DATE forms."""
     parts = ["\b\nExamples:\n" + "\n".join(f"  {line}" for line in lines)]
     if dates:
         parts.append(DATE_FORMS)
-    if ids:
-        parts.append(
-            f"Guilds: {', '.join(GUILDS)} (case-insensitive; aliases such as sag are accepted). "
-            f"Events: {', '.join(EVENTS)}."
-        )
     return "\n\n".join(parts)
 
 
@@ -624,6 +639,10 @@ def cli(ctx: click.Context, db_path: str | None, rules: tuple[str, ...]) -> None
     if db_path is None:  # not `or`: --db "" is a mistake to report, not the default database
         db_path = default_db_path()
     ctx.obj = App(db_path=db_path, rules=[*configured_rule_files(), *rules], db_given=given)
+    # Before any subcommand reads its options: a party or event a rules file adds is a valid
+    # --guild/--event, a status row, a chart letter.
+    taxonomy.forget_additions()
+    taxonomy.add_from_rules_files(ctx.obj.rules)
     if ctx.invoked_subcommand is None:  # bare `strikewatch`: help, not an error
         click.echo(ctx.get_help())
 
@@ -1222,9 +1241,10 @@ def search(app: App, query: str, fmt: str | None, **filters: Any) -> None:
     "-g",
     "guilds",
     type=GUILD,
+    cls=IdOption,
     multiple=True,
     metavar="GUILD",
-    help=f"Only this guild (repeatable): {', '.join(GUILDS)}.",
+    help="Only this guild (repeatable): {ids}.",
 )
 @click.option(
     "--explain", is_flag=True, help="List every strike report and the day it takes effect."
@@ -1245,7 +1265,7 @@ def status(
     how fresh its data is instead of answering.
     """
     day = as_of or today()
-    chosen = tuple(dict.fromkeys(guilds)) or GUILDS
+    chosen = tuple(dict.fromkeys(guilds)) or taxonomy.guild_ids()
     conn = app.store(read_only=True).conn
     if explain:
         rows = [
@@ -1525,18 +1545,20 @@ def alert_filter_options(function):
             "-g",
             "guilds",
             type=GUILD,
+            cls=IdOption,
             multiple=True,
             metavar="GUILD",
-            help=f"Only stories about this guild (repeatable): {', '.join(GUILDS)}.",
+            help="Only stories about this guild (repeatable): {ids}.",
         ),
         click.option(
             "--event",
             "-e",
             "events",
             type=EVENT,
+            cls=IdOption,
             multiple=True,
             metavar="EVENT",
-            help=f"Only stories reporting this event (repeatable): {', '.join(EVENTS)}.",
+            help="Only stories reporting this event (repeatable): {ids}.",
         ),
         click.option(
             "--source",

@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from strikewatch.taxonomy import GUILDS, STUDIOS
+from strikewatch import taxonomy
 
 TITLE = "strikewatch: Hollywood labor news"
 DESCRIPTION = (
@@ -139,8 +139,8 @@ def canned_queries() -> dict[str, dict[str, Any]]:
             "sql": "select * from timeline where published >= :since order by published desc",
         },
     }
-    for guild in GUILDS:
-        if guild == STUDIOS:
+    for guild in taxonomy.guild_ids():
+        if not taxonomy.can_strike(guild):  # the studios' side
             continue
         queries[f"strike_reports_{guild.replace('-', '_')}"] = {
             "title": f"{guild}: strike reports",
