@@ -20,8 +20,10 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import json
+import logging
 import os
 import shlex
+import signal
 import sqlite3
 import subprocess
 from collections.abc import Iterable, Iterator, Sequence
@@ -29,6 +31,7 @@ from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from strikewatch import taxonomy
 from strikewatch.errors import DeliveryError, StoreError, UsageError
 from strikewatch.filters import TimelineFilter
 from strikewatch.normalize import to_utc_iso, utcnow
@@ -47,15 +50,6 @@ EXEC_TIMEOUT = 30.0
 # A digest's first run covers this much.
 FIRST_DIGEST = timedelta(hours=24)
 INSTALL_NOTIFY = "Apprise is not installed: pip install 'strikewatch[notify]'"
-
-GUILD_NAMES = {
-    "wga": "WGA",
-    "sag-aftra": "SAG-AFTRA",
-    "amptp": "AMPTP",
-    "dga": "DGA",
-    "iatse": "IATSE",
-    "teamsters": "Teamsters",
-}
 
 # SQLite's limit on bound parameters is far above this on any build we support; chunks keep
 # each statement short all the same.
@@ -317,9 +311,10 @@ def describe_filters(alert: dict[str, Any]) -> str:
 def message(entry: dict[str, Any]) -> tuple[str, str]:
     """A notification's title and body, short enough for a phone's lock screen:
     "SAG-AFTRA · deal", then the headline, the link and the other outlets."""
-    parties = sorted(parties_of(entry["guilds"]), key=list(GUILD_NAMES).index)
-    title = " / ".join(GUILD_NAMES.get(guild, guild) for guild in parties)
-    events = ", ".join(event.replace("-", " ") for event in entry["events"])
+    order = {gid: n for n, gid in enumerate(taxonomy.guild_ids())}
+    parties = sorted(parties_of(entry["guilds"]), key=lambda g: (order.get(g, len(order)), g))
+    title = " / ".join(taxonomy.guild_name(guild) for guild in parties)
+    events = ", ".join(taxonomy.event_name(event) for event in entry["events"])
     if events:
         title = f"{title} · {events}" if title else events
     lines = [f"{_plain(entry['title'])} ({_plain(entry['source'])})"]
@@ -353,8 +348,6 @@ def _last_words(output: bytes) -> str:
 def run_command(command: str, entry: dict[str, Any], timeout: float | None = None) -> None:
     """Run an --exec command for one story: its entry as JSON on stdin, no shell. Raises
     DeliveryError unless it exits 0 within the timeout."""
-    import signal
-
     args = check_command(command)
     payload = (json.dumps(entry, ensure_ascii=False) + "\n").encode("utf-8")
     limit = EXEC_TIMEOUT if timeout is None else timeout
@@ -400,7 +393,6 @@ def send_notification(url: str, entry: dict[str, Any]) -> None:
         import apprise
     except ImportError:
         raise DeliveryError(INSTALL_NOTIFY) from None
-    import logging
 
     title, body = message(entry)
     sender = apprise.Apprise()

@@ -16,7 +16,7 @@ from typing import Any
 from urllib.parse import urlsplit
 from xml.etree import ElementTree
 
-from strikewatch import __version__
+from strikewatch import __version__, taxonomy
 from strikewatch.normalize import strip_controls
 from strikewatch.render import batched
 
@@ -128,9 +128,11 @@ def _entry_element(entry: dict[str, Any]) -> ElementTree.Element:
     source_author = _element(item, "author")
     _element(source_author, "name", _text(entry["source"]))
     for guild in entry.get("guilds", ()):
-        _element(item, "category", term=guild, scheme=GUILD_SCHEME, label=guild.upper())
+        _element(item, "category", term=guild, scheme=GUILD_SCHEME, label=taxonomy.guild_name(guild))
     for event in entry.get("events", ()):
-        _element(item, "category", term=event, scheme=EVENT_SCHEME, label=event)
+        _element(
+            item, "category", term=event, scheme=EVENT_SCHEME, label=taxonomy.event_name(event)
+        )
     also = entry.get("also", [])
     for other in also:
         related = safe_link(other.get("link"))

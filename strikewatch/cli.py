@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from strikewatch import __version__
+from strikewatch import __version__, taxonomy
 from strikewatch.errors import PollLocked, StrikewatchError, Terminated, UsageError
 from strikewatch.filters import TimelineFilter, date_bound
 from strikewatch.paths import (
@@ -35,7 +35,6 @@ from strikewatch.render import (
     print_status,
 )
 from strikewatch.store import Store, describe_sqlite_error, feed_summary, normalize_location
-from strikewatch.taxonomy import EVENTS, GUILDS, resolve_event, resolve_guild
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -206,9 +205,15 @@ class LosAngelesDay(DateType):
 
 
 class IdType(click.ParamType):
-    """A guild or event id, case-insensitive, with aliases; errors list what is accepted."""
+    """A guild or event id, case-insensitive, with aliases; errors list what is accepted (the
+    taxonomy's ids, with those the rules files add)."""
 
-    def __init__(self, name: str, resolve: Callable[[str], str | None], known: tuple[str, ...]):
+    def __init__(
+        self,
+        name: str,
+        resolve: Callable[[str], str | None],
+        known: Callable[[], tuple[str, ...]],
+    ):
         self.name = name
         self.resolve = resolve
         self.known = known
@@ -217,13 +222,26 @@ class IdType(click.ParamType):
         resolved = self.resolve(str(value))
         if resolved is None:
             self.fail(
-                f"unknown {self.name} {value!r}; choose from: {', '.join(self.known)}", param, ctx
+                f"unknown {self.name} {value!r}; choose from: {', '.join(self.known())}", param, ctx
             )
         return resolved
 
 
-GUILD = IdType("guild", resolve_guild, GUILDS)
-EVENT = IdType("event", resolve_event, EVENTS)
+class IdOption(click.Option):
+    """An option of IdType whose help lists the ids known when help is shown ("{ids}")."""
+
+    def get_help_record(self, ctx: click.Context) -> tuple[str, str] | None:
+        template = self.help or ""
+        assert isinstance(self.type, IdType)
+        self.help = template.replace("{ids}", ", ".join(self.type.known()))
+        try:
+            return super().get_help_record(ctx)
+        finally:
+            self.help = template
+
+
+GUILD = IdType("guild", taxonomy.resolve_guild, taxonomy.guild_ids)
+EVENT = IdType("event", taxonomy.resolve_event, taxonomy.event_ids)
 
 
 def filter_options(
@@ -242,16 +260,18 @@ def filter_options(
                 "-g",
                 "guilds",
                 type=GUILD,
+                cls=IdOption,
                 multiple=True,
-                help=f"Only items about this guild (repeatable): {', '.join(GUILDS)}.",
+                help="Only items about this guild (repeatable): {ids}.",
             ),
             click.option(
                 "--event",
                 "-e",
                 "events",
                 type=EVENT,
+                cls=IdOption,
                 multiple=True,
-                help="Only items reporting this event (repeatable).",
+                help="Only items reporting this event (repeatable): {ids}.",
             ),
         ]
         if with_since:
@@ -365,6 +385,10 @@ def cli(ctx: click.Context, db_path: str | None, rules: tuple[str, ...]) -> None
     if db_path is None:  # not `or`: --db "" is a mistake to report, not the default database
         db_path = default_db_path()
     ctx.obj = App(db_path=db_path, rules=[*configured_rule_files(), *rules])
+    # Before any subcommand reads its options: a party or event a rules file adds is a valid
+    # --guild/--event, a status row, a chart letter.
+    taxonomy.forget_additions()
+    taxonomy.add_from_rules_files(ctx.obj.rules)
 
 
 @cli.command()
@@ -818,7 +842,13 @@ def search(app: App, query: str, fmt: str | None, **filters: Any) -> None:
     help="Answer as things stood at the end of DATE (a Los Angeles day); default: today there.",
 )
 @click.option(
-    "--guild", "-g", "guilds", type=GUILD, multiple=True, help="Only this guild (repeatable)."
+    "--guild",
+    "-g",
+    "guilds",
+    type=GUILD,
+    cls=IdOption,
+    multiple=True,
+    help="Only this guild (repeatable): {ids}.",
 )
 @click.option(
     "--explain", is_flag=True, help="List every strike report and the day it takes effect."
@@ -840,7 +870,7 @@ def status(
     from strikewatch.status import all_status, explain_strikes, today
 
     day = as_of or today()
-    chosen = tuple(dict.fromkeys(guilds)) or GUILDS
+    chosen = tuple(dict.fromkeys(guilds)) or taxonomy.guild_ids()
     conn = app.store().conn
     if explain:
         rows = [
@@ -1029,16 +1059,18 @@ def alert_filter_options(function):
             "-g",
             "guilds",
             type=GUILD,
+            cls=IdOption,
             multiple=True,
-            help=f"Only stories about this guild (repeatable): {', '.join(GUILDS)}.",
+            help="Only stories about this guild (repeatable): {ids}.",
         ),
         click.option(
             "--event",
             "-e",
             "events",
             type=EVENT,
+            cls=IdOption,
             multiple=True,
-            help="Only stories reporting this event (repeatable).",
+            help="Only stories reporting this event (repeatable): {ids}.",
         ),
         click.option(
             "--source",

@@ -18,7 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from strikewatch.classify import EVENTS, GUILDS, Classifier, load_classifier
+from strikewatch import taxonomy
+from strikewatch.classify import Classifier, load_classifier
 from strikewatch.errors import RulesError
 
 DEFAULT_LABELED = (
@@ -141,8 +142,8 @@ def read_records(path: str | Path) -> list[dict[str, Any]]:
 
 def evaluate(classifier: Classifier, records: Iterable[dict[str, Any]]) -> Report:
     """Score `classifier` on labeled records (title, summary?, guilds, events)."""
-    events = {e: Score(e) for e in EVENTS}
-    guilds = {g: Score(g) for g in GUILDS}
+    events = {e: Score(e) for e in taxonomy.event_ids()}  # with what the rules files add
+    guilds = {g: Score(g) for g in taxonomy.guild_ids()}
     misses: list[Miss] = []
     total = 0
     for i, rec in enumerate(records, 1):

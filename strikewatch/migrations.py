@@ -241,12 +241,11 @@ def m005_identity_and_search_triggers(db: Database) -> None:
 
 @migrations()
 def m006_status_days_in_los_angeles(db: Database) -> None:
-    """Work the stored strike days out again under the rule of issue 16: a report with no day of
+    """Work the stored strike days out again under the Los Angeles rule: a report with no day of
     its own takes effect on its Los Angeles day (it was the UTC day), and of several days a
     scheduling sentence names the one tied to the start or end wins ("voted on Thursday to strike
     beginning 12:01 a.m. Friday" is Friday). No schema change: only items.effective_day/why."""
     from strikewatch.status import stored_effective
-    from strikewatch.taxonomy import STRIKE_CHANGES
 
     marks = ", ".join("?" for _ in STRIKE_CHANGES)
     reports = db.execute(
@@ -331,7 +330,7 @@ def m008_feed_urls_and_replaced_rows(db: Database) -> None:
     gap in the search index.
 
     Feed addresses are stored normalised (normalize.feed_url: scheme, host and default port)
-    since issue 14; older rows are normalised here, except where that would collide with another
+    since this version; older rows are normalised here, except where that would collide with another
     row (Store.find_feed then compares normalised forms).
 
     `INSERT OR REPLACE` into items by another tool deletes the old row without firing delete

@@ -2,26 +2,28 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 from datetime import UTC, datetime, timedelta, timezone
-from functools import cache
+from html import unescape
+from html.parser import HTMLParser
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
+from strikewatch.errors import UsageError
 from strikewatch.sanitize import strip_controls
 
 SUMMARY_MAX_CHARS = 2000
 
 
-@cache
-def _space_pattern() -> re.Pattern[str]:
-    """Compiled at first use: compiling at import costs every listing's start-up."""
-    return re.compile(r"\s+")
+_SPACE_RE = re.compile(r"\s+")
 
 
-@cache
-def _markup_hint() -> re.Pattern[str]:
-    """What text that is really HTML carries: a closing tag, a line break, or an entity."""
-    return re.compile(r"</[A-Za-z][\w-]*\s*>|<br\s*/?>|&(?:#[0-9]+|#[xX][0-9a-fA-F]+|[A-Za-z]\w*);")
+# What text that is really HTML carries: a closing tag, a line break, or an entity.
+_MARKUP_HINT_RE = re.compile(
+    r"</[A-Za-z][\w-]*\s*>|<br\s*/?>|&(?:#[0-9]+|#[xX][0-9a-fA-F]+|[A-Za-z]\w*);"
+)
 
 
 # Elements whose edges separate words (a browser would start a new line or cell there).
@@ -37,42 +39,36 @@ _HIDDEN_TAGS = frozenset({"script", "style", "template", "noscript", "head", "ti
 def looks_like_markup(text: str) -> bool:
     """Whether text that does not say what it is (an archive's field) is HTML: a closing tag,
     a <br> or an entity reference. "1 < 2" and "RSS <<<Tutorial>>>" are text."""
-    return ("<" in text or "&" in text) and _markup_hint().search(text) is not None
+    return ("<" in text or "&" in text) and _MARKUP_HINT_RE.search(text) is not None
 
 
-@cache
-def _text_parser() -> type:
-    """The HTML parser class that collects what a reader sees; built at first use, as
-    html.parser is imported only by the commands that read feeds."""
-    from html.parser import HTMLParser
+class _TextOf(HTMLParser):
+    """Collects the text a reader of some HTML sees."""
 
-    class TextOf(HTMLParser):
-        def __init__(self) -> None:
-            super().__init__(convert_charrefs=True)
-            self.parts: list[str] = []
-            self.hidden = 0
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self.hidden = 0
 
-        def handle_starttag(self, tag: str, attrs: object) -> None:
-            if tag in _HIDDEN_TAGS:
-                self.hidden += 1
-            elif tag in _BLOCK_TAGS:
-                self.parts.append(" ")
+    def handle_starttag(self, tag: str, attrs: object) -> None:
+        if tag in _HIDDEN_TAGS:
+            self.hidden += 1
+        elif tag in _BLOCK_TAGS:
+            self.parts.append(" ")
 
-        def handle_endtag(self, tag: str) -> None:
-            if tag in _HIDDEN_TAGS:
-                self.hidden = max(0, self.hidden - 1)
-            elif tag in _BLOCK_TAGS:
-                self.parts.append(" ")
+    def handle_endtag(self, tag: str) -> None:
+        if tag in _HIDDEN_TAGS:
+            self.hidden = max(0, self.hidden - 1)
+        elif tag in _BLOCK_TAGS:
+            self.parts.append(" ")
 
-        def handle_data(self, data: str) -> None:
-            if not self.hidden:
-                self.parts.append(data)
+    def handle_data(self, data: str) -> None:
+        if not self.hidden:
+            self.parts.append(data)
 
-        def unknown_decl(self, data: str) -> None:
-            if data.startswith("CDATA["):  # CDATA left inside HTML: its text is text
-                self.handle_data(data[6:])
-
-    return TextOf
+    def unknown_decl(self, data: str) -> None:
+        if data.startswith("CDATA["):  # CDATA left inside HTML: its text is text
+            self.handle_data(data[6:])
 
 
 def html_to_text(markup: str, enough: int | None = None) -> str:
@@ -86,7 +82,7 @@ def html_to_text(markup: str, enough: int | None = None) -> str:
     last_close = markup.rfind(">")
     if markup.find("<", last_close + 1) >= 0:
         markup = markup[: last_close + 1] + markup[last_close + 1 :].replace("<", "&lt;")
-    parser = _text_parser()()
+    parser = _TextOf()
     start, piece = 0, 8192 if enough is not None else len(markup)
     while start < len(markup):
         parser.feed(markup[start : start + piece])
@@ -135,10 +131,8 @@ _TRACKING_PARAMS = {
 }
 
 
-@cache
-def _plain_link_pattern() -> re.Pattern[str]:
-    """Already canonical: lower-case http(s) host, no port, no query, no fragment."""
-    return re.compile(r"https?://[a-z0-9.-]+(?:/[^?#\s]*)?\Z")
+# Already canonical: lower-case http(s) host, no port, no query, no fragment.
+_PLAIN_LINK_RE = re.compile(r"https?://[a-z0-9.-]+(?:/[^?#\s]*)?\Z")
 
 
 _TRACKING_PREFIXES = ("utm_", "at_", "pk_", "mtm_", "hmb_", "oly_")
@@ -151,16 +145,11 @@ def plain_text(value: str | None, max_chars: int | None = None, *, html: bool = 
         return ""
     text = value
     if html and ("<" in text or "&" in text):
-        if "<" in text:
-            text = html_to_text(text, max_chars)
-        else:
-            from html import unescape  # here: the listings never need it, and it costs them 3 ms
-
-            text = unescape(text)
+        text = html_to_text(text, max_chars) if "<" in text else unescape(text)
     # Most headlines are already clean: isprintable() rules out controls, bidi marks, tabs,
     # newlines and odd spaces in one C call, and saves two regex passes per field.
     if not text.isprintable() or "  " in text:
-        text = _space_pattern().sub(" ", strip_controls(text))
+        text = _SPACE_RE.sub(" ", strip_controls(text))
     text = text.strip()
     if max_chars is not None and len(text) > max_chars:
         text = text[: max_chars - 1].rstrip() + "…"
@@ -180,10 +169,8 @@ def canonical_link(url: str | None) -> str | None:
     url = strip_controls(url).strip()
     if not url:
         return None
-    if _plain_link_pattern().match(url):
+    if _PLAIN_LINK_RE.match(url):
         return url if url.count("/") >= 3 else url + "/"
-    from urllib.parse import urlsplit, urlunsplit
-
     try:
         parts = urlsplit(url)
     except ValueError:
@@ -213,10 +200,6 @@ def feed_url(url: str) -> str:
     is kept as written: servers may tell its case apart, and whether a trailing slash matters
     only the server's redirect can say. Raises UsageError for an address with no host, with
     spaces, or that is not a URL at all."""
-    from urllib.parse import urlsplit, urlunsplit
-
-    from strikewatch.errors import UsageError
-
     text = strip_controls(url).strip()
     accepted = "give an http(s) address such as https://deadline.com/feed/"
     if any(character.isspace() for character in text):
@@ -252,20 +235,18 @@ def _is_tracking(key: str) -> bool:
     return key in _TRACKING_PARAMS or key.startswith(_TRACKING_PREFIXES) or key in ("xtor",)
 
 
-@cache
-def _furniture_fragment() -> re.Pattern[str]:
-    """Fragments that point into the article's own page, not at another story: its comments
-    (WordPress's #comments, #respond, #disqus_thread), its "read more" mark (#more-123), and
-    share widgets' click ids (#.VxY1a2b3c4 or #.VxY1a2b3c4.dpuf)."""
-    return re.compile(
-        r"(?:comments?|respond|disqus_thread|more-\d+|more|\.[A-Za-z0-9_-]{6,}(?:\.[a-z]{2,5})?)\Z",
-        re.IGNORECASE,
-    )
+# Fragments that point into the article's own page, not at another story: its comments
+# (WordPress's #comments, #respond, #disqus_thread), its "read more" mark (#more-123), and share
+# widgets' click ids (#.VxY1a2b3c4 or #.VxY1a2b3c4.dpuf).
+_FURNITURE_FRAGMENT_RE = re.compile(
+    r"(?:comments?|respond|disqus_thread|more-\d+|more|\.[A-Za-z0-9_-]{6,}(?:\.[a-z]{2,5})?)\Z",
+    re.IGNORECASE,
+)
 
 
 def _is_tracking_fragment(fragment: str) -> bool:
     """True when the fragment says nothing about which story the link is."""
-    return not fragment or bool(_furniture_fragment().match(fragment))
+    return not fragment or bool(_FURNITURE_FRAGMENT_RE.match(fragment))
 
 
 def to_utc_iso(moment: datetime) -> str:
@@ -320,25 +301,23 @@ _FIXED_ZONES = {
 _US_GENERIC_ZONES = {"et": -5, "ct": -6, "mt": -7, "pt": -8}
 
 
-@cache
-def _written_date_pattern() -> re.Pattern[str]:
-    """RFC 822 and the loose forms around it: "Tue, 2 May 2023 3:15 PM PDT", "May 2, 2023
-    15:15 ET", "2023/05/02 03:15 GMT+2", each with an optional zone and (comment)."""
-    return re.compile(
-        r"(?:[a-z]{3,9}\.?,?\s+)?"  # weekday
-        r"(?:(?P<d1>\d{1,2})[\s-]+(?P<m1>[a-z]{3,9})\.?,?[\s-]+(?P<y1>\d{4}|\d{2})"
-        r"|(?P<m2>[a-z]{3,9})\.?\s+(?P<d2>\d{1,2})(?:st|nd|rd|th)?,?\s+(?P<y2>\d{4})"
-        r"|(?P<y3>\d{4})[-/.](?P<m3>\d{1,2})[-/.](?P<d3>\d{1,2}))"
-        r"(?:(?:\s*,\s*|\s+|t)(?:at\s+)?(?P<hour>\d{1,2}):(?P<minute>\d{2})"
-        r"(?::(?P<second>\d{2})(?:\.\d+)?)?\s*(?P<ampm>[ap]\.?m\b\.?)?)?"
-        r"(?:\s*(?P<zone>[a-z][a-z_/]*(?:\s*[+-]\s*\d{1,2}(?::?\d{2})?)?|[+-]\d{1,2}(?::?\d{2})?))?"
-        r"(?:\s*\([^()]*\))?",
-        re.IGNORECASE,
-    )
+# RFC 822 and the loose forms around it: "Tue, 2 May 2023 3:15 PM PDT", "May 2, 2023 15:15 ET",
+# "2023/05/02 03:15 GMT+2", each with an optional zone and (comment).
+_WRITTEN_DATE_RE = re.compile(
+    r"(?:[a-z]{3,9}\.?,?\s+)?"  # weekday
+    r"(?:(?P<d1>\d{1,2})[\s-]+(?P<m1>[a-z]{3,9})\.?,?[\s-]+(?P<y1>\d{4}|\d{2})"
+    r"|(?P<m2>[a-z]{3,9})\.?\s+(?P<d2>\d{1,2})(?:st|nd|rd|th)?,?\s+(?P<y2>\d{4})"
+    r"|(?P<y3>\d{4})[-/.](?P<m3>\d{1,2})[-/.](?P<d3>\d{1,2}))"
+    r"(?:(?:\s*,\s*|\s+|t)(?:at\s+)?(?P<hour>\d{1,2}):(?P<minute>\d{2})"
+    r"(?::(?P<second>\d{2})(?:\.\d+)?)?\s*(?P<ampm>[ap]\.?m\b\.?)?)?"
+    r"(?:\s*(?P<zone>[a-z][a-z_/]*(?:\s*[+-]\s*\d{1,2}(?::?\d{2})?)?|[+-]\d{1,2}(?::?\d{2})?))?"
+    r"(?:\s*\([^()]*\))?",
+    re.IGNORECASE,
+)
 
 
 def _read_written_date(text: str) -> tuple[datetime | None, str | None]:
-    match = _written_date_pattern().fullmatch(text)
+    match = _WRITTEN_DATE_RE.fullmatch(text)
     if match is None:
         return None, None
     parts = match.groupdict()
@@ -437,8 +416,6 @@ def usable_date(published: datetime | None, first_seen: datetime) -> datetime | 
 
 def content_hash(*fields: str | None) -> str:
     """A stable fingerprint of an item's text, to spot edits and items without guid or link."""
-    import hashlib
-
     text = "".join(f"{field or ''}\x1f" for field in fields)
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:32]
 
@@ -447,8 +424,6 @@ def read_json_object(line: str) -> dict[str, Any] | str:
     """One JSON-lines record, or why it is not one (for the caller to report by line number):
     not JSON, nested past what the parser can follow, not an object, or holding a lone
     surrogate ("\\ud800"), which is no character: it could be neither stored nor printed."""
-    import json
-
     try:
         record = json.loads(line)
     except RecursionError:
@@ -458,7 +433,7 @@ def read_json_object(line: str) -> dict[str, Any] | str:
     if not isinstance(record, dict):
         return "not a JSON object"
     # Only a \u escape can write one (the line itself was valid UTF-8); pairs are fine.
-    if "\\u" in line and _surrogate_escape_pattern().search(line):
+    if "\\u" in line and _SURROGATE_ESCAPE_RE.search(line):
         for key, value in record.items():
             if _holds_lone_surrogate(key):
                 return "a key holds a lone surrogate (a \\ud800-\\udfff escape), not text"
@@ -467,14 +442,10 @@ def read_json_object(line: str) -> dict[str, Any] | str:
     return record
 
 
-@cache
-def _surrogate_escape_pattern() -> re.Pattern[str]:
-    return re.compile(r"\\u[dD][89a-fA-F]")
+_SURROGATE_ESCAPE_RE = re.compile(r"\\u[dD][89a-fA-F]")
 
 
 def _holds_lone_surrogate(value: Any) -> bool:
-    import json
-
     text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
     try:
         text.encode("utf-8")

@@ -5,11 +5,14 @@ from __future__ import annotations
 import calendar
 import codecs
 import io
+import json
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from html.parser import HTMLParser
 from typing import Any
+from urllib.parse import urljoin
 from xml.sax import SAXException, SAXParseException
 
 from strikewatch.errors import ParseError
@@ -29,8 +32,8 @@ from strikewatch.safexml import use_for_feedparser
 TITLE_MAX_CHARS = 500
 
 # Every summary is reduced to plain text (normalize.plain_text), so feedparser's HTML sanitizer
-# and relative-URI rewriting only cost time: about a third of the parse on WordPress-style feeds
-# (benchmarks/bench_parse.py). tests/test_parse.py checks the items come out identical.
+# and relative-URI rewriting would only cost time (benchmarks/bench_parse.py measures it).
+# tests/test_parse.py checks the items come out identical.
 FEEDPARSER_OPTIONS = {"sanitize_html": False, "resolve_relative_uris": False}
 
 # A DOCTYPE with an internal subset is how billion-laughs and external-entity attacks arrive.
@@ -213,8 +216,6 @@ def _entry_to_item(
     link = entry.get("link")
     if link and base_url and not _SCHEME_RE.match(link):
         # Not `"://" in link`: a relative share link carries one in its query (/share?u=https://x).
-        from urllib.parse import urljoin
-
         link = urljoin(base_url, link.strip())
     return Item(
         title=title,
@@ -453,8 +454,6 @@ def other_kind_of_file(head: bytes) -> str | None:
 def _first_line_is_archive_record(body: bytes) -> bool:
     """Whether the first line is an archive record (an object with a title or link), not some
     other JSON (an API's answer, a JSON Feed)."""
-    import json
-
     line = body[:65536].lstrip(b"\xef\xbb\xbf \t\r\n").split(b"\n", 1)[0]
     try:
         record = json.loads(line)
@@ -478,9 +477,6 @@ def find_feed_links(body: bytes, page_url: str) -> list[str]:
     """The feeds a web page announces with <link rel="alternate" type="application/rss+xml">
     (or Atom), in page order, resolved against the page's address (or its <base href>); only
     http(s) ones. Read with the standard library's HTML parser: pages are not XML."""
-    from html.parser import HTMLParser
-    from urllib.parse import urljoin
-
     found: list[str] = []
     base = [page_url]
 

@@ -11,33 +11,19 @@ import json
 import os
 import sys
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from itertools import chain, islice
 from typing import IO, TYPE_CHECKING, Any, NamedTuple
 
+from strikewatch import taxonomy
 from strikewatch.sanitize import strip_controls
-from strikewatch.taxonomy import STUDIOS
 
 if TYPE_CHECKING:
     from rich.console import Console
 
-GUILD_STYLES = {
-    "wga": "bold yellow",
-    "sag-aftra": "bold magenta",
-    "amptp": "bold cyan",
-    "dga": "bold green",
-    "iatse": "bold blue",
-    "teamsters": "bold red",
-}
-EVENT_STYLES = {
-    "strike-started": "bold red",
-    "strike-ended": "bold green",
-    "strike-authorized": "red",
-    "deal": "bold green",
-    "ratified": "green",
-    "talks-stalled": "yellow",
-    "offer": "cyan",
-}
+# Colours, labels and chart letters come from the taxonomy's tables (user additions included).
+GUILD_STYLES = taxonomy.GUILD_COLOURS
+EVENT_STYLES = taxonomy.EVENT_COLOURS
 
 
 class Column(NamedTuple):
@@ -47,7 +33,7 @@ class Column(NamedTuple):
     header: str
     max_width: int | None = None
     no_wrap: bool = False
-    styles: dict[str, str] | None = None
+    styles: Mapping[str, str] | None = None
     format: Callable[[Any], str] | None = None
     row_format: Callable[[dict[str, Any]], str] | None = None
 
@@ -383,26 +369,6 @@ STATUS_COLUMNS = (
     Column("last_title", "headline"),
 )
 
-GUILD_LABELS = {
-    "wga": "WGA (writers)",
-    "sag-aftra": "SAG-AFTRA (actors)",
-    "amptp": "AMPTP (the studios)",
-    "dga": "DGA (directors)",
-    "iatse": "IATSE (crews)",
-    "teamsters": "Teamsters",
-}
-EVENT_MARKS = {
-    "strike-started": "S",
-    "strike-ended": "E",
-    "deal": "D",
-    "ratified": "R",
-    "strike-authorized": "A",
-    "talks-stalled": "x",
-    "offer": "o",
-    "talks-resumed": "t",
-    "talks-started": "t",
-    "meeting-requested": "m",
-}
 _SPARKS = " ▁▂▃▄▅▆▇█"
 
 
@@ -428,7 +394,7 @@ def standing_line(status: dict[str, Any]) -> str:
             f" {_strike_text(s)}"
             for s in strikes
         )
-    elif status["guild"] == STUDIOS:
+    elif not taxonomy.can_strike(status["guild"]):
         line = "the employers' side: strike status not tracked"
     else:
         line = "not on strike"
@@ -446,7 +412,7 @@ def standing_line(status: dict[str, Any]) -> str:
         contract = pending.get("contract", "tv-theatrical")
         which = "" if contract == "tv-theatrical" else f" ({contract})"
         line += f"; {what}{which} {pending['on']}"
-    if status.get("stale") and status["guild"] != STUDIOS:
+    if status.get("stale") and taxonomy.can_strike(status["guild"]):
         line = f"not known: {freshness_line(status)}; last known: {line}"
     return line
 
@@ -468,9 +434,10 @@ def last_event_line(status: dict[str, Any]) -> str:
 def week_marks(weeks: Sequence[dict[str, Any]]) -> str:
     """One character per week: the most telling event first reported that week, or a dot."""
     marks = []
+    marks_of = taxonomy.chart_marks()
     for week in weeks:
         events = week.get("events") or []
-        chosen = next((EVENT_MARKS[e] for e in EVENT_MARKS if e in events), "·")
+        chosen = next((marks_of[e] for e in marks_of if e in events), "·")
         marks.append(chosen)
     return "".join(marks)
 
@@ -483,7 +450,7 @@ def week_events(weeks: Sequence[dict[str, Any]], short: bool = False) -> list[st
         dated = week.get("dated") or []
         if dated:
             entries = ", ".join(
-                f"{entry['day'][5:]} {EVENT_MARKS.get(entry['event'], '?')}"
+                f"{entry['day'][5:]} {taxonomy.chart_marks().get(entry['event'], '?')}"
                 + ("" if short else f" {entry['event']}")
                 for entry in dated
             )
@@ -495,9 +462,14 @@ def week_events(weeks: Sequence[dict[str, Any]], short: bool = False) -> list[st
     return lines
 
 
+def _guild_label(gid: str) -> str:
+    guild = taxonomy.guild(gid)
+    return guild.label if guild else gid
+
+
 def chart_legend() -> str:
     marks: dict[str, list[str]] = {}
-    for event, mark in EVENT_MARKS.items():
+    for event, mark in taxonomy.chart_marks().items():
         marks.setdefault(mark, []).append(event)
     return "events: " + ", ".join(f"{mark} {'/'.join(events)}" for mark, events in marks.items())
 
@@ -542,7 +514,7 @@ def print_status(statuses: Sequence[dict[str, Any]], stream: IO[str] | None = No
     for status in statuses:
         body = Text()
         style = "bold red" if status["on_strike"] else "bold green"
-        if status["guild"] == STUDIOS:
+        if not taxonomy.can_strike(status["guild"]):
             style = "dim"
         body.append(standing_line(status) + "\n", style=style)
         body.append("last: ", style="dim")
@@ -563,7 +535,7 @@ def print_status(statuses: Sequence[dict[str, Any]], stream: IO[str] | None = No
             for line in week_events(weeks, short=True):
                 body.append(f"\n{line}", style="dim")
         title = Text(
-            GUILD_LABELS.get(status["guild"], status["guild"]),
+            _guild_label(status["guild"]),
             style=GUILD_STYLES.get(status["guild"], "bold"),
         )
         panels.append(Panel(body, title=title, title_align="left", width=62))

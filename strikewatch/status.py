@@ -47,10 +47,10 @@ from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from functools import cache, lru_cache
 from typing import Any
 
+from strikewatch import taxonomy
 from strikewatch.stories import lead_event
-from strikewatch.taxonomy import GUILDS, STRIKE_CHANGES, STUDIOS
+from strikewatch.taxonomy import STRIKE_CHANGES
 
-NOT_STRIKING = frozenset({STUDIOS})
 SCHEDULE_HORIZON = timedelta(days=7)
 EVENING_HOUR = 17  # 5 p.m. in Los Angeles: a strike report from then on is about the next day
 CHART_WEEKS = 12
@@ -751,7 +751,7 @@ def guild_status(
     it. `changes` are its strike changes, `freshness` the store's, when the caller has read them."""
     until = end_of_day(as_of)
     replay: dict[str, Any] = {"started": {}, "previous": None, "pending": None}
-    if guild not in NOT_STRIKING:
+    if taxonomy.can_strike(guild):
         if changes is None:
             changes = _strike_changes(conn, until, (guild,))[guild]
         replay = _replay(changes, as_of)
@@ -802,9 +802,12 @@ def guild_status(
 
 
 def all_status(
-    conn: sqlite3.Connection, as_of: date, guilds: tuple[str, ...] = GUILDS
+    conn: sqlite3.Connection, as_of: date, guilds: tuple[str, ...] | None = None
 ) -> list[dict[str, Any]]:
-    striking = [guild for guild in guilds if guild not in NOT_STRIKING]
+    """Every guild's standing (`guilds`: those of the taxonomy, in its order)."""
+    if guilds is None:
+        guilds = taxonomy.guild_ids()
+    striking = [guild for guild in guilds if taxonomy.can_strike(guild)]
     changes = _strike_changes(conn, end_of_day(as_of), striking)
     freshness = _Freshness(conn, as_of)
     return [

@@ -5,7 +5,7 @@ The rule, applied to tracked reports (tagged with at least one guild) in order o
 - a report's *parties* are its guilds without `amptp` (the studios are the other side of nearly
   every story, so they say nothing about which story it is), or `amptp` alone; a report whose
   only party is `amptp` shares it with any report that names the studios;
-- its *lead event* is the most telling of its events (EVENT_PRIORITY), or none;
+- its *lead event* is the most telling of its events (taxonomy: story priority), or none;
 - a report joins the most recent story whose first report was published at most STORY_WINDOW
   before it, shares one of its parties, has the same lead event, and, when neither has an event,
   shares at least half of its headline words (Jaccard similarity of the word sets);
@@ -31,27 +31,11 @@ from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
-from strikewatch.taxonomy import STUDIOS
+from strikewatch import taxonomy
 
 STORY_WINDOW = timedelta(hours=36)
 WORD_SIMILARITY = 0.5
 
-# Which event names a report's story when it carries several: a deal announced together with the
-# end of the strike is the deal story; a strike that began when talks collapsed is the strike
-# story; "talks set for Tuesday" is about the meeting, not the breakdown its summary recalls.
-# Events that summaries tend to mention as background (talks-stalled, offer) come last.
-EVENT_PRIORITY: tuple[str, ...] = (
-    "deal",
-    "strike-ended",
-    "strike-started",
-    "ratified",
-    "strike-authorized",
-    "talks-started",
-    "meeting-requested",
-    "talks-resumed",
-    "talks-stalled",
-    "offer",
-)
 _NO_EVENT = ""
 
 _STOPWORDS = frozenset(
@@ -98,18 +82,16 @@ _STOPWORDS = frozenset(
 )
 
 
-STUDIOS_SIDE = frozenset({STUDIOS})
-
-
 def parties_of(guilds: Iterable[str]) -> frozenset[str]:
+    """The unions among `guilds`, or the employers' side when it is alone."""
     guilds = frozenset(guilds)
-    return (guilds - STUDIOS_SIDE) or guilds
+    return frozenset(g for g in guilds if taxonomy.can_strike(g)) or guilds
 
 
 def lead_event(events: Iterable[str]) -> str:
     """The event that names the story ('' when there is none)."""
     events = set(events)
-    for event in EVENT_PRIORITY:
+    for event in taxonomy.story_order():
         if event in events:
             return event
     return min(events) if events else _NO_EVENT
@@ -163,9 +145,13 @@ def share_a_party(first: Report, later: Report) -> bool:
     ("Studios walk away from the table" and "AMPTP suspends talks with SAG-AFTRA")."""
     if first.parties & later.parties:
         return True
-    return (first.parties == STUDIOS_SIDE and later.guilds >= STUDIOS_SIDE) or (
-        later.parties == STUDIOS_SIDE and first.guilds >= STUDIOS_SIDE
+    return (_employers_only(first.parties) and later.guilds >= first.parties) or (
+        _employers_only(later.parties) and first.guilds >= later.parties
     )
+
+
+def _employers_only(parties: frozenset[str]) -> bool:
+    return bool(parties) and not any(taxonomy.can_strike(p) for p in parties)
 
 
 def same_story(first: Report, later: Report) -> bool:
@@ -368,7 +354,7 @@ def regroup_all(conn: sqlite3.Connection) -> int:
     first = conn.execute("SELECT min(published), max(published) FROM items").fetchone()
     if first[0] is None:
         return 0
-    events = [_NO_EVENT, *EVENT_PRIORITY]
+    events = [_NO_EVENT, *taxonomy.story_order()]
     events += [
         row[0]
         for row in conn.execute("SELECT DISTINCT tag FROM tags WHERE kind = 'event'")

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from strikewatch import taxonomy
 from strikewatch.cli import App, cli
 from strikewatch.ingest import import_file
 from strikewatch.store import Store
@@ -21,6 +22,13 @@ def isolated_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     folder = tmp_path / "config"
     monkeypatch.setenv("XDG_CONFIG_HOME", str(folder))
     return folder / "strikewatch"
+
+
+@pytest.fixture(autouse=True)
+def bundled_taxonomy():
+    """Parties and events a test's rules file adds do not outlive the test."""
+    yield
+    taxonomy.forget_additions()
 
 
 @pytest.fixture(scope="session")

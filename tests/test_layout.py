@@ -124,7 +124,6 @@ def test_a_listing_loads_only_what_it_needs(tmp_path):
         "requests",
         "rich",
         "sqlite_utils",
-        "hashlib",
         "subprocess",
         "xml.etree.ElementTree",
     }

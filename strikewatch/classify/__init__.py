@@ -13,7 +13,6 @@ This package reads them and runs them; each module imports only those above it i
     cache     loading: the rule files read, the compiled program cached
 """
 
-from strikewatch.classify.book import GUILD_NAMES
 from strikewatch.classify.cache import (
     CACHE_ENV_VAR,
     DeferredClassifier,
@@ -29,7 +28,6 @@ __all__ = [
     "CACHE_ENV_VAR",
     "EVENTS",
     "GUILDS",
-    "GUILD_NAMES",
     "Classifier",
     "DeferredClassifier",
     "Explanation",

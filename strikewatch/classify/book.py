@@ -14,17 +14,8 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from strikewatch import taxonomy
 from strikewatch.errors import RulesError
-from strikewatch.taxonomy import EVENTS, GUILDS
-
-GUILD_NAMES: dict[str, str] = {
-    "wga": "WGA",
-    "sag-aftra": "SAG-AFTRA",
-    "amptp": "AMPTP",
-    "dga": "DGA",
-    "iatse": "IATSE",
-    "teamsters": "Teamsters",
-}
 
 _SECTIONS = (
     "settings",
@@ -37,6 +28,9 @@ _SECTIONS = (
     "modifiers",
     "disable",
 )
+# Keys that only a party a rules file adds may carry: they define its row in the taxonomy.
+_NEW_PARTY_KEYS = ("label", "colour", "can_strike")
+_NEW_EVENT_KEYS = ("letter", "colour", "aliases")
 _PARTY_KEYS = (
     "name",
     "aliases",
@@ -202,8 +196,9 @@ def _id_blocks(
 
 
 def _check_event(eid: Any, origin: Origin, what: str = "event") -> None:
-    if eid not in EVENTS:
-        raise origin.error(f"unknown {what} (expected one of: {', '.join(EVENTS)})")
+    if taxonomy.event(eid) is None:
+        known = ", ".join(taxonomy.event_ids())
+        raise origin.error(f"unknown {what} (expected one of: {known}, or one [events] adds)")
 
 
 def _unknown_keys(table: dict[str, Any], allowed: Iterable[str], origin: Origin) -> None:
@@ -295,11 +290,19 @@ def _merge_word_tables(rules: RuleBook, doc: dict[str, Any], fname: str) -> None
 def _merge_parties(rules: RuleBook, doc: dict[str, Any], fname: str) -> None:
     for pid, body in _table(doc.get("parties", {}), Origin(fname, "parties")).items():
         origin = Origin(fname, f"party '{pid}'")
-        if pid not in GUILDS:
-            raise origin.error(f"unknown party (expected one of: {', '.join(GUILDS)})")
         body = _table(body, origin)
-        _unknown_keys(body, _PARTY_KEYS, origin)
-        party = rules.parties.setdefault(pid, Party(name=GUILD_NAMES[pid]))
+        if pid not in taxonomy.GUILDS:  # a party a rules file adds
+            _unknown_keys(body, (*_PARTY_KEYS, *_NEW_PARTY_KEYS), origin)
+            try:
+                added = taxonomy.guild_from_rules(pid, body)
+            except ValueError as exc:
+                raise origin.error(str(exc)) from None
+            taxonomy.add_guild(added)
+        else:
+            _unknown_keys(body, _PARTY_KEYS, origin)
+        guild = taxonomy.guild(pid)
+        assert guild is not None
+        party = rules.parties.setdefault(pid, Party(name=guild.name))
         party.name = _text(body, "name", origin, party.name)
         for key, target in (
             ("aliases", party.aliases),
@@ -338,10 +341,18 @@ def _merge_false_friends(rules: RuleBook, doc: dict[str, Any], fname: str) -> No
 def _merge_events(rules: RuleBook, doc: dict[str, Any], fname: str) -> None:
     for eid, body in _table(doc.get("events", {}), Origin(fname, "events")).items():
         origin = Origin(fname, f"event '{eid}'")
-        _check_event(eid, origin)
         body = _table(body, origin)
-        _unknown_keys(body, ("name", "patterns", *_EXAMPLE_KEYS), origin)
-        _text(body, "name", origin, "")  # not used: for people reading the file
+        keys = ("name", "patterns", *_EXAMPLE_KEYS)
+        if eid not in taxonomy.EVENTS:  # an event a rules file adds
+            _unknown_keys(body, (*keys, *_NEW_EVENT_KEYS), origin)
+            try:
+                added = taxonomy.event_from_rules(eid, body)
+            except ValueError as exc:
+                raise origin.error(str(exc)) from None
+            taxonomy.add_event(added)
+        else:
+            _unknown_keys(body, keys, origin)
+        _text(body, "name", origin, "")  # a default event's name is for people reading the file
         patterns = rules.events.setdefault(eid, [])
         for text in _strings(body.get("patterns", []), origin, "patterns"):
             n = sum(p.origin.file == fname for p in patterns) + 1  # numbered per file
@@ -383,7 +394,7 @@ def _merge_modifiers(rules: RuleBook, doc: dict[str, Any], fname: str) -> None:
         window = body.get("window", 3)
         if not isinstance(window, int) or isinstance(window, bool) or not 0 <= window <= 20:
             raise origin.error("window must be a whole number from 0 to 20")
-        events = set(EVENTS)
+        events = set(taxonomy.event_ids())
         if "events" in body:
             events = set(_strings(body["events"], origin, "events"))
         excluded = set(_strings(body.get("except_events", []), origin, "except_events"))
@@ -466,9 +477,10 @@ def read_rule_book(files: Sequence[tuple[str, bytes]]) -> RuleBook:
     """The rule files ((label, content) in order: defaults, then users') merged into one book."""
     rules = RuleBook()
     requests: list[tuple[str, Any, Origin]] = []
+    docs: list[tuple[str, dict[str, Any]]] = []
     for label, raw in files:
         try:
-            doc = tomllib.loads(raw.decode("utf-8"))
+            docs.append((label, tomllib.loads(raw.decode("utf-8"))))
         except UnicodeDecodeError as exc:
             raise RulesError(f"{label}: not UTF-8 text ({exc.reason})") from exc
         except tomllib.TOMLDecodeError as exc:
@@ -477,6 +489,13 @@ def read_rule_book(files: Sequence[tuple[str, bytes]]) -> RuleBook:
             raise RulesError(
                 f"{label}: tables or arrays nested too deeply (a rules file needs three levels)"
             ) from None
+    for _, doc in docs:  # first, so that a modifier for every event covers the added ones too
+        taxonomy.add_from_rules(doc)
+    for label, doc in docs:
         requests += _merge_file(rules, doc, label)
     _apply_disable(rules, requests)
+    for pid, party in rules.parties.items():
+        if pid not in taxonomy.GUILDS:  # now tracked: no longer an organisation we do not track
+            for name in (*party.aliases, *party.acronyms):
+                _drop_phrases([rules.others], name.text)
     return rules

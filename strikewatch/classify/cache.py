@@ -7,11 +7,17 @@ rest of start-up. A missing, corrupt or unwritable cache is simply ignored.
 
 from __future__ import annotations
 
+import hashlib
+import marshal
 import os
+import stat
+import sys
+import tempfile
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
+from strikewatch import taxonomy
 from strikewatch.classify.engine import Classifier
 from strikewatch.classify.explain import Tags
 from strikewatch.classify.program import Program, from_data, to_data
@@ -28,7 +34,6 @@ def rules_file_problem(path: str | Path) -> str | None:
     """Why `path` cannot be a rules file (a device, a pipe, over MAX_RULES_BYTES), or None.
     Checked with stat, which neither blocks on a FIFO nor reads a device; a missing or
     unreadable file is left for the read to report."""
-    import stat
 
     try:
         info = os.stat(path)
@@ -43,7 +48,6 @@ def rules_file_problem(path: str | Path) -> str | None:
 
 def _read_rules_file(path: Path, label: str) -> bytes:
     """The bytes of one rules file: a regular file, at most MAX_RULES_BYTES (RulesError else)."""
-    import stat
 
     problem = rules_file_problem(path)
     if problem is not None:
@@ -78,8 +82,6 @@ def _cache_folder() -> Path | None:
 
 
 def _read_cache(path: Path, key: str) -> Program | None:
-    import hashlib
-    import marshal
 
     try:
         blob = path.read_bytes()
@@ -103,9 +105,6 @@ def _read_cache(path: Path, key: str) -> Program | None:
 
 
 def _write_cache(path: Path, program: Program) -> None:
-    import hashlib
-    import marshal
-    import tempfile
 
     folder = path.parent
     try:
@@ -163,8 +162,6 @@ class RuleSet:
     """The rule files in order, read, and where their compiled program is cached."""
 
     def __init__(self, extra_rules: Sequence[str | Path]) -> None:
-        import hashlib
-        import sys
 
         files: list[tuple[Path, str]] = [(p, f"rules/{p.name}") for p in _default_rule_files()]
         files += [(Path(p), str(p)) for p in extra_rules]
@@ -186,6 +183,9 @@ class RuleSet:
                 digest.update(str(FORMAT).encode())
         self.key = f"{FORMAT}-{sys.version_info[0]}.{sys.version_info[1]}-{digest.hexdigest()}"
         self.sources = [(label, raw) for (_, label), raw in zip(files, raws, strict=True)]
+        # The parties and events a user's file adds are known before any command runs, even
+        # when the compiled program comes from the cache.
+        taxonomy.add_from_rules_files(extra_rules)
         folder = _cache_folder()
         self.cache_path = folder / f"rules-{self.key[:40]}.bin" if folder is not None else None
 

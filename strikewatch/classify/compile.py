@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from strikewatch import taxonomy
 from strikewatch.classify.book import (
     DEFAULT_GAP,
     Modifier,
@@ -52,7 +53,6 @@ from strikewatch.classify.program import (
 )
 from strikewatch.classify.tokens import END_RE, NUMBER, PUNCT_CODE
 from strikewatch.errors import RulesError
-from strikewatch.taxonomy import EVENTS, GUILDS, STUDIOS
 
 # A mask that can start with more words than this is not part of the scanner (see _split_masks).
 SCANNER_FIRST_WORDS = 8
@@ -179,7 +179,7 @@ def _register_acronyms(
     Returns acronym as written -> twin word, and twin word -> party."""
     acronyms: dict[str, str] = {}
     acronym_party: dict[str, str] = {}
-    for pid in GUILDS:
+    for pid in taxonomy.guild_ids():
         party = rules.parties.get(pid)
         for p in party.acronyms if party else ():
             twin = "\u00a7" + p.text.lower()
@@ -198,7 +198,7 @@ def _party_names(
     {union} word lists made of them."""
     party_phrases: PartyPhrases = {}
     for contextual in (False, True):
-        for pid in GUILDS:
+        for pid in taxonomy.guild_ids():
             party = rules.parties.get(pid)
             if party is None:
                 continue
@@ -213,7 +213,7 @@ def _party_names(
                 party_phrases[(pid, contextual)] = phrases
     comp.lists["party"] = frozenset(p for ph in party_phrases.values() for p in ph)
     comp.lists["union"] = frozenset(
-        p for (pid, _), ph in party_phrases.items() if pid != STUDIOS for p in ph
+        p for (pid, _), ph in party_phrases.items() if taxonomy.can_strike(pid) for p in ph
     )
     return party_phrases
 
@@ -224,7 +224,7 @@ def _mask_specs(rules: RuleBook) -> list[tuple[list[Phrase], Mask]]:
     organisation can own an event ("Writers Guild of Canada strikes" is not the WGA's strike);
     a look-alike hides its words and nothing more ("Star Wars actors strike" is the actors')."""
     specs: list[tuple[list[Phrase], Mask]] = []
-    for pid in GUILDS:
+    for pid in taxonomy.guild_ids():
         party = rules.parties.get(pid)
         if party and party.nots:
             mask = Mask(f"parties.{pid}.not", f"not the same as {party.name}", True)
@@ -253,7 +253,7 @@ def _parse(rules: RuleBook, comp: PatternCompiler) -> _Parsed:
     }
     events = [
         (eid, pi, p.text, comp.pattern(p.text, p.origin))
-        for eid in EVENTS
+        for eid in taxonomy.event_ids()
         for pi, p in enumerate(rules.events.get(eid, []))
     ]
     modifiers = [
@@ -430,7 +430,7 @@ def _modifiers_for(
             for i, (mod, _) in enumerate(modifiers)
             if eid in mod.events and mod.only_in in ("any", kind)
         )
-        for eid in EVENTS
+        for eid in taxonomy.event_ids()
         for kind in ("headline", "summary")
     }
 

@@ -35,6 +35,7 @@ from collections.abc import Sequence
 from itertools import chain
 from typing import Any
 
+from strikewatch import taxonomy
 from strikewatch.classify.explain import Explanation, Step, Tags
 from strikewatch.classify.program import Mask, ModifierRule, PartyName, Program
 from strikewatch.classify.tokens import (
@@ -47,7 +48,6 @@ from strikewatch.classify.tokens import (
     SEPARATOR_CHUNK,
     Lexicon,
 )
-from strikewatch.taxonomy import STUDIOS
 
 # Positions are offsets in the code string; a word is two characters, so word i is at 2*i.
 
@@ -152,6 +152,8 @@ class Classifier:
         self._explain_only: set[str] = set()  # regexes only `explain` uses
         self._regexes: dict[str, re.Pattern[str]] = {}
         self._party_starter = re.compile(p.party_starter)
+        # The employers' side (the AMPTP): never a {union}, never a bystander to a guild's news.
+        self._employers = frozenset(g.id for g in taxonomy.guilds() if not g.can_strike)
         self._always = p.always
         # Anchor code -> the gated rules it opens (see _decide). An anchor code starts with a
         # high character, which no code has second, so the anchor regex finds whole codes only.
@@ -596,7 +598,8 @@ class Classifier:
                 if clause_rx.search(codes, cue.end(), m.start) is None:
                     is_side = True
             side[m.party] = side.get(m.party, True) and is_side
-        side.pop(STUDIOS, None)  # the studios' side is never a bystander to a guild's news
+        for employer in self._employers:
+            side.pop(employer, None)
         if all(side.values()):
             return
         for party, is_side in side.items():
@@ -630,7 +633,7 @@ class Classifier:
                 found = []
                 for mention in t.mentions:
                     party = mention.party
-                    if party is None or (lead == "union" and party == STUDIOS):
+                    if party is None or (lead == "union" and party in self._employers):
                         continue
                     m = rx.match(codes, mention.end)
                     if m is not None:
@@ -726,7 +729,7 @@ class Classifier:
                     if (
                         party is None
                         or mention.start >= boundary
-                        or (lead == "union" and party == STUDIOS)
+                        or (lead == "union" and party in self._employers)
                     ):
                         continue
                     m = rx.match(codes, mention.end)
