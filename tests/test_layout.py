@@ -125,6 +125,7 @@ def test_a_listing_loads_only_what_it_needs(tmp_path):
         "rich",
         "sqlite_utils",
         "subprocess",
+        "tomllib",
         "xml.etree.ElementTree",
     }
     assert loaded & unneeded == set()
