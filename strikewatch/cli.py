@@ -13,8 +13,6 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from strikewatch import __version__, taxonomy
-from strikewatch.atom import safe_link, write_atom
-from strikewatch.batch import classify_jsonl
 from strikewatch.errors import PollLocked, StoreError, StrikewatchError, Terminated, UsageError
 from strikewatch.filters import TimelineFilter, date_bound
 from strikewatch.paths import (
@@ -24,7 +22,6 @@ from strikewatch.paths import (
     default_db_path,
     user_rules_path,
 )
-from strikewatch.pipeline import reclassify as reclassify_items
 from strikewatch.render import (
     EXPLAIN_COLUMNS,
     FEED_COLUMNS,
@@ -37,8 +34,6 @@ from strikewatch.render import (
     print_explanation,
     print_status,
 )
-from strikewatch.search import search as run_search
-from strikewatch.status import all_status, explain_strikes, today
 from strikewatch.store import Store, describe_sqlite_error, feed_summary, normalize_location
 from strikewatch.tables import Display
 
@@ -1210,6 +1205,8 @@ def search(app: App, query: str, fmt: str | None, **filters: Any) -> None:
     Words are all required; "quoted words" match as a phrase, strik* as a prefix, and OR
     between two words accepts either. Punctuation is ignored: sag-aftra is the phrase "sag aftra".
     """
+    from strikewatch.search import search as run_search
+
     check_range(filters)
     store = app.store(read_only=True)
     check_sources(store, filters.get("sources") or ())
@@ -1264,6 +1261,8 @@ def status(
     strike called off before that day cancels it. With no report from the last 60 days, it says
     how fresh its data is instead of answering.
     """
+    from strikewatch.status import all_status, explain_strikes, today
+
     day = as_of or today()
     chosen = tuple(dict.fromkeys(guilds)) or taxonomy.guild_ids()
     conn = app.store(read_only=True).conn
@@ -1312,6 +1311,8 @@ def export(app: App, as_atom: bool, self_url: str | None, **filters: Any) -> Non
     The feed's id and title name the filters as given (`--since 30d`, not the day it meant), so
     a feed reader sees the same feed every time the export runs.
     """
+    from strikewatch.atom import safe_link, write_atom
+
     if not as_atom:
         raise UsageError("choose a format: --atom")
     check_range(filters)
@@ -1443,6 +1444,8 @@ def classify(
     extra_rules: tuple[str, ...],
 ) -> None:
     """Run the rules on TEXT (a headline) and print its guilds and events."""
+    from strikewatch.batch import classify_jsonl
+
     classifier = app.classifier(extra_rules)
     if jsonl is not None:
         if text is not None:
@@ -1484,6 +1487,8 @@ def classify(
 @click.pass_obj
 def reclassify(app: App, extra_rules: tuple[str, ...], quiet: bool) -> None:
     """Re-run the current rules over every stored item (after editing or adding rules)."""
+    from strikewatch.pipeline import reclassify as reclassify_items
+
     store = app.store()
     classifier = app.classifier(extra_rules)
     with ProgressReporter("Reclassifying", total=store.item_count(), enabled=not quiet) as progress:

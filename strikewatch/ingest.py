@@ -107,7 +107,9 @@ def import_file(
     try:
         for batch, batch_tagger in batches:
             try:
-                saved = pipeline.ingest(store, batch_tagger, batch, source=default_source)
+                saved = pipeline.ingest(
+                    store, batch_tagger, batch, source=default_source, bulk=archive is not None
+                )
             except sqlite3.Error as error:
                 # Each batch is committed as it is stored: say how much of the file was.
                 raise StoreError(

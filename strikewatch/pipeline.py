@@ -9,6 +9,7 @@ through here:
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
@@ -65,17 +66,20 @@ def ingest(
     source: str,
     feed_id: int | None = None,
     seen_at: datetime | None = None,
+    bulk: bool = False,
 ) -> SaveResult:
     """Store one feed's (or one file batch's) items in one transaction, deduplicated and
     tagged. They wait for `store.assign_stories()` to be grouped: once at the end of a run,
-    not once per feed, which would sweep the same stretch of time again and again."""
+    not once per feed, which would sweep the same stretch of time again and again. `bulk` (an
+    import's batches of thousands): new items are indexed for search in one pass at the end."""
     seen_at = seen_at or utcnow()
     seen_iso = to_utc_iso(seen_at)
     result = SaveResult()
     counted: set[int] = set()
     # The stored text hash of each item this batch updates, from before the batch.
     before: dict[int, str] = {}
-    with store.transaction():
+    indexing = store.new_items_indexed_at_end() if bulk else nullcontext()
+    with store.transaction(), indexing:
         for item in items:
             carrier = item.source or source
             fingerprint = content_hash(item.title, item.summary)

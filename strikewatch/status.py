@@ -345,6 +345,7 @@ _STAFF_STRIKE = (
 # with confidence from months-old news (a polled trade-press feed has news every week).
 STALE_AFTER = timedelta(days=60)
 _CANCELS = ("deal", "strike-ended")
+_KINDS = (*STRIKE_CHANGES, "deal")
 
 
 class _Reading:
@@ -410,7 +411,17 @@ class _Change:
     """One report's start or end of a strike, or a deal, on the day it takes effect, and the
     contract it is about (whether the report names it is worked out only when asked)."""
 
-    __slots__ = ("_explicit", "contract", "day", "effective", "kind", "published", "row")
+    __slots__ = (
+        "_explicit",
+        "contract",
+        "day",
+        "effective",
+        "kind",
+        "published",
+        "reported",
+        "row",
+        "undated",
+    )
 
     def __init__(
         self,
@@ -420,6 +431,8 @@ class _Change:
         row: sqlite3.Row,
         effective: Effective,
         contract: tuple[str, bool | None] = (TV_THEATRICAL, False),
+        reported: date | None = None,
+        undated: bool = False,
     ) -> None:
         self.day = day
         self.published = published
@@ -427,6 +440,9 @@ class _Change:
         self.row = row  # id, published, title, link, summary
         self.effective = effective
         self.contract, self._explicit = contract
+        # The day it was reported (Los Angeles), for a deal or an end: when it calls off starts.
+        self.reported = reported
+        self.undated = undated  # a strike report whose source gave no usable date
 
     @property
     def explicit(self) -> bool:
@@ -447,37 +463,17 @@ def _placed(title: str, summary: str | None) -> tuple[str, bool | None] | None:
     return contract_of(title, summary)
 
 
-def strike_reports_sql(guild_count: int, include_undated: bool = False) -> str:
-    """The strike and deal reports published by a time (the first parameter) about any of
-    `guild_count` guilds (the others): their stored day and reason (see the module doc), their
-    summary (read for the contract, and for the day where none is stored: written by another
-    tool, or edited since), and all their tags. Read by id, so that the items' pages are visited
-    in order.
-
-    A strike start or end whose source gave no usable date (items.undated: it is stored on the
-    moment it was first seen) is left out unless `include_undated` (for --explain): "strike
-    begins" on an undated page would otherwise put the guild on strike from the day strikewatch
-    happened to read it."""
-    marks = ", ".join("?" for _ in range(guild_count))
-    sql = (
-        "SELECT items.id, items.published, items.title, items.link,"
-        " items.effective_day, items.effective_why, items.summary,"
-        " (SELECT group_concat(tag, ' ') FROM tags WHERE tags.item_id = items.id) AS tags,"
-        f" {UNDATED_SQL} AS undated"
-        " FROM items WHERE items.id IN (SELECT item_id FROM tags"
-        " WHERE tag IN ('strike-started', 'strike-ended', 'deal') AND published <= ?)"
-        " AND EXISTS (SELECT 1 FROM tags AS mine"
-        f" WHERE mine.item_id = items.id AND mine.tag IN ({marks}))"
-    )
-    if not include_undated:
-        sql += f" AND NOT {UNDATED_SQL}"
-    return sql
-
-
-# A strike start or end stored on its first-seen time: its source gave no usable date.
-UNDATED_SQL = (
-    "(items.undated AND EXISTS (SELECT 1 FROM tags AS change"
-    " WHERE change.item_id = items.id AND change.tag IN ('strike-started', 'strike-ended')))"
+# The strike and deal reports published by a time (the parameter): their stored day and reason
+# (see the module doc), their summary (read for the contract, and for the day where none is
+# stored: written by another tool, or edited since), whether their source gave a usable date, and
+# all their tags (whose guilds _strike_changes picks). Read by id, so that the items' pages are
+# visited in order.
+STRIKE_REPORTS_SQL = (
+    "SELECT items.id, items.published, items.title, items.link,"
+    " items.effective_day, items.effective_why, items.summary, items.undated,"
+    " (SELECT group_concat(tag, ' ') FROM tags WHERE tags.item_id = items.id) AS tags"
+    " FROM items WHERE items.id IN (SELECT item_id FROM tags"
+    " WHERE tag IN ('strike-started', 'strike-ended', 'deal') AND published <= ?)"
 )
 
 
@@ -494,37 +490,51 @@ def _strike_changes(
     """Each of `guilds`' strike changes and deals published by `until`, in the order they take
     effect, read in one pass for all of them (a pass per guild re-read every strike report).
     A report of the guild's own staff striking it is left out: the guild is not on strike; so
-    is an undated strike report, unless `include_undated` (see strike_reports_sql)."""
+    is an undated strike report, unless `include_undated`: "strike begins" on an undated page
+    (items.undated: stored on the moment it was first seen) would otherwise put the guild on
+    strike from the day strikewatch happened to read it."""
     by_guild: dict[str, list[_Change]] = {guild: [] for guild in guilds}
     if not by_guild:
         return by_guild
-    sql = strike_reports_sql(len(by_guild), include_undated)
-    for row in conn.execute(sql, (until, *by_guild)):
-        tags = row["tags"].split(" ")
-        kinds = [kind for kind in (*STRIKE_CHANGES, "deal") if kind in tags]
-        if "strike-started" not in kinds and "strike-ended" not in kinds:
-            day = _published_day(row["published"])  # a deal takes effect when reported
-            if day is None:
+    reports: list[tuple[tuple[date, str, int], list[_Change], list[list[_Change]]]] = []
+    for row in conn.execute(STRIKE_REPORTS_SQL, (until,)):
+        item_id, published, title, _, stored_day, stored_why, summary, no_date, tag_text = row
+        tags = tag_text.split(" ")
+        mine = [changes for guild, changes in by_guild.items() if guild in tags]
+        if not mine:
+            continue
+        kinds = [kind for kind in _KINDS if kind in tags]
+        strike = "strike-started" in kinds or "strike-ended" in kinds
+        undated = strike and bool(no_date)
+        if undated and not include_undated:
+            continue
+        reported = None
+        if "deal" in kinds or "strike-ended" in kinds:
+            reported = _published_day(published)
+        if not strike:
+            if reported is None:  # a deal takes effect when reported
                 continue
-            effective = Effective(day, "a deal: the day it was reported (Los Angeles)")
-        elif row["effective_day"] is None:
-            effective = _readable_effective_day(row["title"], row["summary"], row["published"])
+            effective = Effective(reported, "a deal: the day it was reported (Los Angeles)")
+        elif stored_day is None:
+            effective = _readable_effective_day(title, summary, published)
             if effective is None:
                 continue
         else:
-            effective = Effective(date.fromisoformat(row["effective_day"]), row["effective_why"])
-        contract = _placed(row["title"], row["summary"])
+            effective = Effective(date.fromisoformat(stored_day), stored_why)
+        contract = _placed(title, summary)
         if contract is None:
             continue  # the guild's own staff on strike: not the guild
-        for guild, changes in by_guild.items():
-            if guild in tags:
-                changes.extend(
-                    _Change(effective.day, row["published"], kind, row, effective, contract)
-                    for kind in kinds
-                )
-    for changes in by_guild.values():
-        # Stable: a report that both starts and ends a strike keeps its start first.
-        changes.sort(key=lambda change: (change.day, change.published, change.row["id"]))
+        changes = [
+            _Change(effective.day, published, kind, row, effective, contract, reported, undated)
+            for kind in kinds
+        ]
+        reports.append(((effective.day, published, item_id), changes, mine))
+    # In the order they take effect; a report that both starts and ends a strike keeps its start
+    # first. Its changes are shared by the guilds it is about: a replay does not change them.
+    reports.sort(key=lambda report: report[0])
+    for _, changes, guild_lists in reports:
+        for guild_changes in guild_lists:
+            guild_changes.extend(changes)
     return by_guild
 
 
@@ -544,19 +554,23 @@ def _calls_off(
     """The announced starts a deal, or a strike called off or averted, cancels: those of its
     contract (of any, when it names none) not yet under way, first reported before it and due
     after the day it was reported (Los Angeles)."""
-    reported = _published_day(change.published)
-    if reported is None:
+    reported = change.reported
+    if reported is None or not announced:
         return []
     contracts = (change.contract,) if change.explicit else CONTRACTS
+    dues = [reported + offset for offset in _DUE_OFFSETS]
     off = []
     for contract in contracts:
         if contract in on_strike:
             continue
-        for offset in range(1, SCHEDULE_HORIZON.days + 2):
-            due = reported + timedelta(days=offset)
+        for due in dues:
             if announced.get((contract, due), change.published) < change.published:
                 off.append((contract, due))
     return off
+
+
+# The days after a report on which a start it calls off may be due.
+_DUE_OFFSETS = tuple(timedelta(days=offset) for offset in range(1, SCHEDULE_HORIZON.days + 2))
 
 
 def _replay(changes: Sequence[_Change], as_of: date) -> dict[str, Any]:
@@ -572,10 +586,9 @@ def _replay(changes: Sequence[_Change], as_of: date) -> dict[str, Any]:
     closers: set[int] = set()  # id() of the ends that closed a strike: no call-off
     checks = sorted(
         (
-            (reported, change.published, index)
+            (change.reported, change.published, index)
             for index, change in enumerate(changes)
-            if change.kind in _CANCELS
-            and (reported := _published_day(change.published)) is not None
+            if change.kind in _CANCELS and change.reported is not None
         ),
         reverse=True,
     )
@@ -814,7 +827,7 @@ def explain_strikes(conn: sqlite3.Connection, guild: str, as_of: date) -> list[d
     considered; nor is a strike of the guild's own staff). An undated one is listed as
     "undated: not counted"."""
     changes = _strike_changes(conn, end_of_day(as_of), (guild,), include_undated=True)[guild]
-    called_off = _replay([change for change in changes if not change.row["undated"]], as_of)["off"]
+    called_off = _replay([change for change in changes if not change.undated], as_of)["off"]
     return [
         {
             "published": change.published,
@@ -822,7 +835,7 @@ def explain_strikes(conn: sqlite3.Connection, guild: str, as_of: date) -> list[d
             "contract": change.contract,
             "effective": change.day.isoformat(),
             "why": "undated: not counted (the source gave no usable date)"
-            if change.row["undated"]
+            if change.undated
             else change.effective.reason
             + (
                 "; called off before that day"

@@ -132,6 +132,8 @@ class Store:
         self.conn = conn
         self.path = path
         self._depth = 0
+        # While new_items_indexed_at_end runs: the last item id in the search index.
+        self._indexed_through: int | None = None
 
     # -- opening -------------------------------------------------------------------------
 
@@ -282,6 +284,48 @@ class Store:
             raise
         finally:
             self._depth = 0
+
+    @contextmanager
+    def new_items_indexed_at_end(self) -> Iterator[None]:
+        """Within a transaction: the items inserted here reach the search index in one
+        statement at the end, instead of through the insert triggers one row at a time. FTS5
+        writes out its pending words at every statement that fires them, which made indexing
+        most of a large import's time. The two insert triggers are dropped and put back as they
+        were inside the transaction, so every other writer still finds them; an error rolls
+        both back with the rest. Only for plain inserts of new items (the pipeline's)."""
+        conn = self.conn
+        assert self._depth, "new_items_indexed_at_end needs an open transaction"
+        self._indexed_through = conn.execute("SELECT coalesce(max(id), 0) FROM items").fetchone()[0]
+        triggers = conn.execute(
+            "SELECT name, sql FROM sqlite_master"
+            " WHERE type = 'trigger' AND name IN ('items_bi', 'items_ai') ORDER BY name"
+        ).fetchall()
+        for name, _ in triggers:
+            conn.execute(f"DROP TRIGGER {name}")
+        try:
+            yield
+            self._index_new_items()
+        finally:
+            self._indexed_through = None
+        for _, sql in triggers:
+            conn.execute(sql)
+
+    def _index_new_items(self) -> None:
+        """What items_ai does for each row (items_bi does nothing for a new id), for every item
+        inserted since new_items_indexed_at_end began or last called this."""
+        conn, last_id = self.conn, self._indexed_through
+        conn.execute(
+            "INSERT INTO items_fts (items_fts, rowid, title, summary)"
+            " SELECT 'delete', id, title, summary FROM items_fts_replaced WHERE id > ?",
+            (last_id,),
+        )
+        conn.execute("DELETE FROM items_fts_replaced WHERE id > ?", (last_id,))
+        conn.execute(
+            "INSERT INTO items_fts (rowid, title, summary)"
+            " SELECT id, title, summary FROM items WHERE id > ?",
+            (last_id,),
+        )
+        self._indexed_through = conn.execute("SELECT coalesce(max(id), 0) FROM items").fetchone()[0]
 
     # -- feeds ---------------------------------------------------------------------------
 
@@ -508,6 +552,10 @@ class Store:
         """The item's new text and tags (its first link and date stay). New tags take it out of
         its story until assign_stories."""
         conn = self.conn
+        if self._indexed_through is not None and item_id > self._indexed_through:
+            # Inserted in this bulk transaction and not indexed yet: the update trigger takes
+            # its old words out of the index, so they must be in it first.
+            self._index_new_items()
         old = conn.execute("SELECT guilds, events FROM items WHERE id = ?", (item_id,)).fetchone()
         guilds, events = tag_list_json(tagged.guilds), tag_list_json(tagged.events)
         if (old[0], old[1]) != (guilds, events):
@@ -555,6 +603,10 @@ class Store:
         """New tags for an unchanged item; whether they differ from the stored ones (the item
         then leaves its story until assign_stories)."""
         conn = self.conn
+        if self._indexed_through is not None and item_id > self._indexed_through:
+            # Inserted in this bulk transaction and not indexed yet: the update trigger takes
+            # its old words out of the index, so they must be in it first.
+            self._index_new_items()
         old = conn.execute("SELECT guilds, events FROM items WHERE id = ?", (item_id,)).fetchone()
         guilds, events = tag_list_json(tagged.guilds), tag_list_json(tagged.events)
         changed = (old[0], old[1]) != (guilds, events)

@@ -346,6 +346,9 @@ def add_from_rules_files(paths: Iterable[str | Path]) -> None:
     """Register what the user's rules files add, read with tomllib and nothing more (the rules
     are not compiled). A file that cannot be read is skipped: the command that reads the
     rules reports it."""
+    paths = list(paths)
+    if not paths:  # the usual case: no TOML parser to load at every start
+        return
     import tomllib
 
     for path in paths:

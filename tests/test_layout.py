@@ -77,3 +77,53 @@ def test_the_store_does_not_tag_or_work_out_strike_days():
     """The pipeline tags items and asks status for their days; the store only stores them."""
     targets = {target for target, _ in imports()["strikewatch.store"]}
     assert not targets & {"strikewatch.classify", "strikewatch.status", "strikewatch.pipeline"}
+
+
+def test_a_listing_loads_only_what_it_needs(tmp_path):
+    """`timeline` opens the store and prints: the modules of other commands (Atom, alerts, the
+    pipeline, status, the rule compiler) and the heavy libraries stay unloaded: they are
+    imported at command level."""
+    import json
+    import subprocess
+    import sys
+
+    script = (
+        "import sys; from strikewatch.cli import cli\n"
+        "try:\n"
+        "    cli(['--db', sys.argv[1], 'timeline', '--json'], prog_name='strikewatch')\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "print('\\n' + __import__('json').dumps(sorted(sys.modules)))\n"
+    )
+
+    def run() -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-c", script, str(tmp_path / "x.db")],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+
+    run()  # creates the database (migrations use sqlite-utils and status)
+    done = run()
+    loaded = set(json.loads(done.stdout.splitlines()[-1]))
+    assert "strikewatch.store" in loaded
+    unneeded = {
+        "strikewatch.atom",
+        "strikewatch.alerts",
+        "strikewatch.batch",
+        "strikewatch.classify",
+        "strikewatch.pipeline",
+        "strikewatch.search",
+        "strikewatch.status",
+        "strikewatch.fetch",
+        "strikewatch.parse",
+        "feedparser",
+        "requests",
+        "rich",
+        "sqlite_utils",
+        "subprocess",
+        "tomllib",
+        "xml.etree.ElementTree",
+    }
+    assert loaded & unneeded == set()

@@ -130,3 +130,41 @@ def test_rows_appended_by_other_tools_are_found(season_cli, db_path):
         )
     assert titles(season_cli("search", "quokka", "--json")) == ["Quokka guild formed"]
     assert titles(season_cli("search", "quokka", "--json")) == ["Quokka guild formed"]
+
+
+def test_an_imported_archive_is_indexed_like_items_written_one_by_one(tmp_path, run, db_path):
+    """An import indexes a batch's new items in one pass: the words of an entry the archive
+    lists twice with different texts are the later text's; the index matches the table; the
+    insert triggers are back for other tools."""
+    import sqlite3
+
+    lines = [
+        {"title": f"Crew {n} ratify agreement", "link": f"https://a.example/{n}", "summary": ""}
+        for n in range(30)
+    ]
+    lines.insert(10, {"title": "Draft headline about pickets", "link": "https://a.example/x"})
+    lines.append({"title": "Final headline about walkouts", "link": "https://a.example/x"})
+    archive = tmp_path / "a.jsonl"
+    archive.write_text("".join(json.dumps(line) + "\n" for line in lines), encoding="utf-8")
+    assert run("import", "--quiet", str(archive)).exit_code == 0
+
+    def found(query: str) -> list[str]:
+        result = run("search", query, "--json", "--limit", "100")
+        assert result.exit_code == 0, result.output
+        return [entry["title"] for entry in json.loads(result.stdout)]
+
+    assert found("walkouts") == ["Final headline about walkouts"]
+    assert found("pickets") == []
+    assert len(found("ratified")) == 30
+    with sqlite3.connect(db_path) as conn:
+        conn.execute("INSERT INTO items_fts (items_fts, rank) VALUES ('integrity-check', 1)")
+        triggers = {
+            row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'")
+        }
+        assert {"items_ai", "items_bi", "items_au", "items_ad"} <= triggers
+        conn.execute(
+            "INSERT INTO items (title, summary, published, first_seen, source, content_hash)"
+            " VALUES ('Another tool writes about lockouts', '', '2023-01-01T00:00:00+00:00',"
+            " '2023-01-01T00:00:00+00:00', 'x', 'h')"
+        )
+    assert found("lockouts") == ["Another tool writes about lockouts"]
