@@ -421,6 +421,8 @@ def freshness_line(status: dict[str, Any]) -> str:
     """How fresh the data behind a standing is: the newest report and the last good poll."""
     poll = short_date(status["last_poll"]) if status.get("last_poll") else "never"
     if not status.get("data_through"):
+        if status.get("first_report"):  # reports, all after --as-of
+            return f"no reports up to {status['as_of']} (last successful poll: {poll})"
         return f"no reports stored (last successful poll: {poll})"
     return f"no report since {status['data_through']} (last successful poll: {poll})"
 
@@ -428,7 +430,8 @@ def freshness_line(status: dict[str, Any]) -> str:
 def last_event_line(status: dict[str, Any]) -> str:
     if not status.get("last_event"):
         return "no events recorded yet"
-    return f"{short_date(status['last_event_at'])} {status['last_event']}: {safe(status['last_title'])}"
+    day = status.get("last_event_day") or short_date(status["last_event_at"])  # Los Angeles
+    return f"{day} {status['last_event']}: {safe(status['last_title'])}"
 
 
 def week_marks(weeks: Sequence[dict[str, Any]]) -> str:
@@ -519,7 +522,7 @@ def print_status(statuses: Sequence[dict[str, Any]], stream: IO[str] | None = No
         body.append(standing_line(status) + "\n", style=style)
         body.append("last: ", style="dim")
         if status.get("last_event"):
-            body.append(f"{short_date(status['last_event_at'])} ")
+            body.append(f"{status.get('last_event_day') or short_date(status['last_event_at'])} ")
             body.append(status["last_event"], style=EVENT_STYLES.get(status["last_event"], ""))
             body.append(f"\n{safe(status['last_title'])}")
             if status.get("last_link"):
