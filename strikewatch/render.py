@@ -404,7 +404,8 @@ def standing_line(status: dict[str, Any]) -> str:
             which = "" if contract == "tv-theatrical" else f" ({contract})"
             line += (
                 f" (last strike{which} {previous['started']} to"
-                f" {previous.get('last_day', previous['ended'])}, {previous['days']} days)"
+                f" {previous.get('last_day', previous['ended'])}, {previous['days']}"
+                f" day{'' if previous['days'] == 1 else 's'})"
             )
     pending = status.get("pending")
     if pending:
