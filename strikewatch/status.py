@@ -12,7 +12,8 @@ the day before writers may go back ("board votes to end strike at 12:01 a.m. Wed
    a. if it names a day (a date such as "May 2" or "Sept. 27", or a weekday such as "Wednesday")
       that falls within the week after the report's publication day in Hollywood (Pacific time),
       the change takes effect on that day (a weekday means its next occurrence, that very day
-      included);
+      included); a date with its month counts up to DATE_HORIZON ahead when the sentence has a
+      word of the change itself ("video game strike to begin Aug. 1"), and stays pending;
    b. if it names no day at all but speaks of the future ("to begin at midnight", "will strike",
       "tomorrow", "ends at 12:01 a.m."), the change takes effect the day after the publication
       day in Hollywood;
@@ -31,7 +32,8 @@ Changes are then replayed per contract (tv-theatrical, interactive, commercials:
 order of the day they take effect: a start opens a strike if that contract is not on strike, an
 end closes one if it is; everything else is a repeat. A deal, or an end that closes nothing (a
 strike called off or averted), cancels the starts announced for a later day when it is reported
-before that day. A strike of the guild's own staff is left out. `as_of` is the end of a Los
+before that day, or on that day itself unless a start report published earlier that day said the
+strike had begun (a deal at 12:20 a.m. averts a 12:01 a.m. deadline). A strike of the guild's own staff is left out. `as_of` is the end of a Los
 Angeles day: only reports published by then count, and a change they schedule for a later day
 is shown as pending. The day a strike starts is its day 1. AMPTP, the employers, never strikes.
 Each entry also says how fresh the store's data is (_Freshness).
