@@ -197,17 +197,7 @@ def m004_effective_days(db: Database) -> None:
     ever change, a later migration must work the stored days out again (a test pins the rule)."""
     db.execute("ALTER TABLE items ADD COLUMN effective_day TEXT")
     db.execute("ALTER TABLE items ADD COLUMN effective_why TEXT")
-    marks = ", ".join("?" for _ in STRIKE_CHANGES)
-    reports = db.execute(
-        "SELECT id, title, summary, published FROM items"
-        f" WHERE id IN (SELECT item_id FROM tags WHERE tag IN ({marks}))",
-        STRIKE_CHANGES,
-    ).fetchall()
-    days = [
-        (*stored_effective(title, summary, published), item_id)
-        for item_id, title, summary, published in reports
-    ]
-    db.conn.executemany("UPDATE items SET effective_day = ?, effective_why = ? WHERE id = ?", days)
+    work_out_strike_days(db)
     db.execute(
         """
         CREATE TRIGGER items_effective_stale AFTER UPDATE OF title, summary, published ON items
@@ -245,19 +235,7 @@ def m006_status_days_in_los_angeles(db: Database) -> None:
     its own takes effect on its Los Angeles day (it was the UTC day), and of several days a
     scheduling sentence names the one tied to the start or end wins ("voted on Thursday to strike
     beginning 12:01 a.m. Friday" is Friday). No schema change: only items.effective_day/why."""
-    from strikewatch.status import stored_effective
-
-    marks = ", ".join("?" for _ in STRIKE_CHANGES)
-    reports = db.execute(
-        "SELECT id, title, summary, published FROM items"
-        f" WHERE id IN (SELECT item_id FROM tags WHERE tag IN ({marks}))",
-        STRIKE_CHANGES,
-    ).fetchall()
-    days = [
-        (*stored_effective(title, summary, published), item_id)
-        for item_id, title, summary, published in reports
-    ]
-    db.conn.executemany("UPDATE items SET effective_day = ?, effective_why = ? WHERE id = ?", days)
+    work_out_strike_days(db)
 
 
 @migrations()
@@ -398,3 +376,20 @@ def m008_feed_urls_and_replaced_rows(db: Database) -> None:
         END
         """
     )
+
+
+def work_out_strike_days(db: Database) -> None:
+    """Store every strike report's day and why, as status.stored_effective works them out now
+    (for a migration that adds the columns or follows a change of that rule)."""
+
+    marks = ", ".join("?" for _ in STRIKE_CHANGES)
+    reports = db.execute(
+        "SELECT id, title, summary, published FROM items"
+        f" WHERE id IN (SELECT item_id FROM tags WHERE tag IN ({marks}))",
+        STRIKE_CHANGES,
+    ).fetchall()
+    days = [
+        (*stored_effective(title, summary, published), item_id)
+        for item_id, title, summary, published in reports
+    ]
+    db.conn.executemany("UPDATE items SET effective_day = ?, effective_why = ? WHERE id = ?", days)
