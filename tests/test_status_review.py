@@ -17,8 +17,16 @@ AVERTED_AFTER_MIDNIGHT = report(
 )
 
 
-def test_a_deal_just_after_midnight_on_the_strike_day_averts_it(run, run_json, tmp_path):
-    import_archive(run, tmp_path, IATSE_MONDAY, AVERTED_AFTER_MIDNIGHT)
+@pytest.mark.parametrize(
+    "title",
+    [
+        "Strike averted: IATSE and studios reach tentative agreement",
+        "Strike averted: IATSE and studios reach tentative agreement minutes before deadline",
+    ],
+)
+def test_a_deal_just_after_midnight_on_the_strike_day_averts_it(run, run_json, tmp_path, title):
+    averted = dict(AVERTED_AFTER_MIDNIGHT, title=title, link=AVERTED_AFTER_MIDNIGHT["link"] + "-x")
+    import_archive(run, tmp_path, IATSE_MONDAY, averted)
     for as_of in ("2021-10-18", "2021-10-30"):
         iatse = standing(run_json, as_of)["iatse"]
         assert (iatse["on_strike"], iatse["strikes"], iatse["previous_strike"]) == (
