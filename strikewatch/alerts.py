@@ -26,6 +26,8 @@ import shlex
 import signal
 import sqlite3
 import subprocess
+import tempfile
+import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timedelta
@@ -47,6 +49,9 @@ if TYPE_CHECKING:
 FRESH = timedelta(hours=48)
 MAX_TRIES = 5
 EXEC_TIMEOUT = 30.0
+# How long one alert may spend starting deliveries in one run: a hanging command (30 s a story)
+# must not hold up the poll for minutes. Stories left over wait for the next run, no try counted.
+ALERT_BUDGET = 60.0
 # A digest's first run covers this much.
 FIRST_DIGEST = timedelta(hours=24)
 INSTALL_NOTIFY = "Apprise is not installed: pip install 'strikewatch[notify]'"
@@ -93,11 +98,14 @@ def _first_report_ids(store: Store, stories: Iterable[int]) -> dict[int, int]:
 
 
 def _fresh(store: Store, stories: Iterable[int]) -> set[int]:
-    """The stories whose first report was at most FRESH old when strikewatch first saw it."""
+    """The stories whose first report was at most FRESH old when strikewatch first saw it. A
+    report whose source gave no date (items.undated: dated when first seen) is not known to be
+    fresh: an undated archive or feed would otherwise act on every line of its backlog."""
     fresh: set[int] = set()
     for chunk, marks in _chunks(sorted(stories)):
         for story, published, first_seen in store.conn.execute(
-            f"SELECT id, published, first_seen FROM items WHERE id IN ({marks})", chunk
+            f"SELECT id, published, first_seen FROM items WHERE id IN ({marks}) AND NOT undated",
+            chunk,
         ):
             try:
                 age = datetime.fromisoformat(first_seen) - datetime.fromisoformat(published)
@@ -280,7 +288,7 @@ def alert_summaries(store: Store) -> list[dict[str, Any]]:
                 "events": alert["events"],
                 "sources": alert["sources"],
                 "action": alert["action"],
-                "target": alert["target"],
+                "target": shown_target(alert["action"], alert["target"]),
                 "created": alert["created_at"],
                 "delivered": counts.get("delivered", 0),
                 "last_delivery": last["delivered_at"] if last else None,
@@ -296,6 +304,66 @@ def alert_summaries(store: Store) -> list[dict[str, Any]]:
             }
         )
     return rows
+
+
+# Apprise schemes whose address holds a token or webhook secret beyond the host: only the scheme
+# and host are shown. Telegram's bot token is its host: only the scheme.
+_TOKEN_SCHEMES = frozenset(
+    {
+        "ntfy",
+        "ntfys",
+        "slack",
+        "discord",
+        "msteams",
+        "gotify",
+        "gotifys",
+        "pover",
+        "pbul",
+        "join",
+        "ifttt",
+        "zulip",
+        "rocket",
+        "rockets",
+        "mmost",
+        "mmosts",
+        "twilio",
+    }
+)
+_HOST_IS_TOKEN = frozenset({"tgram", "slack", "pbul", "join"})
+_SECRET_KEYS = ("pass", "password", "token", "key", "secret", "apikey", "auth")
+
+
+def shown_target(action: str, target: str) -> str:
+    """An alert's target as `alerts list` and `alerts add` show it: an Apprise URL without its
+    password or tokens (mailtos://user:***@host), an --exec command as given."""
+    if action != "notify":
+        return target
+    from urllib.parse import parse_qsl, urlencode, urlsplit
+
+    try:
+        parts = urlsplit(target)
+        host = parts.hostname or ""
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError:
+        return target.split("://", 1)[0] + "://***"
+    scheme = parts.scheme.lower()
+    if scheme in _HOST_IS_TOKEN:
+        return f"{scheme}://***"
+    if scheme in _TOKEN_SCHEMES:
+        return f"{scheme}://{host}{port}" + ("/***" if parts.path.strip("/") else "")
+    user = parts.username or ""
+    if parts.password is not None:
+        user = f"{user}:***"
+    query = urlencode(
+        [
+            (key, "***" if key.lower() in _SECRET_KEYS else value)
+            for key, value in parse_qsl(parts.query, keep_blank_values=True)
+        ],
+        safe="@*",
+    )
+    return f"{scheme}://{user + '@' if user else ''}{host}{port}{parts.path}" + (
+        f"?{query}" if query else ""
+    )
 
 
 def describe_filters(alert: dict[str, Any]) -> str:
@@ -351,25 +419,34 @@ def run_command(command: str, entry: dict[str, Any], timeout: float | None = Non
     args = check_command(command)
     payload = (json.dumps(entry, ensure_ascii=False) + "\n").encode("utf-8")
     limit = EXEC_TIMEOUT if timeout is None else timeout
-    try:
-        process = subprocess.Popen(
-            args,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            env=_environment(entry),
-            start_new_session=True,  # its own process group: a timeout ends all of it
-        )
-    except OSError as error:
-        raise DeliveryError(f"cannot run {args[0]}: {error.strerror or error}") from None
-    try:
-        _out, err = process.communicate(payload, timeout=limit)
-    except subprocess.TimeoutExpired:
-        _kill_group(process, signal)
-        raise DeliveryError(f"{args[0]} did not finish within {limit:g} s (stopped)") from None
-    except BaseException:
-        _kill_group(process, signal)
-        raise
+    # Files, not pipes: a background child the command leaves behind (`sleep 45 &`) holds its
+    # copies of a pipe open, and waiting for pipes to close would wait for that child. The
+    # command's own exit status is what counts.
+    with tempfile.TemporaryFile() as stdin, tempfile.TemporaryFile() as stderr:
+        stdin.write(payload)
+        stdin.seek(0)
+        try:
+            process = subprocess.Popen(
+                args,
+                stdin=stdin,
+                stdout=subprocess.DEVNULL,
+                stderr=stderr,
+                env=_environment(entry),
+                start_new_session=True,  # its own process group: a timeout ends all of it
+            )
+        except OSError as error:
+            raise DeliveryError(f"cannot run {args[0]}: {error.strerror or error}") from None
+        try:
+            process.wait(timeout=limit)
+        except subprocess.TimeoutExpired:
+            _kill_group(process, signal)
+            raise DeliveryError(f"{args[0]} did not finish within {limit:g} s (stopped)") from None
+        except BaseException:
+            _kill_group(process, signal)
+            raise
+        stderr.seek(0, os.SEEK_END)
+        stderr.seek(max(0, stderr.tell() - 65536))  # the tail is what the message shows
+        err = stderr.read()
     if process.returncode != 0:
         said = _last_words(err)
         raise DeliveryError(
@@ -384,7 +461,7 @@ def _kill_group(process: subprocess.Popen[bytes], signal: Any) -> None:
         else:
             process.kill()
     with contextlib.suppress(Exception):
-        process.communicate(timeout=5)
+        process.wait(timeout=5)
 
 
 def send_notification(url: str, entry: dict[str, Any]) -> None:
@@ -513,7 +590,12 @@ def _act(store: Store, alert: dict[str, Any]) -> list[Outcome]:
     waiting = {story for story, lowest in first.items() if lowest > alert["after_item"]}
     waiting -= _done(store, alert["id"], waiting)
     outcomes = []
+    started = time.monotonic()
+    left_over = False
     for entry in story_entries(store, _fresh(store, waiting), alert_filter(alert)):
+        if time.monotonic() - started >= ALERT_BUDGET:
+            left_over = True  # for the next run, no try counted; the mark stays where it was
+            break
         row_item, tries = tried.get(entry["story"], (entry["id"], 0))
         tries += 1
         try:
@@ -525,7 +607,7 @@ def _act(store: Store, alert: dict[str, Any]) -> list[Outcome]:
             continue
         _record(store, alert, entry, row_item, tries)
         outcomes.append(Outcome(alert["name"], entry["title"], tries))
-    if reach > alert["checked_item"]:
+    if reach > alert["checked_item"] and not left_over:
         with store.transaction() as conn:
             conn.execute("UPDATE alerts SET checked_item = ? WHERE id = ?", (reach, alert["id"]))
     return outcomes

@@ -1650,12 +1650,23 @@ def alerts_add(
     """
     import shutil
 
-    from strikewatch.alerts import add_alert, check_apprise_url, check_command, describe_filters
+    from strikewatch.alerts import (
+        add_alert,
+        check_apprise_url,
+        check_command,
+        describe_filters,
+        shown_target,
+    )
 
     if (command is None) == (url is None):
         raise UsageError("give one action: --exec CMD or --notify URL")
     if command is not None:
         program = check_command(command)[0]
+        if shutil.which(program) is None:
+            raise UsageError(
+                f"--exec: cannot find {program}"
+                + (" (no such program)" if os.sep in program else " on your PATH")
+            )
         if not os.path.isabs(program) and shutil.which(program, path=CRON_PATH) is None:
             found = shutil.which(program)
             click.echo(
@@ -1678,7 +1689,8 @@ def alerts_add(
         target=target,
     )
     click.echo(
-        f"Added alert {alert['name']}: {describe_filters(alert)} -> {action} {target}\n"
+        f"Added alert {alert['name']}: {describe_filters(alert)} -> {action}"
+        f" {shown_target(action, target)}\n"
         "It acts on stories that arrive from now on; `strikewatch alerts test"
         f" {alert['name']}` tries it on the latest one."
     )
@@ -1784,9 +1796,14 @@ def digest(app: App, name: str, peek: bool, fmt: str | None, **filters: Any) -> 
     from strikewatch.render import TIMELINE_COLUMNS, emit
     from strikewatch.store import TimelineFilter
 
+    if not name.strip():
+        raise UsageError(
+            "digest needs a NAME (the mark it keeps), e.g. `strikewatch digest morning`"
+        )
     store = app.store()
     entries, upto = digest_entries(store, name, TimelineFilter(**filters))
-    if entries or fmt in ("json", "csv"):
+    # Nothing new prints nothing (cron mails no empty digest), but --json keeps its `[]`.
+    if entries or fmt == "json":
         emit(entries, fmt, TIMELINE_COLUMNS, display=app.display)
     if not peek:
         move_digest_mark(store, name, upto)

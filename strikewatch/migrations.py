@@ -197,17 +197,7 @@ def m004_effective_days(db: Database) -> None:
     ever change, a later migration must work the stored days out again (a test pins the rule)."""
     db.execute("ALTER TABLE items ADD COLUMN effective_day TEXT")
     db.execute("ALTER TABLE items ADD COLUMN effective_why TEXT")
-    marks = ", ".join("?" for _ in STRIKE_CHANGES)
-    reports = db.execute(
-        "SELECT id, title, summary, published FROM items"
-        f" WHERE id IN (SELECT item_id FROM tags WHERE tag IN ({marks}))",
-        STRIKE_CHANGES,
-    ).fetchall()
-    days = [
-        (*stored_effective(title, summary, published), item_id)
-        for item_id, title, summary, published in reports
-    ]
-    db.conn.executemany("UPDATE items SET effective_day = ?, effective_why = ? WHERE id = ?", days)
+    work_out_strike_days(db)
     db.execute(
         """
         CREATE TRIGGER items_effective_stale AFTER UPDATE OF title, summary, published ON items
@@ -245,19 +235,7 @@ def m006_status_days_in_los_angeles(db: Database) -> None:
     its own takes effect on its Los Angeles day (it was the UTC day), and of several days a
     scheduling sentence names the one tied to the start or end wins ("voted on Thursday to strike
     beginning 12:01 a.m. Friday" is Friday). No schema change: only items.effective_day/why."""
-    from strikewatch.status import stored_effective
-
-    marks = ", ".join("?" for _ in STRIKE_CHANGES)
-    reports = db.execute(
-        "SELECT id, title, summary, published FROM items"
-        f" WHERE id IN (SELECT item_id FROM tags WHERE tag IN ({marks}))",
-        STRIKE_CHANGES,
-    ).fetchall()
-    days = [
-        (*stored_effective(title, summary, published), item_id)
-        for item_id, title, summary, published in reports
-    ]
-    db.conn.executemany("UPDATE items SET effective_day = ?, effective_why = ? WHERE id = ?", days)
+    work_out_strike_days(db)
 
 
 @migrations()
@@ -395,6 +373,50 @@ def m008_feed_urls_and_replaced_rows(db: Database) -> None:
             INSERT INTO items_fts (items_fts, rowid, title, summary)
             VALUES ('delete', old.id, old.title, old.summary);
             DELETE FROM items_fts_replaced WHERE id = old.id;
+        END
+        """
+    )
+
+
+def work_out_strike_days(db: Database) -> None:
+    """Store every strike report's day and why, as status.stored_effective works them out now
+    (for a migration that adds the columns or follows a change of that rule)."""
+
+    marks = ", ".join("?" for _ in STRIKE_CHANGES)
+    reports = db.execute(
+        "SELECT id, title, summary, published FROM items"
+        f" WHERE id IN (SELECT item_id FROM tags WHERE tag IN ({marks}))",
+        STRIKE_CHANGES,
+    ).fetchall()
+    days = [
+        (*stored_effective(title, summary, published), item_id)
+        for item_id, title, summary, published in reports
+    ]
+    db.conn.executemany("UPDATE items SET effective_day = ?, effective_why = ? WHERE id = ?", days)
+
+
+@migrations()
+def m009_dates_ahead_and_item_ids_never_reused(db: Database) -> None:
+    """Two changes.
+
+    Strike days are worked out again: a date written with its month ("to begin Aug. 1") is now
+    read up to status.DATE_HORIZON ahead (it was a week), so such a start stays pending until
+    that day instead of starting on the day it was announced.
+
+    Item ids are never given twice. Alerts and digests compare ids ("arrived after item N"), and
+    SQLite gives a new row max(id) + 1, so after `feeds remove --purge` deleted the newest items
+    their ids came back and the new items under them never alerted. `item_ids.high` keeps the
+    highest id ever deleted (an AFTER DELETE trigger, whoever deletes); Store.insert_item gives
+    the next id above both it and max(id)."""
+    work_out_strike_days(db)
+    db.execute("CREATE TABLE item_ids (high INTEGER NOT NULL)")
+    db.execute("INSERT INTO item_ids (high) SELECT coalesce(max(id), 0) FROM items")
+    db.execute(
+        """
+        CREATE TRIGGER item_ids_deleted AFTER DELETE ON items
+        WHEN old.id > (SELECT high FROM item_ids)
+        BEGIN
+            UPDATE item_ids SET high = old.id;
         END
         """
     )

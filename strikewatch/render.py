@@ -707,7 +707,8 @@ def standing_line(status: dict[str, Any]) -> str:
             which = "" if contract == "tv-theatrical" else f" ({contract})"
             line += (
                 f" (last strike{which} {previous['started']} to"
-                f" {previous.get('last_day', previous['ended'])}, {previous['days']} days)"
+                f" {previous.get('last_day', previous['ended'])}, {previous['days']}"
+                f" day{'' if previous['days'] == 1 else 's'})"
             )
     pending = status.get("pending")
     if pending:
@@ -724,26 +725,17 @@ def freshness_line(status: dict[str, Any]) -> str:
     """How fresh the data behind a standing is: the newest report and the last good poll."""
     poll = short_date(status["last_poll"]) if status.get("last_poll") else "never"
     if not status.get("data_through"):
+        if status.get("first_report"):  # reports, all after --as-of
+            return f"no reports up to {status['as_of']} (last successful poll: {poll})"
         return f"no reports stored (last successful poll: {poll})"
     return f"no report since {status['data_through']} (last successful poll: {poll})"
-
-
-def status_date(value: Any) -> str:
-    """A status time as the Los Angeles day it fell on, the days status counts and charts."""
-    from datetime import datetime
-
-    from strikewatch.status import la_day
-
-    try:
-        return la_day(datetime.fromisoformat(str(value))).isoformat()
-    except (TypeError, ValueError):
-        return short_date(value)
 
 
 def last_event_line(status: dict[str, Any]) -> str:
     if not status.get("last_event"):
         return "no events recorded yet"
-    return f"{status_date(status['last_event_at'])} {status['last_event']}: {safe(status['last_title'])}"
+    day = status.get("last_event_day") or short_date(status["last_event_at"])  # Los Angeles
+    return f"{day} {status['last_event']}: {safe(status['last_title'])}"
 
 
 def week_marks(weeks: Sequence[dict[str, Any]]) -> str:
@@ -843,7 +835,7 @@ def print_status(
         body.append(standing_line(status) + "\n", style=style)
         body.append("last: ", style="dim")
         if status.get("last_event"):
-            body.append(f"{status_date(status['last_event_at'])} ")
+            body.append(f"{status.get('last_event_day') or short_date(status['last_event_at'])} ")
             body.append(status["last_event"], style=EVENT_STYLES.get(status["last_event"], ""))
             link = safe_link(status.get("last_link"))
             body.append("\n")

@@ -12,7 +12,8 @@ the day before writers may go back ("board votes to end strike at 12:01 a.m. Wed
    a. if it names a day (a date such as "May 2" or "Sept. 27", or a weekday such as "Wednesday")
       that falls within the week after the report's publication day in Hollywood (Pacific time),
       the change takes effect on that day (a weekday means its next occurrence, that very day
-      included);
+      included); a date with its month counts up to DATE_HORIZON ahead when the sentence has a
+      word of the change itself ("video game strike to begin Aug. 1"), and stays pending;
    b. if it names no day at all but speaks of the future ("to begin at midnight", "will strike",
       "tomorrow", "ends at 12:01 a.m."), the change takes effect the day after the publication
       day in Hollywood;
@@ -31,7 +32,8 @@ Changes are then replayed per contract (tv-theatrical, interactive, commercials:
 order of the day they take effect: a start opens a strike if that contract is not on strike, an
 end closes one if it is; everything else is a repeat. A deal, or an end that closes nothing (a
 strike called off or averted), cancels the starts announced for a later day when it is reported
-before that day. A strike of the guild's own staff is left out. `as_of` is the end of a Los
+before that day, or on that day itself unless a start report published earlier that day said the
+strike had begun (a deal at 12:20 a.m. averts a 12:01 a.m. deadline). A strike of the guild's own staff is left out. `as_of` is the end of a Los
 Angeles day: only reports published by then count, and a change they schedule for a later day
 is shown as pending. The day a strike starts is its day 1. AMPTP, the employers, never strikes.
 Each entry also says how fresh the store's data is (_Freshness).
@@ -52,6 +54,9 @@ from strikewatch.stories import lead_event
 from strikewatch.taxonomy import STRIKE_CHANGES
 
 SCHEDULE_HORIZON = timedelta(days=7)
+# A date written with its month ("to begin Aug. 1") is read further ahead than a weekday: such a
+# start is announced weeks before, and stays pending until that day.
+DATE_HORIZON = timedelta(days=60)
 EVENING_HOUR = 17  # 5 p.m. in Los Angeles: a strike report from then on is about the next day
 CHART_WEEKS = 12
 
@@ -190,14 +195,15 @@ def _sentences(text: str) -> list[str]:
     return [part for part in patterns.sentence_end.split(text) if part.strip()]
 
 
-def _named_days(sentence: str, local_day: date) -> list[tuple[date, int, int]]:
-    """The days a sentence names, in order, resolved near `local_day`, with where each is named."""
+def _named_days(sentence: str, local_day: date) -> list[tuple[date, int, int, bool]]:
+    """The days a sentence names, in order, resolved near `local_day`, with where each is named
+    and whether it is a weekday (read within SCHEDULE_HORIZON) or a date (DATE_HORIZON)."""
     days = []
     for match in _patterns().named_day.finditer(sentence):
         if match.group("weekday"):
             weekday = _WEEKDAYS.index(match.group("weekday").lower())
             found = local_day + timedelta(days=(weekday - local_day.weekday()) % 7)
-            days.append((found, match.start(), match.end()))
+            days.append((found, match.start(), match.end(), True))
             continue
         month = _MONTHS[match.group("month")[:3].lower()]
         day = int(match.group("day"))
@@ -214,11 +220,11 @@ def _named_days(sentence: str, local_day: date) -> list[tuple[date, int, int]]:
                 continue
         if candidates:
             found = min(candidates, key=lambda candidate: abs(candidate - local_day))
-            days.append((found, match.start(), match.end()))
+            days.append((found, match.start(), match.end(), False))
     return days
 
 
-def _tied_day(sentence: str, days: list[tuple[date, int, int]]) -> date:
+def _tied_day(sentence: str, days: list[tuple[date, int, int, bool]]) -> date:
     """Of several days a scheduling sentence names, the one tied to its start or end phrase:
     in "voted on Thursday to strike beginning 12:01 a.m. Friday" that is Friday, the day nearest
     a scheduling word (the later one on a tie), not the first day named."""
@@ -228,8 +234,8 @@ def _tied_day(sentence: str, days: list[tuple[date, int, int]]) -> date:
         for cue in pattern.finditer(sentence)
     ]
 
-    def distance(named: tuple[date, int, int]) -> tuple[int, int]:
-        _, start, end = named
+    def distance(named: tuple[date, int, int, bool]) -> tuple[int, int]:
+        _, start, end, _weekday = named
         gap = min(
             (max(cue_start - end, start - cue_end, 0) for cue_start, cue_end in cues),
             default=0,
@@ -264,7 +270,14 @@ def effective_day(title: str, summary: str, published: str) -> Effective:
         if cue is None:
             continue
         named = _named_days(sentence, local_day)
-        near = [found for found in named if local_day <= found[0] <= local_day + SCHEDULE_HORIZON]
+        # A date beyond the week counts only with a word of the change itself ("to begin
+        # Aug. 1"), not of a vote or a meeting ("members will vote through Oct. 9").
+        far = DATE_HORIZON if patterns.change_word.search(sentence) else SCHEDULE_HORIZON
+        near = [
+            found
+            for found in named
+            if local_day <= found[0] <= local_day + (SCHEDULE_HORIZON if found[3] else far)
+        ]
         if near:
             day = _tied_day(sentence, near)
             return Effective(day, f"names {day:%A %Y-%m-%d} with {cue.group(0)!r}")
@@ -334,10 +347,39 @@ _CONTRACT_CUES = (
         r"|alliance of motion picture",
     ),
 )
+# Phrases that make a strike (or its end) clearly one of another contract, whatever else the
+# headline names: "video game strike", "strike against game companies", "commercials strike".
+_OTHER_STRIKE = (
+    (
+        "interactive",
+        r"(?:video[- ]?games?|game|gaming)(?: (?:performers?|actors?|voice actors?|workers?)(?:'s?)?)?"
+        r" (?:strikes?|walkouts?)|interactive media (?:agreement|contract)"
+        r"|(?:strikes?|walkouts?|walk(?:s|ing)? out) (?:against|on|of) (?:the )?(?:major )?"
+        r"(?:video[- ]?games?|game|gaming) (?:companies|publishers|studios|makers|developers"
+        r"|industry|employers)",
+    ),
+    (
+        "commercials",
+        r"commercials? (?:contract )?(?:strikes?|walkouts?)"
+        r"|(?:strikes?|walkouts?|walk(?:s|ing)? out) (?:against|on) (?:the )?(?:advertisers"
+        r"|ad agencies|advertising (?:agencies|industry))",
+    ),
+)
+# Where a headline turns from the strike to what follows from it ("..., and what it means for
+# video games"): a contract named only after this is not the strike's.
+_ASIDE = (
+    r"\b(?:what (?:it|this|that|the strike) means for|how (?:it|this|the strike) (?:affects|hits)"
+    r"|(?:impact|effect)s? on|fallout for|means for)\b"
+)
 # The guild's own employees striking the guild: the guild is the employer there, not on strike.
+# "Workers" only with the WGA's names: "IATSE workers" are the union's own members.
+_WGA = r"(?:wga|wgaw|wgae|wga (?:west|east)|writers guild(?: of america)?(?: west| east)?)"
 _STAFF_STRIKE = (
-    r"\b(?:(?:wga|guild|writers guild(?: of america)?(?: west| east)?|sag-aftra|dga|iatse)"
+    r"\b(?:(?:guild|sag-aftra|dga|iatse|" + _WGA + r")"
     r"(?:'s|\u2019s)? (?:own )?(?:staff(?:ers)?|employees)(?: union)?"
+    r"|" + _WGA + r"(?:'s|\u2019s)? (?:own )?workers(?: union)?"
+    r"|(?:staff(?:ers)?|employees) (?:at|of) (?:the )?(?:sag-aftra|dga|iatse|guild|" + _WGA + r")"
+    r"|workers (?:at|of) (?:the )?" + _WGA + r""
     r"|staff(?:ers)?(?:'s|\u2019s)? union|union (?:of|representing) (?:its|the guild's|guild)"
     r" (?:staff|employees))\b"
 )
@@ -358,6 +400,11 @@ class _Reading:
             re.IGNORECASE,
         )
         self.staff = re.compile(_STAFF_STRIKE, re.IGNORECASE)
+        self.other_strike = re.compile(
+            "|".join(rf"\b(?P<c{index}>{cue})\b" for index, (_, cue) in enumerate(_OTHER_STRIKE)),
+            re.IGNORECASE,
+        )
+        self.aside = re.compile(_ASIDE, re.IGNORECASE)
 
 
 @cache
@@ -382,22 +429,45 @@ def _hinted(lower: str) -> bool:
         or "ad agenc" in lower
         or "staff" in lower
         or "employee" in lower
+        or ("workers" in lower and ("wga" in lower or "writers guild" in lower))
     )
 
 
 def contract_of(title: str, summary: str | None) -> tuple[str, bool]:
-    """The contract a strike or deal report is about, and whether it names one: the first one
-    its headline names (its summary when the headline names none); else the film and TV one."""
+    """The contract a strike or deal report is about, and whether it names one, read from its
+    headline (its summary when the headline names none): a strike clearly of another contract
+    ("video game strike", "strike against game companies", "commercials strike") is that one;
+    else the one contract it names; a text naming several, or naming another only after it turns
+    to what follows ("and what it means for video games"), is about the film and TV one, the
+    default, as is a text naming none."""
     for text in (title, summary or ""):
         lower = text.lower()
         if _hinted(lower):
-            match = _reading().contract.search(text)
-            if match is not None:
-                index = int(match.lastgroup[1:])  # type: ignore[index]
-                return _CONTRACT_CUES[index][0], True
+            found = _named_contract(text)
+            if found is not None:
+                return found, True
         if any(hint in lower for hint in _TV_HINTS):
             return TV_THEATRICAL, True
     return TV_THEATRICAL, False
+
+
+def _named_contract(text: str) -> str | None:
+    """contract_of for one text with a hint of another contract (None: it names none)."""
+    reading = _reading()
+    strike = reading.other_strike.search(text)
+    if strike is not None:
+        return _OTHER_STRIKE[int(strike.lastgroup[1:])][0]  # type: ignore[index]
+    aside = reading.aside.search(text)
+    main = text[: aside.start()] if aside is not None else text
+    named = {
+        _CONTRACT_CUES[int(match.lastgroup[1:])][0]  # type: ignore[index]
+        for match in reading.contract.finditer(main)
+    }
+    if len(named) == 1:
+        return named.pop()
+    if named or (aside is not None and reading.contract.search(text) is not None):
+        return TV_THEATRICAL
+    return None
 
 
 def is_staff_strike(title: str, summary: str | None) -> bool:
@@ -484,6 +554,12 @@ def _published_day(published: str) -> date | None:
         return None
 
 
+def _day_text(published: str) -> str | None:
+    """A report's Los Angeles day as text (None for a time strikewatch cannot read)."""
+    day = _published_day(published)
+    return day.isoformat() if day else None
+
+
 def _strike_changes(
     conn: sqlite3.Connection, until: str, guilds: Sequence[str], include_undated: bool = False
 ) -> dict[str, list[_Change]]:
@@ -548,12 +624,27 @@ def _first_announced(changes: Sequence[_Change]) -> dict[tuple[str, date], str]:
     return first
 
 
+def _begun(changes: Sequence[_Change]) -> dict[str, list[str]]:
+    """For each contract, when reports of a start were published, in Los Angeles days and
+    times: a start report published on or after a strike's day says it is under way."""
+    begun: dict[str, list[str]] = {}
+    for change in changes:
+        if change.kind == "strike-started":
+            begun.setdefault(change.contract, []).append(change.published)
+    return begun
+
+
 def _calls_off(
-    change: _Change, announced: dict[tuple[str, date], str], on_strike: Collection[str]
+    change: _Change,
+    announced: dict[tuple[str, date], str],
+    on_strike: Collection[str],
+    begun: dict[str, list[str]],
 ) -> list[tuple[str, date]]:
     """The announced starts a deal, or a strike called off or averted, cancels: those of its
     contract (of any, when it names none) not yet under way, first reported before it and due
-    after the day it was reported (Los Angeles)."""
+    after the day it was reported (Los Angeles), or due that very day when no start report
+    published on that day, before it, said the strike had begun (a deal reached at 12:20 a.m.
+    on the strike day averts it: the walkout at 12:01 was a deadline, not a report)."""
     reported = change.reported
     if reported is None or not announced:
         return []
@@ -566,11 +657,16 @@ def _calls_off(
         for due in dues:
             if announced.get((contract, due), change.published) < change.published:
                 off.append((contract, due))
+        if announced.get((contract, reported), change.published) < change.published and not any(
+            published < change.published and _published_day(published) == reported
+            for published in begun.get(contract, ())
+        ):
+            off.append((contract, reported))
     return off
 
 
 # The days after a report on which a start it calls off may be due.
-_DUE_OFFSETS = tuple(timedelta(days=offset) for offset in range(1, SCHEDULE_HORIZON.days + 2))
+_DUE_OFFSETS = tuple(timedelta(days=offset) for offset in range(1, DATE_HORIZON.days + 2))
 
 
 def _replay(changes: Sequence[_Change], as_of: date) -> dict[str, Any]:
@@ -582,6 +678,7 @@ def _replay(changes: Sequence[_Change], as_of: date) -> dict[str, Any]:
     previous: dict[str, Any] | None = None
     later: list[_Change] = []
     announced = _first_announced(changes)
+    begun = _begun(changes)
     called_off: set[tuple[str, date]] = set()
     closers: set[int] = set()  # id() of the ends that closed a strike: no call-off
     checks = sorted(
@@ -594,12 +691,12 @@ def _replay(changes: Sequence[_Change], as_of: date) -> dict[str, Any]:
     )
 
     def check_until(day: date | None) -> None:
-        while checks and (day is None or checks[-1][0] < day):
+        while checks and (day is None or checks[-1][0] <= day):
             change = changes[checks.pop()[2]]
             ending = change.kind == "strike-ended"
             if ending and (id(change) in closers or _contract_for(change, started) in started):
                 continue  # the end of a strike under way, not a call-off
-            called_off.update(_calls_off(change, announced, started))
+            called_off.update(_calls_off(change, announced, started, begun))
 
     for change in changes:
         check_until(change.day)
@@ -625,7 +722,7 @@ def _replay(changes: Sequence[_Change], as_of: date) -> dict[str, Any]:
                 "started": began.day.isoformat(),
                 "ended": change.day.isoformat(),
                 "last_day": max(began.day, change.day - timedelta(days=1)).isoformat(),
-                "days": (change.day - began.day).days,
+                "days": (max(began.day, change.day - timedelta(days=1)) - began.day).days + 1,
             }
     check_until(None)
     pending = next(
@@ -722,7 +819,7 @@ class _Freshness:
     """How fresh the store's data is at the end of a day: its newest report and its last
     successful poll, read once for every guild."""
 
-    __slots__ = ("data_through", "last_poll", "stale")
+    __slots__ = ("data_through", "first_report", "last_poll", "stale")
 
     def __init__(self, conn: sqlite3.Connection, as_of: date) -> None:
         until = end_of_day(as_of)
@@ -730,6 +827,10 @@ class _Freshness:
             "SELECT max(published) FROM items WHERE published <= ?", (until,)
         ).fetchone()[0]
         self.data_through = _published_day(newest) if newest else None
+        oldest = conn.execute("SELECT min(published) FROM items").fetchone()[0]
+        # The Los Angeles day of the oldest stored report, whatever --as-of: "no reports up to
+        # that day" is not "no reports stored".
+        self.first_report = _published_day(oldest) if oldest else None
         try:
             self.last_poll = conn.execute(
                 "SELECT max(last_success) FROM feeds WHERE last_success <= ?", (until,)
@@ -780,6 +881,7 @@ def guild_status(
         "strikes": strikes,
         "last_event": last["event"] if last else None,
         "last_event_at": last["at"] if last else None,
+        "last_event_day": _day_text(last["at"]) if last else None,
         "last_title": last["title"] if last else None,
         "last_link": last["link"] if last else None,
         "previous_strike": replay["previous"],
@@ -793,6 +895,7 @@ def guild_status(
         if pending
         else None,
         "data_through": freshness.data_through.isoformat() if freshness.data_through else None,
+        "first_report": freshness.first_report.isoformat() if freshness.first_report else None,
         "last_poll": freshness.last_poll,
         "stale": freshness.stale,
     }

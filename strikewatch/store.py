@@ -38,7 +38,7 @@ from strikewatch.stories import (
 if TYPE_CHECKING:
     from strikewatch.parse import Item
 
-SCHEMA_VERSION = 8  # one per migration
+SCHEMA_VERSION = 9  # one per migration
 BUSY_TIMEOUT_SECONDS = 30.0
 # poll_log keeps each feed's last POLL_LOG_DAYS days or last POLL_LOG_KEEP polls, whichever
 # is more.
@@ -510,10 +510,12 @@ class Store:
         the source gave no usable date, so `published` is when it was first seen."""
         cursor = self.conn.execute(
             """
-            INSERT INTO items (title, link, guid, summary, published, published_raw, first_seen,
-                               source, feed_id, content_hash, guilds, events, rules_version,
-                               effective_day, effective_why, undated)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            INSERT INTO items (id, title, link, guid, summary, published, published_raw,
+                               first_seen, source, feed_id, content_hash, guilds, events,
+                               rules_version, effective_day, effective_why, undated)
+            VALUES ((SELECT max(high, coalesce((SELECT max(id) FROM items), 0)) + 1
+                     FROM item_ids),
+                    ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """,
             (
                 item.title,

@@ -46,6 +46,9 @@ def isolated_user_folders(
     monkeypatch.setenv("XDG_CACHE_HOME", str(session_cache))
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
     monkeypatch.delenv("STRIKEWATCH_CACHE_DIR", raising=False)
+    # The developer's own database and rules file are not the test's either.
+    monkeypatch.delenv("STRIKEWATCH_DB", raising=False)
+    monkeypatch.delenv("STRIKEWATCH_RULES", raising=False)
 
 
 @pytest.fixture

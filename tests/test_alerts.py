@@ -332,7 +332,10 @@ def test_a_missing_command_fails_that_alert_only(run, outlets, box, tmp_path):
     outlets.subscribe(run, "deadline")
     recorder = box()
     missing = tmp_path / "no-such-program"
-    run("alerts", "add", "gone", "--exec", str(missing))
+    missing.write_text("#!/bin/sh\nexit 0\n")
+    missing.chmod(0o755)
+    assert run("alerts", "add", "gone", "--exec", str(missing)).exit_code == 0
+    missing.unlink()  # gone after the alert was added
     run("alerts", "add", "fine", "--exec", recorder.command)
     outlets.stories["deadline"] = [deal_reports()["deadline"]]
     result = poll(run, "--quiet")
@@ -480,7 +483,7 @@ def digest_first_run_titles(run) -> list[str]:
 # -- managing alerts ----------------------------------------------------------------------
 
 
-def test_alerts_add_list_remove_and_usage_errors(run, run_json, box):
+def test_alerts_add_list_remove_and_usage_errors(run, run_json, box, tmp_path, monkeypatch):
     recorder = box()
     added = run(
         "alerts", "add", "wga", "-g", "writers", "-e", "strike-started", "--exec", recorder.command
@@ -492,10 +495,17 @@ def test_alerts_add_list_remove_and_usage_errors(run, run_json, box):
     assert run("alerts", "add", "x", "--exec", "a", "--notify", "json://h").exit_code == 2
     assert run("alerts", "add", "x", "--exec", "'unbalanced").exit_code == 2
     assert run("alerts", "add", "x", "--guild", "equity", "--exec", "true").exit_code == 2
-    relative = run("alerts", "add", "cronless", "--exec", "no-such-tool-anywhere --flag")
+    tools = tmp_path / "tools"
+    tools.mkdir()
+    (tools / "my-pager").write_text("#!/bin/sh\nexit 0\n")
+    (tools / "my-pager").chmod(0o755)
+    monkeypatch.setenv("PATH", f"{tools}{os.pathsep}{os.environ.get('PATH', '')}")
+    relative = run("alerts", "add", "cronless", "--exec", "my-pager --flag")
     assert (
         relative.exit_code == 0
-        and "warning: no-such-tool-anywhere is not in /usr/bin:/bin" in relative.stderr
+        and f"warning: my-pager is not in /usr/bin:/bin, cron's PATH; give its full path,"
+        f" {tools / 'my-pager'}"
+        in relative.stderr
     )
     (row, _) = run_json("alerts", "list")
     assert row["guilds"] == ["wga"] and row["events"] == ["strike-started"]

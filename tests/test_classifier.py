@@ -221,22 +221,6 @@ def test_explain_agrees_with_classify(clf: Classifier) -> None:
         assert clf.explain(title, summary).tags == clf.classify_uncached(title, summary)
 
 
-def test_warm_up_compiles_what_tagging_needs() -> None:
-    """Workers are forked after warm_up: a regex it leaves out is compiled again in each of
-    them, one it adds (explain's) costs every start for nothing."""
-    fresh = load_classifier()
-    fresh.warm_up()
-    warmed = set(fresh._regexes)
-    assert warmed and warmed.isdisjoint(fresh._explain_only)
-    lines = Path(__file__).parent / "data" / "labeled" / "headlines.jsonl"
-    for line in lines.read_text(encoding="utf-8").splitlines():
-        record = json.loads(line)
-        fresh.classify_uncached(record["title"], record.get("summary") or "")
-    assert set(fresh._regexes) == warmed
-    fresh.explain("WGA and AMPTP reach tentative deal", "")
-    assert set(fresh._regexes) > warmed
-
-
 def test_version_is_stable(clf: Classifier) -> None:
     again = load_classifier()
     assert clf.version == again.version

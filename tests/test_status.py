@@ -601,7 +601,7 @@ def test_reclassify_tags_the_text_a_poll_has_just_saved(season_store, monkeypatc
 # Work the rule's fingerprint out again after changing it on purpose, *and* add a migration that
 # works out items.effective_day and effective_why again for every stored strike report: the
 # store keeps the days the old rule gave, and status trusts them.
-EFFECTIVE_RULE_FINGERPRINT = "770a28ab6ec4e506"  # issue 16: m006_status_days_in_los_angeles
+EFFECTIVE_RULE_FINGERPRINT = "8328a0e76ae9636e"  # m009_dates_ahead_and_item_ids_never_reused
 
 
 def test_the_effective_day_rule_is_pinned():
@@ -664,6 +664,7 @@ def test_the_effective_day_rule_is_pinned():
         repr(status._MONTHS),
         repr(status._WEEKDAYS),
         repr(status.SCHEDULE_HORIZON),
+        repr(status.DATE_HORIZON),
         repr(status.EVENING_HOUR),
     ]
     fingerprint = hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
@@ -701,7 +702,7 @@ def test_a_strike_started_and_ended_on_one_day_is_over(tmp_path, reports):
             "started": "2023-05-02",
             "ended": "2023-05-02",
             "last_day": "2023-05-02",
-            "days": 0,
+            "days": 1,  # the start day is day 1
         }
 
 

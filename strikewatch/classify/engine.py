@@ -1,8 +1,8 @@
 """The engine: runs the compiled rule program over a headline and its summary.
 
-Classifying must cost about as much as parsing the JSON line an item came in (`classify
---jsonl` runs over tens of thousands of lines), so the work is done by the regex engine, in
-C, not by Python stepping through words:
+Classifying runs over tens of thousands of lines (`classify --jsonl`, `import`,
+`reclassify`), so the work is done by the regex engine, in C, not by Python stepping through
+words:
 
 * A text is split at white space and each chunk is looked up in a memoized lexicon, so the
   whole text becomes a short string of two-character word codes (see tokens).
@@ -218,13 +218,6 @@ class Classifier:
         self._cache: dict[tuple[str, str], Tags] = {}
         self._by_codes: dict[str, Tags] = {}  # the tags of a text's codes (see _run)
         self._tags: dict[tuple[tuple[str, ...], tuple[str, ...]], Tags] = {}  # a few hundred
-
-    def warm_up(self) -> None:
-        """Compile every regex tagging may need now (a sixth of a second), before forking
-        workers that would each compile them again."""
-        for name in self._sources:
-            if name not in self._explain_only:
-                self._rx(name)
 
     @property
     def program(self) -> Program:

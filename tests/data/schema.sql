@@ -38,6 +38,8 @@ CREATE TABLE alerts ( id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, guilds 
 CREATE TABLE digest_marks ( name TEXT PRIMARY KEY, last_item INTEGER NOT NULL, marked_at TEXT NOT NULL );
 -- table feeds
 CREATE TABLE feeds ( id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, url TEXT NOT NULL UNIQUE, title TEXT, active INTEGER NOT NULL DEFAULT 1, added_at TEXT NOT NULL, etag TEXT, last_modified TEXT, last_status INTEGER, error TEXT, error_count INTEGER NOT NULL DEFAULT 0, last_polled TEXT, last_success TEXT, next_poll TEXT );
+-- table item_ids
+CREATE TABLE item_ids (high INTEGER NOT NULL);
 -- table item_sources
 CREATE TABLE item_sources ( item_id INTEGER NOT NULL REFERENCES items(id) ON DELETE CASCADE, feed_id INTEGER REFERENCES feeds(id) ON DELETE SET NULL, source TEXT NOT NULL, guid TEXT, link TEXT, title TEXT NOT NULL, first_seen TEXT NOT NULL, PRIMARY KEY (item_id, source) );
 -- table items
@@ -58,6 +60,8 @@ CREATE TABLE items_fts_replaced (id INTEGER PRIMARY KEY, title TEXT, summary TEX
 CREATE TABLE poll_log ( id INTEGER PRIMARY KEY, feed_id INTEGER REFERENCES feeds(id) ON DELETE CASCADE, started_at TEXT NOT NULL, duration_ms INTEGER, status INTEGER, outcome TEXT NOT NULL, new_items INTEGER NOT NULL DEFAULT 0, updated_items INTEGER NOT NULL DEFAULT 0, bytes INTEGER, error TEXT );
 -- table tags
 CREATE TABLE tags ( item_id INTEGER NOT NULL REFERENCES items(id) ON DELETE CASCADE, kind TEXT NOT NULL CHECK (kind IN ('guild', 'event')), tag TEXT NOT NULL, published TEXT NOT NULL, PRIMARY KEY (item_id, tag) );
+-- trigger item_ids_deleted
+CREATE TRIGGER item_ids_deleted AFTER DELETE ON items WHEN old.id > (SELECT high FROM item_ids) BEGIN UPDATE item_ids SET high = old.id; END;
 -- trigger items_ad
 CREATE TRIGGER items_ad AFTER DELETE ON items BEGIN INSERT INTO items_fts (items_fts, rowid, title, summary) VALUES ('delete', old.id, old.title, old.summary); DELETE FROM items_fts_replaced WHERE id = old.id; END;
 -- trigger items_ai
