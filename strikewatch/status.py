@@ -622,13 +622,17 @@ def _first_announced(changes: Sequence[_Change]) -> dict[tuple[str, date], str]:
     return first
 
 
-def _begun(changes: Sequence[_Change]) -> dict[str, list[str]]:
-    """For each contract, when reports of a start were published, in Los Angeles days and
-    times: a start report published on or after a strike's day says it is under way."""
-    begun: dict[str, list[str]] = {}
+def _begun(changes: Sequence[_Change]) -> dict[tuple[str, date], str]:
+    """For each contract and Los Angeles day, when the first report of a start was published
+    that day: a start report published on or after a strike's day says it is under way."""
+    begun: dict[tuple[str, date], str] = {}
     for change in changes:
-        if change.kind == "strike-started":
-            begun.setdefault(change.contract, []).append(change.published)
+        if change.kind != "strike-started":
+            continue
+        day = _published_day(change.published)
+        if day is not None:
+            key = (change.contract, day)
+            begun[key] = min(begun.get(key, change.published), change.published)
     return begun
 
 
@@ -636,7 +640,7 @@ def _calls_off(
     change: _Change,
     announced: dict[tuple[str, date], str],
     on_strike: Collection[str],
-    begun: dict[str, list[str]],
+    begun: dict[tuple[str, date], str],
 ) -> list[tuple[str, date]]:
     """The announced starts a deal, or a strike called off or averted, cancels: those of its
     contract (of any, when it names none) not yet under way, first reported before it and due
@@ -655,9 +659,9 @@ def _calls_off(
         for due in dues:
             if announced.get((contract, due), change.published) < change.published:
                 off.append((contract, due))
-        if announced.get((contract, reported), change.published) < change.published and not any(
-            published < change.published and _published_day(published) == reported
-            for published in begun.get(contract, ())
+        if (
+            announced.get((contract, reported), change.published) < change.published
+            and begun.get((contract, reported), change.published) >= change.published
         ):
             off.append((contract, reported))
     return off
