@@ -471,6 +471,41 @@ GUILD = IdType("guild", taxonomy.resolve_guild, taxonomy.guild_ids)
 EVENT = IdType("event", taxonomy.resolve_event, taxonomy.event_ids)
 
 
+def _tag_and_source_options(things: str, source_help: str) -> list[Any]:
+    """--guild, --event and --source, as every command that filters by them spells them
+    (`things`: "items" or "stories")."""
+    return [
+        click.option(
+            "--guild",
+            "-g",
+            "guilds",
+            type=GUILD,
+            cls=IdOption,
+            multiple=True,
+            help=f"Only {things} about this guild (repeatable): {{ids}}.",
+            metavar="GUILD",
+        ),
+        click.option(
+            "--event",
+            "-e",
+            "events",
+            type=EVENT,
+            cls=IdOption,
+            multiple=True,
+            help=f"Only {things} reporting this event (repeatable): {{ids}}.",
+            metavar="EVENT",
+        ),
+        click.option(
+            "--source",
+            "sources",
+            multiple=True,
+            metavar="NAME",
+            shell_complete=_complete_sources,
+            help=source_help,
+        ),
+    ]
+
+
 def filter_options(
     with_since: bool = True,
     timeline: bool = True,
@@ -481,28 +516,10 @@ def filter_options(
     (which has no --all or --no-collapse: it ranks stories, tracked or not)."""
 
     def decorate(function):
-        options = [
-            click.option(
-                "--guild",
-                "-g",
-                "guilds",
-                type=GUILD,
-                cls=IdOption,
-                multiple=True,
-                help="Only items about this guild (repeatable): {ids}.",
-                metavar="GUILD",
-            ),
-            click.option(
-                "--event",
-                "-e",
-                "events",
-                type=EVENT,
-                cls=IdOption,
-                multiple=True,
-                help="Only items reporting this event (repeatable): {ids}.",
-                metavar="EVENT",
-            ),
-        ]
+        guild, event, source = _tag_and_source_options(
+            "items", "Only items from this source (feed name; repeatable)."
+        )
+        options = [guild, event]
         if with_since:
             options.append(
                 click.option(
@@ -517,14 +534,7 @@ def filter_options(
                 type=DateType(end_of_day=True),
                 help="Only items published on or before DATE.",
             ),
-            click.option(
-                "--source",
-                "sources",
-                multiple=True,
-                metavar="NAME",
-                shell_complete=_complete_sources,
-                help="Only items from this source (feed name; repeatable).",
-            ),
+            source,
             click.option(
                 "--limit",
                 "-n",
@@ -1544,36 +1554,9 @@ def _act_on_alerts(store: Store, quiet: bool) -> bool:
 
 def alert_filter_options(function):
     """The timeline filters an alert or a digest can keep: --guild, --event, --source."""
-    options = [
-        click.option(
-            "--guild",
-            "-g",
-            "guilds",
-            type=GUILD,
-            cls=IdOption,
-            multiple=True,
-            metavar="GUILD",
-            help="Only stories about this guild (repeatable): {ids}.",
-        ),
-        click.option(
-            "--event",
-            "-e",
-            "events",
-            type=EVENT,
-            cls=IdOption,
-            multiple=True,
-            metavar="EVENT",
-            help="Only stories reporting this event (repeatable): {ids}.",
-        ),
-        click.option(
-            "--source",
-            "sources",
-            multiple=True,
-            metavar="NAME",
-            shell_complete=_complete_sources,
-            help="Only stories carried by this source (feed name; repeatable).",
-        ),
-    ]
+    options = _tag_and_source_options(
+        "stories", "Only stories carried by this source (feed name; repeatable)."
+    )
     for option in reversed(options):
         function = option(function)
     return function
