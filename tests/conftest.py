@@ -12,6 +12,7 @@ from strikewatch import taxonomy
 from strikewatch.cli import App, cli
 from strikewatch.ingest import import_file
 from strikewatch.store import Store
+from tests import faultserver as fs
 from tests.feeds import DEADLINE, GUILD, VARIETY, ConditionalFeed, atom, rss
 from tests.season import SEASON, ArchiveClassifier
 
@@ -49,6 +50,14 @@ def isolated_user_folders(
     # The developer's own database and rules file are not the test's either.
     monkeypatch.delenv("STRIKEWATCH_DB", raising=False)
     monkeypatch.delenv("STRIKEWATCH_RULES", raising=False)
+
+
+@pytest.fixture
+def server():
+    """A loopback server whose routes answer as a test tells them to (tests/faultserver.py)."""
+    started = fs.FaultServer()
+    yield started
+    started.stop()
 
 
 @pytest.fixture

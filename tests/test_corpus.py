@@ -90,11 +90,6 @@ def order(entry: dict[str, Any]) -> tuple[str, str]:
     return (entry.get("link") or "", entry.get("title") or " ".join(entry.get("title_has", ())))
 
 
-@pytest.fixture
-def server():
-    started = fs.FaultServer()
-    yield started
-    started.stop()
 
 
 @pytest.mark.parametrize("document", documents())

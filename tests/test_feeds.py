@@ -292,20 +292,16 @@ def test_feeds_import_takes_local_files_only_when_allowed_and_only_regular_ones(
     }
 
 
-def test_a_redirect_target_is_compared_in_its_stored_form(run, run_json):
-    server = fs.FaultServer()
-    try:
-        home = server.route("/", fs.static(rss([STORY])))
-        bare = home.removesuffix("/")  # what a Location header may say: no path at all
-        server.route("/old.xml", fs.status("301 Moved Permanently", Location=bare))
-        run("feeds", "add", server.url("/old.xml"), "--name", "old", "--no-check")
-        run("feeds", "add", home, "--name", "home", "--no-check")
-        result = run("poll")
-        assert result.exit_code == 0, result.output
-        assert "another subscribed feed already has that address" in result.stderr
-        # Alone, the feed follows its redirect, and is stored as `feeds add` would store it.
-        assert run("feeds", "remove", "home", "--purge").exit_code == 0
-        assert run("poll").exit_code == 0
-        assert [feed["url"] for feed in run_json("feeds", "list")] == [home]
-    finally:
-        server.stop()
+def test_a_redirect_target_is_compared_in_its_stored_form(run, run_json, server):
+    home = server.route("/", fs.static(rss([STORY])))
+    bare = home.removesuffix("/")  # what a Location header may say: no path at all
+    server.route("/old.xml", fs.status("301 Moved Permanently", Location=bare))
+    run("feeds", "add", server.url("/old.xml"), "--name", "old", "--no-check")
+    run("feeds", "add", home, "--name", "home", "--no-check")
+    result = run("poll")
+    assert result.exit_code == 0, result.output
+    assert "another subscribed feed already has that address" in result.stderr
+    # Alone, the feed follows its redirect, and is stored as `feeds add` would store it.
+    assert run("feeds", "remove", "home", "--purge").exit_code == 0
+    assert run("poll").exit_code == 0
+    assert [feed["url"] for feed in run_json("feeds", "list")] == [home]

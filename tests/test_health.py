@@ -92,11 +92,6 @@ def warnings(stderr: str) -> list[str]:
     return [line for line in stderr.splitlines() if line.startswith("warning:")]
 
 
-@pytest.fixture
-def server():
-    started = fs.FaultServer()
-    yield started
-    started.stop()
 
 
 def serve(server: fs.FaultServer, case: Case, stories: list[Story]) -> str:

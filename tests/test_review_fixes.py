@@ -132,39 +132,31 @@ def test_a_parser_surprise_in_a_poll_names_the_error_and_its_message(tmp_path, r
 # -- 2: feeds add stores where a permanent redirect leads -----------------------------------
 
 
-def test_feeds_add_subscribes_to_the_permanent_redirects_target(run, run_json):
-    server = fs.FaultServer()
-    try:
-        home = server.route("/feed/", fs.static(rss([STORY])))
-        server.route("/feed", fs.status("301 Moved Permanently", Location=home))
-        first = run("feeds", "add", home, "--name", "trade")
-        assert first.exit_code == 0, first.output
-        again = run("feeds", "add", server.url("/feed"))
-        assert again.exit_code == 0, again.output
-        assert f"{server.url('/feed')} moved permanently to {home}" in again.stdout
-        assert "Already subscribed: trade" in again.stdout
-        assert [feed["url"] for feed in run_json("feeds", "list")] == [home]
-    finally:
-        server.stop()
+def test_feeds_add_subscribes_to_the_permanent_redirects_target(run, run_json, server):
+    home = server.route("/feed/", fs.static(rss([STORY])))
+    server.route("/feed", fs.status("301 Moved Permanently", Location=home))
+    first = run("feeds", "add", home, "--name", "trade")
+    assert first.exit_code == 0, first.output
+    again = run("feeds", "add", server.url("/feed"))
+    assert again.exit_code == 0, again.output
+    assert f"{server.url('/feed')} moved permanently to {home}" in again.stdout
+    assert "Already subscribed: trade" in again.stdout
+    assert [feed["url"] for feed in run_json("feeds", "list")] == [home]
 
 
-def test_a_discovered_feed_link_that_is_a_page_is_refused(run, run_json):
-    server = fs.FaultServer()
-    try:
-        page = (
-            b'<!DOCTYPE html><html><head><link rel="alternate" type="application/rss+xml"'
-            b' href="/news/"></head><body>News</body></html>'
-        )
-        server.route("/news/", fs.static(page, "text/html"))
-        home = server.route("/", fs.static(page, "text/html"))
-        result = run("feeds", "add", home)
-        assert result.exit_code == 1
-        [line] = result.stderr.strip().splitlines()
-        assert "is not a feed either" in line and server.url("/news/") in line
-        # nothing subscribed: not even the database was made (feeds list, read-only, says so)
-        assert "no such database" in run("feeds", "list").stderr
-    finally:
-        server.stop()
+def test_a_discovered_feed_link_that_is_a_page_is_refused(run, run_json, server):
+    page = (
+        b'<!DOCTYPE html><html><head><link rel="alternate" type="application/rss+xml"'
+        b' href="/news/"></head><body>News</body></html>'
+    )
+    server.route("/news/", fs.static(page, "text/html"))
+    home = server.route("/", fs.static(page, "text/html"))
+    result = run("feeds", "add", home)
+    assert result.exit_code == 1
+    [line] = result.stderr.strip().splitlines()
+    assert "is not a feed either" in line and server.url("/news/") in line
+    # nothing subscribed: not even the database was made (feeds list, read-only, says so)
+    assert "no such database" in run("feeds", "list").stderr
 
 
 # -- 3: upgrading a database written by an older version ------------------------------------
@@ -290,18 +282,14 @@ def test_an_opml_file_given_to_poll_or_feeds_add_says_use_feeds_import(tmp_path,
     assert run_json("feeds", "list") == []
 
 
-def test_an_opml_file_served_over_http_says_opml(run, run_json):
-    server = fs.FaultServer()
-    try:
-        url = server.route("/subs.opml", fs.static(SUBSCRIPTIONS, "text/xml"))
-        polled = run("poll", url)
-        assert polled.exit_code == 1
-        assert OPML_HINT in polled.stderr and "HTML" not in polled.stderr
-        added = run("feeds", "add", url)
-        assert added.exit_code == 1 and OPML_HINT in added.stderr
-        assert run_json("feeds", "list") == []
-    finally:
-        server.stop()
+def test_an_opml_file_served_over_http_says_opml(run, run_json, server):
+    url = server.route("/subs.opml", fs.static(SUBSCRIPTIONS, "text/xml"))
+    polled = run("poll", url)
+    assert polled.exit_code == 1
+    assert OPML_HINT in polled.stderr and "HTML" not in polled.stderr
+    added = run("feeds", "add", url)
+    assert added.exit_code == 1 and OPML_HINT in added.stderr
+    assert run_json("feeds", "list") == []
 
 
 def test_a_json_lines_archive_given_to_poll_says_use_import(tmp_path, run):
@@ -318,36 +306,26 @@ def test_a_json_lines_archive_given_to_poll_says_use_import(tmp_path, run):
 # -- 9: messages that name what went wrong --------------------------------------------------
 
 
-def test_a_redirect_to_an_invalid_address_names_it(run):
-    server = fs.FaultServer()
-    try:
-        url = server.route("/feed", fs.status("301 Moved Permanently", Location="http://[::1"))
-        result = run("poll", url)
-        assert result.exit_code == 1
-        assert "redirected to an invalid address: 'http://[::1'" in result.stderr
-        assert "ValueError" not in result.stderr
-    finally:
-        server.stop()
+def test_a_redirect_to_an_invalid_address_names_it(run, server):
+    url = server.route("/feed", fs.status("301 Moved Permanently", Location="http://[::1"))
+    result = run("poll", url)
+    assert result.exit_code == 1
+    assert "redirected to an invalid address: 'http://[::1'" in result.stderr
+    assert "ValueError" not in result.stderr
 
 
-def test_a_truncated_gzip_body_says_it_was_cut_short(run):
+def test_a_truncated_gzip_body_says_it_was_cut_short(run, server):
     import gzip
 
     whole = gzip.compress(rss([STORY]))
-    server = fs.FaultServer()
-    try:
-        url = server.route(
-            "/feed",
-            fs.static(
-                whole[: len(whole) // 2], "application/rss+xml", **{"Content-Encoding": "gzip"}
-            ),
-        )
-        result = run("poll", url)
-        assert result.exit_code == 1
-        assert "the gzip-compressed body was cut short" in result.stderr
-        assert "empty response" not in result.stderr
-    finally:
-        server.stop()
+    url = server.route(
+        "/feed",
+        fs.static(whole[: len(whole) // 2], "application/rss+xml", **{"Content-Encoding": "gzip"}),
+    )
+    result = run("poll", url)
+    assert result.exit_code == 1
+    assert "the gzip-compressed body was cut short" in result.stderr
+    assert "empty response" not in result.stderr
 
 
 def test_feeds_add_of_nothing_asks_for_an_address(run):
