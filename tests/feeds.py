@@ -165,3 +165,9 @@ class ConditionalFeed:
                 "Content-Type": self.content_type,
             },
         )
+
+
+# The keys every timeline entry carries at least (the contract's JSON section).
+ENTRY_KEYS = frozenset(
+    {"id", "published", "title", "link", "source", "summary", "guilds", "events"}
+)

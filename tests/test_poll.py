@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import sqlite3
 
-from tests.feeds import DEADLINE, GUILD, VARIETY, Story, atom, rss
+from tests.feeds import DEADLINE, ENTRY_KEYS, GUILD, VARIETY, Story, atom, rss
 
 
 @contextlib.contextmanager
@@ -53,16 +53,7 @@ def test_poll_stores_and_timeline_orders_by_utc(three_feeds, run, run_json):
     first = wga[0]
     assert first["published"] == "2023-04-17T23:15:00+00:00"
     assert first["source"] == "variety"
-    assert set(first) >= {
-        "id",
-        "published",
-        "title",
-        "link",
-        "source",
-        "summary",
-        "guilds",
-        "events",
-    }
+    assert set(first) >= ENTRY_KEYS
     assert wga[1]["summary"] == "Pickets go up at studios on Tuesday."  # HTML stripped
 
     # A bare date is a UTC day: the ratification (2023-10-10T03:30Z) is on the 10th, not the 9th.
