@@ -108,7 +108,10 @@ class StrikewatchGroup(click.Group):
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
-            return super().invoke(ctx)
+            result = super().invoke(ctx)
+            if self.invoke_without_command and ctx.invoked_subcommand is None:
+                click.echo(ctx.get_help())  # a bare `strikewatch`, `feeds`...: help, not an error
+            return result
         except PollLocked as error:
             # Cron overlapping a healthy run is no news; one holding on for an hour may be stuck.
             if error.stale or not getattr(ctx.obj, "quiet", False):
@@ -648,8 +651,6 @@ def cli(ctx: click.Context, db_path: str | None, rules: tuple[str, ...]) -> None
     # --guild/--event, a status row, a chart letter.
     taxonomy.forget_additions()
     taxonomy.add_from_rules_files(ctx.obj.rules)
-    if ctx.invoked_subcommand is None:  # bare `strikewatch`: help, not an error
-        click.echo(ctx.get_help())
 
 
 @cli.command(
@@ -691,11 +692,8 @@ def path(app: App, show_rules: bool) -> None:
         "strikewatch feeds remove deadline",
     ),
 )
-@click.pass_context
-def feeds(ctx: click.Context) -> None:
+def feeds() -> None:
     """Manage the feeds that `poll` fetches."""
-    if ctx.invoked_subcommand is None:  # bare `strikewatch feeds`: help, not an error
-        click.echo(ctx.get_help())
 
 
 @feeds.command(
@@ -1586,11 +1584,8 @@ def _complete_digests(ctx: click.Context, param: click.Parameter, incomplete: st
         "strikewatch alerts test deals",
     ),
 )
-@click.pass_context
-def alerts(ctx: click.Context) -> None:
+def alerts() -> None:
     """Be told of each new matching story, once, on every poll and import."""
-    if ctx.invoked_subcommand is None:  # bare `strikewatch alerts`: help, not an error
-        click.echo(ctx.get_help())
 
 
 @alerts.command(
