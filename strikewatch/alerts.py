@@ -38,7 +38,7 @@ from strikewatch.errors import DeliveryError, StoreError, UsageError
 from strikewatch.filters import TimelineFilter
 from strikewatch.normalize import to_utc_iso, utcnow
 from strikewatch.sanitize import strip_controls
-from strikewatch.store import tag_list_json
+from strikewatch.store import lock_beside, tag_list_json
 from strikewatch.stories import parties_of
 
 if TYPE_CHECKING:
@@ -530,25 +530,8 @@ class Outcome:
 def delivery_lock(db_path: str) -> Iterator[None]:
     """One delivering run at a time (a poll and an import may end together): the second waits,
     then finds the first one's deliveries recorded. The OS frees it if the holder dies."""
-    lock_path = db_path + ".alerts-lock"
-    try:
-        handle = open(lock_path, "a+b")  # noqa: SIM115 - held for the whole pass
-    except OSError as error:
-        raise StoreError(
-            f"{lock_path}: cannot create lock file: {error.strerror or error}"
-        ) from None
-    try:
-        if os.name == "nt":
-            import msvcrt
-
-            msvcrt.locking(handle.fileno(), msvcrt.LK_LOCK, 1)
-        else:
-            import fcntl
-
-            fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+    with lock_beside(db_path, ".alerts-lock", wait=True):
         yield
-    finally:
-        handle.close()
 
 
 def act_on_new(store: Store) -> list[Outcome]:

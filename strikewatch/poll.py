@@ -28,7 +28,7 @@ from strikewatch.errors import (
 from strikewatch.normalize import feed_url, to_utc_iso, utcnow
 from strikewatch.parse import ParsedFeed, parse_feed
 from strikewatch.paths import data_path
-from strikewatch.store import Store, derive_feed_name, normalize_location
+from strikewatch.store import Store, derive_feed_name, lock_beside, normalize_location
 
 if TYPE_CHECKING:
     import requests
@@ -103,28 +103,12 @@ def backoff_delay(error_count: int) -> timedelta:
 def poll_lock(db_path: Path):
     """A non-blocking lock beside the database; the OS frees it if the holder dies. The holder
     writes its PID and start time into the file, so an overlapping run can say who holds it."""
-    lock_path = Path(str(db_path) + ".poll-lock")
-    try:
-        handle = open(lock_path, "a+b")  # noqa: SIM115 - held for the duration of the poll
-    except OSError as error:
-        raise StoreError(
-            f"{lock_path}: cannot create lock file: {error.strerror or error}"
-        ) from None
-    try:
-        if os.name == "nt":
-            import msvcrt
-
-            try:
-                msvcrt.locking(handle.fileno(), msvcrt.LK_NBLCK, 1)
-            except OSError:
-                raise PollLocked("another poll is already running; skipping this one") from None
-        else:
-            import fcntl
-
-            try:
-                fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except OSError:
-                raise _locked_by(handle) from None
+    with lock_beside(db_path, ".poll-lock", wait=False) as (handle, held):
+        if not held:
+            if os.name == "nt":  # the locked byte cannot be read there
+                raise PollLocked("another poll is already running; skipping this one")
+            raise _locked_by(handle)
+        if os.name != "nt":
             with contextlib.suppress(OSError):  # the PID is a courtesy, not the lock
                 handle.truncate(0)
                 handle.write(
@@ -132,8 +116,6 @@ def poll_lock(db_path: Path):
                 )
                 handle.flush()
         yield
-    finally:
-        handle.close()
 
 
 STALE_LOCK_SECONDS = 3600  # a poll holding on this long is probably stuck: worth a cron mail

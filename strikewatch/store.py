@@ -72,6 +72,38 @@ class StoredItem:
 LISTING_BATCH = 500
 
 
+@contextmanager
+def lock_beside(db_path: str | os.PathLike[str], suffix: str, *, wait: bool) -> Iterator[Any]:
+    """An exclusive lock on the file `db_path + suffix`, which the OS frees if its holder dies.
+    Yields the open lock file and whether it is held: without `wait`, a lock another process
+    holds (or one the system cannot take) is `(file, False)`; with `wait`, it waits its turn."""
+    lock_path = str(db_path) + suffix
+    try:
+        handle = open(lock_path, "a+b")  # noqa: SIM115 - held for the caller's whole block
+    except OSError as error:
+        raise StoreError(
+            f"{lock_path}: cannot create lock file: {error.strerror or error}"
+        ) from None
+    try:
+        held = True
+        try:
+            if os.name == "nt":
+                import msvcrt
+
+                msvcrt.locking(handle.fileno(), msvcrt.LK_LOCK if wait else msvcrt.LK_NBLCK, 1)
+            else:
+                import fcntl
+
+                fcntl.flock(handle.fileno(), fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+        except OSError:
+            if wait:
+                raise
+            held = False
+        yield handle, held
+    finally:
+        handle.close()
+
+
 def describe_sqlite_error(error: sqlite3.Error, path: str | None = None) -> str:
     """One true line for what SQLite said. The database is called damaged only when `PRAGMA
     quick_check` on `path` says so: SQLite's own words otherwise."""
