@@ -5,15 +5,24 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import signal
 import sqlite3
 import sys
+from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
 
 import click
 
 from strikewatch import __version__, taxonomy
-from strikewatch.errors import PollLocked, StoreError, StrikewatchError, Terminated, UsageError
+from strikewatch.errors import (
+    DeliveryError,
+    PollLocked,
+    StoreError,
+    StrikewatchError,
+    Terminated,
+    UsageError,
+)
 from strikewatch.filters import TimelineFilter, date_bound
 from strikewatch.paths import (
     RULES_ENV_VAR,
@@ -23,6 +32,7 @@ from strikewatch.paths import (
     user_rules_path,
 )
 from strikewatch.render import (
+    ALERT_COLUMNS,
     EXPLAIN_COLUMNS,
     FEED_COLUMNS,
     SEARCH_COLUMNS,
@@ -30,6 +40,7 @@ from strikewatch.render import (
     TIMELINE_COLUMNS,
     ProgressReporter,
     emit,
+    flat_status,
     one_line,
     print_explanation,
     print_status,
@@ -39,7 +50,6 @@ from strikewatch.tables import Display
 
 if TYPE_CHECKING:
     from collections.abc import Callable
-    from datetime import date
     from pathlib import Path
 
     from strikewatch.classify import Classifier, DeferredClassifier
@@ -318,8 +328,6 @@ class DateType(click.ParamType):
         self.end_of_day = end_of_day
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
-        from datetime import UTC
-
         zone = UTC if ctx is not None and _app(ctx).display.utc else None  # None: the user's
         try:
             bound = date_bound(str(value), end_of_day=self.end_of_day, zone=zone) or ""
@@ -366,9 +374,6 @@ class LosAngelesDay(DateType):
         super().__init__(end_of_day=True)
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
-        import re
-        from datetime import date, datetime
-
         if isinstance(value, date):
             return value
         moment = super().convert(value, param, ctx)  # the usage errors of every DATE
@@ -965,8 +970,6 @@ def poll(
                         "No active feeds: `strikewatch feeds add URL` to subscribe.", err=True
                     )
                 if fmt:
-                    from strikewatch.render import TIMELINE_COLUMNS, emit
-
                     emit([], fmt, TIMELINE_COLUMNS)
                 return
         classifier = app.deferred_classifier()
@@ -1020,7 +1023,6 @@ def poll(
         )
     if fmt:
         from strikewatch.alerts import new_story_entries
-        from strikewatch.render import TIMELINE_COLUMNS, emit
 
         emit(new_story_entries(store, before_run), fmt, TIMELINE_COLUMNS)
     elif not quiet:
@@ -1284,8 +1286,6 @@ def status(
         return
     rows = all_status(conn, day, chosen)
     if fmt == "csv":
-        from strikewatch.render import flat_status
-
         emit(map(flat_status, rows), fmt, STATUS_COLUMNS, display=app.display)
     elif fmt:
         emit(rows, fmt, STATUS_COLUMNS, display=app.display)
@@ -1377,7 +1377,6 @@ def datasette_command(app: App, serve: bool, output: str | None, port: int) -> N
 
     With --serve, run Datasette with it; in the timeline view each story's id opens its item.
     """
-    import json
     import subprocess
     import tempfile
 
@@ -1685,7 +1684,6 @@ def alerts_add(
 def alerts_list(app: App, fmt: str | None) -> None:
     """Every alert: filters, action, when added, last delivery, failing and given-up stories."""
     from strikewatch.alerts import alert_summaries
-    from strikewatch.render import ALERT_COLUMNS, emit
 
     emit(
         alert_summaries(app.store()),
@@ -1724,8 +1722,6 @@ def alerts_test(app: App, name: str) -> None:
     A test records nothing: the story is not marked delivered and no failure is counted.
     """
     from strikewatch.alerts import deliver, find_alert, latest_entry
-    from strikewatch.errors import DeliveryError
-    from strikewatch.render import one_line
 
     store = app.store()
     alert = find_alert(store, name)
@@ -1771,8 +1767,6 @@ def digest(app: App, name: str, peek: bool, fmt: str | None, **filters: Any) -> 
     last 24 hours). Prints nothing when there are none, so cron sends no mail.
     """
     from strikewatch.alerts import digest_entries, move_digest_mark
-    from strikewatch.render import TIMELINE_COLUMNS, emit
-    from strikewatch.store import TimelineFilter
 
     if not name.strip():
         raise UsageError(
