@@ -37,7 +37,8 @@ import urllib3
 
 from strikewatch import __version__
 from strikewatch.errors import FeedError, FetchError
-from strikewatch.normalize import plain_text, utcnow
+from strikewatch.normalize import utcnow
+from strikewatch.text import plain_text
 
 USER_AGENT = f"strikewatch/{__version__} (+https://pypi.org/project/strikewatch/; feed poller)"
 DEFAULT_TIMEOUT = 30.0

@@ -17,21 +17,18 @@ from xml.sax import SAXException, SAXParseException
 
 from strikewatch.errors import ParseError
 from strikewatch.normalize import (
-    SUMMARY_MAX_CHARS,
     canonical_link,
-    looks_like_markup,
     parse_timestamp,
-    plain_text,
     plausible_date,
-    read_json_object,
     read_timestamp,
     strip_controls,
 )
 from strikewatch.safexml import use_for_feedparser
+from strikewatch.text import SUMMARY_MAX_CHARS, looks_like_markup, plain_text, read_json_object
 
 TITLE_MAX_CHARS = 500
 
-# Every summary is reduced to plain text (normalize.plain_text), so feedparser's HTML sanitizer
+# Every summary is reduced to plain text (text.plain_text), so feedparser's HTML sanitizer
 # and relative-URI rewriting would only cost time (benchmarks/bench_parse.py measures it).
 # tests/test_parse.py checks the items come out identical.
 FEEDPARSER_OPTIONS = {"sanitize_html": False, "resolve_relative_uris": False}

@@ -21,12 +21,8 @@ from urllib.parse import quote, urlsplit
 
 from strikewatch.errors import StoreError, UsageError
 from strikewatch.filters import TimelineFilter, where
-from strikewatch.normalize import (
-    feed_url,
-    strip_controls,
-    to_utc_iso,
-    utcnow,
-)
+from strikewatch.normalize import feed_url, to_utc_iso, utcnow
+from strikewatch.sanitize import strip_controls
 from strikewatch.stories import (
     assign_pending,
     attach_also,

@@ -200,7 +200,7 @@ def test_upgrade_normalises_old_feed_addresses_unless_they_collide(tmp_path, mon
 
 
 def test_a_fragment_link_after_upgrade_is_the_item_stored_without_it(tmp_path, monkeypatch):
-    from strikewatch.normalize import content_hash
+    from strikewatch.text import content_hash
 
     path = _old_database(tmp_path)
     title, summary = "Day notes: picket lines at Paramount", "Notes from the morning shift."
