@@ -52,7 +52,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
     from pathlib import Path
 
-    from strikewatch.classify import Classifier, DeferredClassifier
+    from strikewatch.classify import Classifier
 
 
 def main() -> None:
@@ -185,14 +185,6 @@ class App:
             self._store = Store.open(self.db_path)
             click.get_current_context().call_on_close(self._store.close)
         return self._store
-
-    def deferred_classifier(self) -> Classifier | DeferredClassifier:
-        """The classifier, for a command that may have nothing to tag (see classify's)."""
-        if self._classifier is not None:
-            return self._classifier
-        from strikewatch.classify import deferred_classifier
-
-        return deferred_classifier(self.rules)
 
     def classifier(self, extra_rules: tuple[str, ...] = ()) -> Classifier:
         if self._classifier is None or extra_rules:
@@ -584,7 +576,7 @@ def check_rules_paths(
     anything reads it; $STRIKEWATCH_RULES is refused the same way when read (exit 1)."""
     if not paths:
         return paths
-    from strikewatch.classify.cache import rules_file_problem
+    from strikewatch.rulefiles import rules_file_problem
 
     for path in paths:
         problem = rules_file_problem(path)
@@ -972,7 +964,7 @@ def poll(
                 if fmt:
                     emit([], fmt, TIMELINE_COLUMNS)
                 return
-        classifier = app.deferred_classifier()
+        classifier = polling.deferred_classifier(app.rules)
         with ProgressReporter("Polling", total=len(targets), enabled=not quiet) as progress:
             report = polling.poll_feeds(
                 store,

@@ -103,13 +103,13 @@ def test_rules_are_loaded_only_when_an_item_needs_tags(three_feeds, run, tmp_pat
     from strikewatch import classify
 
     loads: list[str] = []
-    real_load = classify.RuleSet.load
+    real_load = classify.load_rules
 
-    def counting_load(rule_set):
-        loads.append(rule_set.version)
-        return real_load(rule_set)
+    def counting_load(rule_files):
+        loads.append(rule_files.version)
+        return real_load(rule_files)
 
-    monkeypatch.setattr(classify.RuleSet, "load", counting_load)
+    monkeypatch.setattr(classify, "load_rules", counting_load)
     monkeypatch.setenv("STRIKEWATCH_CACHE_DIR", str(tmp_path / "cache"))
     assert run("poll").exit_code == 0
     assert len(loads) == 1  # compiled before fetching (nothing cached yet), used for 3 feeds
