@@ -18,7 +18,6 @@ nothing undone that the next run would not do:
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import json
 import logging
 import os
@@ -654,7 +653,7 @@ def _record(
 
 def latest_entry(store: Store, alert: dict[str, Any]) -> dict[str, Any] | None:
     """The latest story the alert matches (`alerts test`), new or not."""
-    filters = dataclasses.replace(alert_filter(alert), limit=1)
+    filters = alert_filter(alert)._replace(limit=1)
     return next(iter(store.iter_timeline(filters)), None)
 
 

@@ -13,10 +13,9 @@ import os
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 from urllib.parse import quote, urlsplit
 
 from strikewatch.errors import StoreError, UsageError
@@ -42,8 +41,11 @@ POLL_LOG_DAYS = 90
 POLL_LOG_KEEP = 100
 
 
-@dataclass(frozen=True)
-class Tagged:
+# The store's records are NamedTuples, not frozen dataclasses: every command loads this module,
+# and a frozen dataclass costs half a millisecond to define.
+
+
+class Tagged(NamedTuple):
     """An item's tags as the store keeps them: its guilds and events, the version of the rules
     that found them, and for a strike report the day it takes effect and why."""
 
@@ -54,8 +56,7 @@ class Tagged:
     effective_why: str | None = None
 
 
-@dataclass(frozen=True)
-class StoredItem:
+class StoredItem(NamedTuple):
     """The stored item an entry was identified as (Store.find_item)."""
 
     id: int
