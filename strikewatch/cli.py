@@ -205,6 +205,11 @@ def _app(ctx: click.Context) -> App:
     return app
 
 
+# A file argument or option (not a folder). One instance serves all: each click.Path made asks
+# gettext for its name, and every command has a --db.
+FILE_PATH = click.Path(dir_okay=False)
+
+
 def db_option_after_command() -> click.Option:
     """--db after the command's name (`strikewatch timeline --db x.db`), as before it."""
 
@@ -216,7 +221,7 @@ def db_option_after_command() -> click.Option:
 
     return click.Option(
         ["--db"],
-        type=click.Path(dir_okay=False),
+        type=FILE_PATH,
         metavar="FILE",
         expose_value=False,
         is_eager=True,  # before anything that reads the database (completion, checks)
@@ -591,7 +596,7 @@ def rules_option(function):
         "extra_rules",
         multiple=True,
         callback=check_rules_paths,
-        type=click.Path(dir_okay=False),
+        type=FILE_PATH,
         help="A rules file that extends the default rules (repeatable).",
     )(function)
 
@@ -622,7 +627,7 @@ def examples(*lines: str, dates: bool = False) -> str:
 @click.option(
     "--db",
     "db_path",
-    type=click.Path(dir_okay=False),
+    type=FILE_PATH,
     metavar="FILE",
     help="The database file (default: $STRIKEWATCH_DB, else strikewatch.db in your user data folder).",
 )
@@ -631,7 +636,7 @@ def examples(*lines: str, dates: bool = False) -> str:
     "rules",
     multiple=True,
     callback=check_rules_paths,
-    type=click.Path(dir_okay=False),
+    type=FILE_PATH,
     help=(
         f"A rules file extending the defaults (repeatable; also ${RULES_ENV_VAR}; "
         "rules.toml in your user config folder is always loaded when it exists)."
@@ -874,7 +879,7 @@ def feeds_export(app: App) -> None:
     short_help="Subscribe to the feeds in an OPML file.",
     epilog=examples("strikewatch feeds import feedly.opml"),
 )
-@click.argument("file", metavar="FILE.opml", type=click.Path(dir_okay=False))
+@click.argument("file", metavar="FILE.opml", type=FILE_PATH)
 @click.option(
     "--allow-files",
     is_flag=True,
@@ -1045,7 +1050,7 @@ def _show_new_items(store: Store, new_ids: list[int]) -> None:
         "strikewatch import saved-feed.xml archive.jsonl",
     ),
 )
-@click.argument("files", nargs=-1, type=click.Path(dir_okay=False))
+@click.argument("files", nargs=-1, type=FILE_PATH)
 @click.option("--sample", is_flag=True, help="Load the bundled archive of 2023 strike coverage.")
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing unless something failed.")
 @click.option(
