@@ -939,13 +939,12 @@ def poll(
     stored, the other alerts still act).
     """
     from strikewatch import poll as polling
-    from strikewatch.alerts import last_item_id
     from strikewatch.fetch import new_session
 
     app.quiet = quiet  # an overlapping run under --quiet is silent (see StrikewatchGroup.invoke)
     store = app.store()
     with polling.poll_lock(store.path):
-        before_run = last_item_id(store)
+        before_run = store.last_item_id()
         if locations:
             targets = [
                 store.find_feed(location) or _ad_hoc_feed(location) for location in locations
@@ -1534,6 +1533,8 @@ def rules_check(app: App, extra_rules: tuple[str, ...]) -> None:
 def _act_on_alerts(store: Store, quiet: bool) -> bool:
     """The end of every poll and import: each alert acts on the new stories it matches (see
     strikewatch/alerts.py). One line per delivery failure, naming the alert; True if any."""
+    if not store.has_alerts():  # the usual poll: alerts.py (subprocess, delivery) stays unloaded
+        return False
     from strikewatch.alerts import act_on_new
 
     failed = False

@@ -678,6 +678,15 @@ class Store:
     def item_count(self) -> int:
         return self.conn.execute("SELECT count(*) FROM items").fetchone()[0]
 
+    def last_item_id(self) -> int:
+        """The id of the latest stored report (0 for an empty database)."""
+        return self.conn.execute("SELECT coalesce(max(id), 0) FROM items").fetchone()[0]
+
+    def has_alerts(self) -> bool:
+        """Whether any alert is set: a poll or import without one never loads alerts.py (its
+        delivery needs subprocess and an HTTP client)."""
+        return self.conn.execute("SELECT 1 FROM alerts LIMIT 1").fetchone() is not None
+
     def items_by_id(self, ids: Sequence[int]) -> list[dict[str, Any]]:
         rows: list[dict[str, Any]] = []
         for start in range(0, len(ids), 500):

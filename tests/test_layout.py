@@ -141,17 +141,20 @@ def test_a_listing_loads_only_what_it_needs(tmp_path):
 def test_an_unchanged_re_poll_loads_neither_parser_nor_classifier(three_feeds, run, db_path):
     """A poll whose feeds all answer 304 has no body to parse and no item to tag: the feed
     parser (feedparser, XML), the rule engine and its compiled program, and the TOML reader
-    of the default feed list stay unloaded. It is the run cron repeats all day."""
+    of the default feed list stay unloaded, and with no alert set, the alerts' delivery
+    (subprocess). It is the run cron repeats all day."""
     assert run("poll").exit_code == 0  # the first poll: bodies parsed, items tagged
     output, loaded = modules_loaded_by("--db", str(db_path), "poll")
     assert "3 unchanged (304)" in output
     assert "strikewatch.rulefiles" in loaded  # the rules are still read and checked first
     unneeded = {
+        "strikewatch.alerts",
         "strikewatch.classify",
         "strikewatch.classify.engine",
         "strikewatch.parse",
         "strikewatch.safexml",
         "feedparser",
+        "subprocess",
         "tomllib",
         "xml.sax",
     }
