@@ -33,9 +33,9 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from strikewatch import taxonomy
+from strikewatch.dates import to_utc_iso, utcnow
 from strikewatch.errors import DeliveryError, StoreError, UsageError
 from strikewatch.filters import TimelineFilter
-from strikewatch.normalize import to_utc_iso, utcnow
 from strikewatch.sanitize import strip_controls
 from strikewatch.store import lock_beside, tag_list_json
 from strikewatch.stories import parties_of

@@ -26,7 +26,6 @@ from strikewatch.errors import (
 from strikewatch.filters import TimelineFilter, date_bound
 from strikewatch.paths import (
     RULES_ENV_VAR,
-    bundled_rule_files,
     configured_rule_files,
     default_db_path,
     user_rules_path,
@@ -45,7 +44,7 @@ from strikewatch.render import (
     print_explanation,
     print_status,
 )
-from strikewatch.store import Store, describe_sqlite_error, feed_summary, normalize_location
+from strikewatch.store import Store, describe_sqlite_error, feed_summary
 from strikewatch.tables import Display
 
 if TYPE_CHECKING:
@@ -673,6 +672,8 @@ def path(app: App, show_rules: bool) -> None:
     if not show_rules:
         click.echo(os.path.abspath(os.path.expanduser(str(app.db_path))))
         return
+    from strikewatch.bundled import bundled_rule_files
+
     for bundled in bundled_rule_files():
         click.echo(str(bundled))
     for extra in app.rules:
@@ -730,6 +731,7 @@ def feeds_add(app: App, location: str, name: str | None, no_check: bool, timeout
     redirects permanently (301, 308), the address it redirects to is subscribed.
     """
     from strikewatch.fetch import is_remote
+    from strikewatch.subscriptions import add_feed, normalize_location
 
     if not location.strip():
         raise UsageError("no feed given: give a URL (https://...) or a file path")
@@ -756,7 +758,7 @@ def feeds_add(app: App, location: str, name: str | None, no_check: bool, timeout
             location = checked.url
     else:
         _check_local_feed(location)
-    feed, created = app.store().add_feed(location, name=name)
+    feed, created = add_feed(app.store(), location, name=name)
     if created:
         click.echo(f"Subscribed to {feed['name']}: {feed['url']}")
     else:
@@ -845,8 +847,10 @@ def feeds_list(app: App, show_all: bool, fmt: str | None) -> None:
 def feeds_remove(app: App, which: str, purge: bool) -> None:
     """Unsubscribe from a feed; its items stay unless --purge (which also works on a feed
     removed before)."""
+    from strikewatch.subscriptions import find_feed
+
     store = app.store()
-    feed = store.find_feed(which)
+    feed = find_feed(store, which)
     if feed is None:
         raise UsageError(f"no feed {which!r}; `strikewatch feeds list` shows the names")
     if not feed["active"] and not purge:
@@ -940,6 +944,7 @@ def poll(
     """
     from strikewatch import poll as polling
     from strikewatch.fetch import new_session
+    from strikewatch.subscriptions import add_feed, find_feed
 
     app.quiet = quiet  # an overlapping run under --quiet is silent (see StrikewatchGroup.invoke)
     store = app.store()
@@ -947,13 +952,13 @@ def poll(
         before_run = store.last_item_id()
         if locations:
             targets = [
-                store.find_feed(location) or _ad_hoc_feed(location) for location in locations
+                find_feed(store, location) or _ad_hoc_feed(location) for location in locations
             ]
         else:
             if store.feed_count() == 0:
                 defaults = polling.default_feeds()
                 for entry in defaults:
-                    store.add_feed(entry["url"], name=entry["name"], title=entry["title"])
+                    add_feed(store, entry["url"], name=entry["name"], title=entry["title"])
                 if not quiet:
                     click.echo(
                         f"No feeds yet: subscribed to the {len(defaults)} default trade-press feeds.",

@@ -8,8 +8,8 @@ from collections.abc import Sequence
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Any, NamedTuple
 
+from strikewatch.dates import to_utc_iso, utcnow
 from strikewatch.errors import UsageError
-from strikewatch.normalize import to_utc_iso, utcnow
 
 DATE_HELP = "YYYY-MM-DD, an ISO 8601 timestamp, or relative: 7d, 2w, 12h"
 _RELATIVE_RE = re.compile(r"^\s*(\d{1,5})\s*([hdw])\s*$", re.IGNORECASE)

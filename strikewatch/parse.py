@@ -15,14 +15,9 @@ from typing import Any
 from urllib.parse import urljoin
 from xml.sax import SAXException, SAXParseException
 
+from strikewatch.dates import parse_timestamp, plausible_date, read_timestamp
 from strikewatch.errors import ParseError
-from strikewatch.normalize import (
-    canonical_link,
-    parse_timestamp,
-    plausible_date,
-    read_timestamp,
-    strip_controls,
-)
+from strikewatch.normalize import canonical_link, strip_controls
 from strikewatch.safexml import use_for_feedparser
 from strikewatch.text import SUMMARY_MAX_CHARS, looks_like_markup, plain_text, read_json_object
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
 
-from strikewatch.normalize import to_utc_iso, usable_date, utcnow
+from strikewatch.dates import to_utc_iso, usable_date, utcnow
 from strikewatch.status import stored_effective
 from strikewatch.store import Store, Tagged
 from strikewatch.taxonomy import STRIKE_CHANGES

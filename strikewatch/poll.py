@@ -20,6 +20,8 @@ from typing import TYPE_CHECKING, Any
 
 from strikewatch import fetch as fetching
 from strikewatch import pipeline
+from strikewatch.bundled import data_path
+from strikewatch.dates import to_utc_iso, utcnow
 from strikewatch.errors import (
     FeedError,
     ParseError,
@@ -28,10 +30,10 @@ from strikewatch.errors import (
     UsageError,
     unexpected_parse_error,
 )
-from strikewatch.normalize import feed_url, to_utc_iso, utcnow
-from strikewatch.paths import data_path
+from strikewatch.normalize import feed_url
 from strikewatch.rulefiles import RuleFiles
-from strikewatch.store import Store, derive_feed_name, lock_beside, normalize_location
+from strikewatch.store import Store, lock_beside
+from strikewatch.subscriptions import derive_feed_name, feed_with_url, normalize_location
 
 if TYPE_CHECKING:
     import requests
@@ -363,7 +365,7 @@ def _record(
         outcome.moved_to = moved_to
         if feed_id is None:
             outcome.moved_note = "not subscribed, so nothing was updated"
-        elif store.feed_with_url(moved_to, other_than=feed_id) is None:
+        elif feed_with_url(store, moved_to, other_than=feed_id) is None:
             state["url"] = moved_to
             outcome.moved_note = "address updated"
         else:

@@ -16,8 +16,9 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from strikewatch import taxonomy
+from strikewatch.bundled import bundled_rule_files, data_path
 from strikewatch.errors import RulesError
-from strikewatch.paths import bundled_rule_files, data_path, user_cache_dir
+from strikewatch.paths import user_cache_dir
 
 CACHE_ENV_VAR = "STRIKEWATCH_CACHE_DIR"
 # A rules file is a few kilobytes of TOML; anything past this is not one.

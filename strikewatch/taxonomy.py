@@ -12,8 +12,10 @@ import os
 import re
 import stat
 from collections.abc import Iterable, Iterator, Mapping
-from pathlib import Path
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 # The two rows are NamedTuples, not frozen dataclasses: every command loads this module, and a
 # frozen dataclass costs half a millisecond to define.
@@ -356,7 +358,8 @@ def add_from_rules_files(paths: Iterable[str | Path]) -> None:
             info = os.stat(path)
             if not stat.S_ISREG(info.st_mode) or info.st_size > MAX_RULES_BYTES:
                 continue
-            doc = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+            with open(path, encoding="utf-8") as handle:
+                doc = tomllib.loads(handle.read())
         except (OSError, ValueError, RecursionError):
             continue
         add_from_rules(doc)

@@ -6,8 +6,9 @@ from datetime import UTC, datetime
 
 import pytest
 
+from strikewatch.dates import parse_timestamp
 from strikewatch.errors import ParseError
-from strikewatch.normalize import canonical_link, parse_timestamp
+from strikewatch.normalize import canonical_link
 from strikewatch.parse import ArchiveLineError, defuse_xml, parse_archive_lines, parse_feed
 from strikewatch.text import plain_text
 from tests.feeds import Story, atom, rss

@@ -372,6 +372,7 @@ def test_state_changes_are_recorded_even_when_the_poll_fails_later(tmp_path, mon
     from strikewatch.errors import StoreError
     from strikewatch.poll import poll_feeds
     from strikewatch.store import Store
+    from strikewatch.subscriptions import add_feed
 
     body = rss([Story("WGA goes on strike", "https://x.example/1", "2023-05-02T00:00:00+00:00")])
 
@@ -391,7 +392,7 @@ def test_state_changes_are_recorded_even_when_the_poll_fails_later(tmp_path, mon
 
     with keep_alive_server(respond) as base, Store.open(tmp_path / "t.db") as store:
         for name in ("gone", "busy", "ok"):
-            store.add_feed(f"{base}/{name}", name=name)
+            add_feed(store, f"{base}/{name}", name=name)
 
         def locked(*args, **kwargs):
             raise StoreError("database is locked")

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from strikewatch.store import Store, describe_sqlite_error
+from strikewatch.subscriptions import add_feed, feed_with_url, find_feed
 from tests import faultserver as fs
 from tests.feeds import rss
 from tests.season import write_old_database
@@ -186,12 +187,14 @@ def test_upgrade_normalises_old_feed_addresses_unless_they_collide(tmp_path, mon
             "guild": "https://guild.example/news/",
             "guild-old": "HTTPS://Guild.Example:443/news/",  # its normal form is taken
         }
-        feed, created = store.add_feed("https://deadline.com/feed/")
+        feed, created = add_feed(store, "https://deadline.com/feed/")
         assert (feed["name"], created) == ("deadline", False)
-        assert store.find_feed("https://GUILD.example/news/")["name"] == "guild"
+        assert find_feed(store, "https://GUILD.example/news/")["name"] == "guild"
         assert (
-            store.feed_with_url(
-                "https://guild.example/news/", other_than=urls and store.find_feed("guild")["id"]
+            feed_with_url(
+                store,
+                "https://guild.example/news/",
+                other_than=urls and find_feed(store, "guild")["id"],
             )["name"]
             == "guild-old"
         )

@@ -13,7 +13,8 @@ import pytest
 from strikewatch.errors import StoreError, UsageError
 from strikewatch.filters import TimelineFilter
 from strikewatch.parse import Item
-from strikewatch.store import SCHEMA_VERSION, Store, derive_feed_name
+from strikewatch.store import SCHEMA_VERSION, Store
+from strikewatch.subscriptions import add_feed, derive_feed_name, find_feed
 from tests.season import save
 
 SNAPSHOT = Path(__file__).parent / "data" / "schema.sql"
@@ -193,17 +194,17 @@ def test_timeline_queries_use_indexes(tmp_path):
 
 def test_feeds_add_twice_and_names(tmp_path):
     store = Store.open(tmp_path / "a.db")
-    feed, created = store.add_feed("https://deadline.com/feed/")
+    feed, created = add_feed(store, "https://deadline.com/feed/")
     assert created and feed["name"] == "deadline"
-    again, created = store.add_feed("https://deadline.com/feed/")
+    again, created = add_feed(store, "https://deadline.com/feed/")
     assert not created and again["id"] == feed["id"]
-    other, _ = store.add_feed("https://deadline.com/tag/wga/feed/")
+    other, _ = add_feed(store, "https://deadline.com/tag/wga/feed/")
     assert other["name"] == "deadline-2"
     with pytest.raises(UsageError, match="already exists"):
-        store.add_feed("https://variety.com/feed/", name="DEADLINE")
+        add_feed(store, "https://variety.com/feed/", name="DEADLINE")
     store.remove_feed(feed["id"])
-    assert store.find_feed("deadline")["active"] == 0
-    revived, created = store.add_feed("https://deadline.com/feed/")
+    assert find_feed(store, "deadline")["active"] == 0
+    revived, created = add_feed(store, "https://deadline.com/feed/")
     assert created and revived["active"] == 1
 
 
