@@ -324,3 +324,18 @@ def test_an_import_leaves_no_large_wal_behind_while_another_connection_is_open(t
         assert not wal.exists() or wal.stat().st_size == 0
         assert other.execute("SELECT count(*) FROM items").fetchone()[0] == 3000
         other.close()
+
+
+def test_damage_is_told_apart_whatever_the_database_is_named(tmp_path):
+    """The read-only check opens the file by URI: "%", "?", "#" and spaces in its name must
+    reach the file itself, not be read as the URI's query or an escape."""
+    from strikewatch.store import database_is_damaged
+
+    folder = tmp_path / "50% of my feeds? #1"
+    folder.mkdir()
+    healthy = folder / "a db?.db"
+    Store.open(healthy).close()
+    damaged = folder / "b%20#.db"
+    damaged.write_bytes(b"not a database at all, " * 200)
+    assert database_is_damaged(str(healthy)) is False
+    assert database_is_damaged(str(damaged)) is True
