@@ -44,7 +44,7 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
@@ -509,7 +509,7 @@ class _Change:
         self.row = row  # id, published, title, link, summary
         self.effective = effective
         self.contract, self._explicit = contract
-        # The day it was reported (Los Angeles), for a deal or an end: when it calls off starts.
+        # The day it was reported (Los Angeles): when a deal or an end calls off starts.
         self.reported = reported
         self.undated = undated  # a strike report whose source gave no usable date
 
@@ -583,9 +583,7 @@ def _strike_changes(
         undated = strike and bool(no_date)
         if undated and not include_undated:
             continue
-        reported = None
-        if "deal" in kinds or "strike-ended" in kinds:
-            reported = _published_day(published)
+        reported = _published_day(published)
         if not strike:
             if reported is None:  # a deal takes effect when reported
                 continue
@@ -630,9 +628,8 @@ def _begun(changes: Sequence[_Change]) -> dict[tuple[str, date], str]:
     for change in changes:
         if change.kind != "strike-started":
             continue
-        day = _published_day(change.published)
-        if day is not None:
-            key = (change.contract, day)
+        if change.reported is not None:
+            key = (change.contract, change.reported)
             begun[key] = min(begun.get(key, change.published), change.published)
     return begun
 
@@ -642,24 +639,26 @@ def _calls_off(
     announced: dict[tuple[str, date], str],
     on_strike: Collection[str],
     begun: dict[tuple[str, date], str],
+    days: dict[str, list[date]],
 ) -> list[tuple[str, date]]:
     """The announced starts a deal, or a strike called off or averted, cancels: those of its
     contract (of any, when it names none) not yet under way, first reported before it and due
     after the day it was reported (Los Angeles), or due that very day when no start report
     published on that day, before it, said the strike had begun (a deal reached at 12:20 a.m.
-    on the strike day averts it: the walkout at 12:01 was a deadline, not a report)."""
+    on the strike day averts it: the walkout at 12:01 was a deadline, not a report). `days`:
+    each contract's announced days, in order."""
     reported = change.reported
     if reported is None or not announced:
         return []
     contracts = (change.contract,) if change.explicit else CONTRACTS
-    dues = [reported + offset for offset in _DUE_OFFSETS]
     off = []
     for contract in contracts:
-        if contract in on_strike:
+        if contract in on_strike or contract not in days:
             continue
-        for due in dues:
-            if announced.get((contract, due), change.published) < change.published:
-                off.append((contract, due))
+        due = days[contract]
+        for day in due[bisect_right(due, reported) : bisect_right(due, reported + _REACH)]:
+            if announced[(contract, day)] < change.published:
+                off.append((contract, day))
         if (
             announced.get((contract, reported), change.published) < change.published
             and begun.get((contract, reported), change.published) >= change.published
@@ -668,8 +667,8 @@ def _calls_off(
     return off
 
 
-# The days after a report on which a start it calls off may be due.
-_DUE_OFFSETS = tuple(timedelta(days=offset) for offset in range(1, DATE_HORIZON.days + 2))
+# How far after a report a start it calls off may be due.
+_REACH = DATE_HORIZON + timedelta(days=1)
 
 
 @dataclass
@@ -693,6 +692,9 @@ def _settle(changes: Sequence[_Change], as_of: date) -> _Standing:
     started: dict[str, date] = {}
     previous: dict[str, Any] | None = None
     announced = _first_announced(changes)
+    days: dict[str, list[date]] = {}
+    for contract, day in sorted(announced):
+        days.setdefault(contract, []).append(day)
     begun = _begun(changes)
     called_off: set[tuple[str, date]] = set()
     closers: set[int] = set()  # id() of the ends that closed a strike: no call-off
@@ -711,7 +713,7 @@ def _settle(changes: Sequence[_Change], as_of: date) -> _Standing:
             ending = change.kind == "strike-ended"
             if ending and (id(change) in closers or _contract_for(change, started) in started):
                 continue  # the end of a strike under way, not a call-off
-            called_off.update(_calls_off(change, announced, started, begun))
+            called_off.update(_calls_off(change, announced, started, begun, days))
 
     later: list[_Change] = []
     for change in changes:
@@ -809,7 +811,7 @@ def save_standings(conn: sqlite3.Connection) -> bool:
     changes = _strike_changes(conn, through or "", guilds)
     # Settled to the last day a report was published: every call-off is then decided, and any
     # later `as_of` only has the changes announced for after it left to replay.
-    days = [_published_day(change.published) for each in changes.values() for change in each]
+    days = [change.reported for each in changes.values() for change in each]
     day = max((each for each in days if each is not None), default=date.min)
     rows = []
     for guild in guilds:
