@@ -966,7 +966,7 @@ def _weekly(conn: sqlite3.Connection, guild: str, as_of: date) -> list[dict[str,
         " coalesce(items.story_id, items.id) = items.id"
         " FROM tags JOIN items ON items.id = tags.item_id"
         " WHERE tags.tag = ? AND tags.published > ? AND tags.published <= ?"
-        " ORDER BY tags.published, items.id",
+        " ORDER BY tags.published, tags.item_id",  # as the index has them
         (guild, start, end_of_day(as_of)),
     ):
         if len(published) == 25 and published.endswith("+00:00") and published[10] == "T":
