@@ -20,8 +20,8 @@ from xml.etree import ElementTree
 
 from strikewatch.errors import ImportFileError, UsageError
 from strikewatch.ingest import read_file_start
-from strikewatch.normalize import strip_controls
 from strikewatch.parse import defuse_xml
+from strikewatch.sanitize import strip_controls
 from strikewatch.subscriptions import add_feed, find_feed, normalize_location
 
 MAX_OPML_BYTES = 5 * 1024 * 1024

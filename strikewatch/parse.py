@@ -17,8 +17,9 @@ from xml.sax import SAXException, SAXParseException
 
 from strikewatch.dates import parse_timestamp, plausible_date, read_timestamp
 from strikewatch.errors import ParseError
-from strikewatch.normalize import canonical_link, strip_controls
+from strikewatch.normalize import canonical_link
 from strikewatch.safexml import use_for_feedparser
+from strikewatch.sanitize import strip_controls
 from strikewatch.text import SUMMARY_MAX_CHARS, looks_like_markup, plain_text, read_json_object
 
 TITLE_MAX_CHARS = 500
