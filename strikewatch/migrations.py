@@ -483,3 +483,21 @@ def m010_stored_strike_standing(db: Database) -> None:
         """
     )
     save_standings(db.conn)
+
+
+@migrations()
+def m011_standing_dropped_by_replace(db: Database) -> None:
+    """`INSERT OR REPLACE` of a strike report's row (the sqlite3 shell, Python's sqlite3: no
+    recursive triggers, no foreign keys) deletes the old row without its delete triggers and
+    leaves its tags: the new row's insert empties the strike standing, as an edit would. A new
+    item has no tags yet when it is inserted, so a poll's inserts pass by."""
+    db.execute(
+        """
+        CREATE TRIGGER standing_items_insert AFTER INSERT ON items
+        WHEN EXISTS (SELECT 1 FROM tags WHERE item_id = new.id
+            AND tag IN ('strike-started', 'strike-ended', 'deal'))
+        BEGIN
+            DELETE FROM strike_standing;
+        END
+        """
+    )

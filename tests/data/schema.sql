@@ -76,6 +76,8 @@ CREATE TRIGGER items_bi BEFORE INSERT ON items BEGIN DELETE FROM items_fts_repla
 CREATE TRIGGER items_effective_stale AFTER UPDATE OF title, summary, published ON items BEGIN UPDATE items SET effective_day = NULL, effective_why = NULL WHERE id = new.id; END;
 -- trigger standing_items_delete
 CREATE TRIGGER standing_items_delete AFTER DELETE ON items WHEN EXISTS (SELECT 1 FROM tags WHERE item_id = old.id AND tag IN ('strike-started', 'strike-ended', 'deal')) BEGIN DELETE FROM strike_standing; END;
+-- trigger standing_items_insert
+CREATE TRIGGER standing_items_insert AFTER INSERT ON items WHEN EXISTS (SELECT 1 FROM tags WHERE item_id = new.id AND tag IN ('strike-started', 'strike-ended', 'deal')) BEGIN DELETE FROM strike_standing; END;
 -- trigger standing_items_update
 CREATE TRIGGER standing_items_update AFTER UPDATE OF title, summary, link, published, effective_day, effective_why, undated ON items WHEN (old.title IS NOT new.title OR old.summary IS NOT new.summary OR old.link IS NOT new.link OR old.published IS NOT new.published OR old.effective_day IS NOT new.effective_day OR old.effective_why IS NOT new.effective_why OR old.undated IS NOT new.undated) AND EXISTS (SELECT 1 FROM tags WHERE item_id = new.id AND tag IN ('strike-started', 'strike-ended', 'deal')) BEGIN DELETE FROM strike_standing; END;
 -- trigger standing_tags_delete

@@ -1,0 +1,55 @@
+"""Review of the stored strike standing (status.save_standings): edits by other programs that
+must drop it, odd data another tool can leave that must not break a poll, and the weekly chart's
+day bounds read exactly as each report's own Los Angeles day."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import date
+
+from strikewatch.status import guild_status
+
+
+def replayed_in_full(conn: sqlite3.Connection, guild: str, day: date) -> dict:
+    """guild_status as a replay of every report gives it (the stored standing set aside)."""
+    conn.execute("SAVEPOINT full")
+    try:
+        conn.execute("DELETE FROM strike_standing")
+        return guild_status(conn, guild, day, with_weeks=False)
+    finally:
+        conn.execute("ROLLBACK TO full")
+        conn.execute("RELEASE full")
+
+
+def wga_report(conn: sqlite3.Connection, event: str) -> int:
+    return conn.execute(
+        "SELECT item_id FROM tags WHERE tag = ? AND item_id IN"
+        " (SELECT item_id FROM tags WHERE tag = 'wga') ORDER BY published LIMIT 1",
+        (event,),
+    ).fetchone()[0]
+
+
+def test_a_strike_report_rewritten_by_insert_or_replace_drops_the_standing(season_store):
+    """`INSERT OR REPLACE` from the sqlite3 shell or Python's sqlite3 (no recursive triggers,
+    no foreign keys) deletes the old row without its delete triggers: the new row's insert
+    must drop the standing, or status keeps the old report's day after every poll."""
+    path = season_store.conn.execute("PRAGMA database_list").fetchone()[2]
+    before = guild_status(season_store.conn, "wga", date(2023, 12, 31), with_weeks=False)
+    assert before["previous_strike"]["ended"] == "2023-09-27"
+    ended = wga_report(season_store.conn, "strike-ended")
+    other = sqlite3.connect(path)
+    columns = [column[1] for column in other.execute("PRAGMA table_info(items)")]
+    stored = other.execute("SELECT * FROM items WHERE id = ?", (ended,)).fetchone()
+    row = dict(zip(columns, stored, strict=True))
+    row.update(title="WGA strike ends as board votes", effective_day=None, effective_why=None)
+    with other:
+        other.execute(
+            f"INSERT OR REPLACE INTO items ({', '.join(columns)})"
+            f" VALUES ({', '.join('?' for _ in columns)})",
+            [row[column] for column in columns],
+        )
+    assert other.execute("SELECT count(*) FROM strike_standing").fetchone()[0] == 0
+    other.close()
+    after = guild_status(season_store.conn, "wga", date(2023, 12, 31), with_weeks=False)
+    assert after["previous_strike"]["ended"] == "2023-09-26"  # no longer "Wednesday"
+    assert after == replayed_in_full(season_store.conn, "wga", date(2023, 12, 31))
