@@ -588,12 +588,12 @@ def _strike_changes(
             if reported is None:  # a deal takes effect when reported
                 continue
             effective = Effective(reported, "a deal: the day it was reported (Los Angeles)")
-        elif stored_day is None:
-            effective = _readable_effective_day(title, summary, published)
+        else:
+            effective = _kept_day(stored_day, stored_why) or _readable_effective_day(
+                title, summary, published
+            )
             if effective is None:
                 continue
-        else:
-            effective = Effective(date.fromisoformat(stored_day), stored_why)
         contract = _placed(title, summary)
         if contract is None:
             continue  # the guild's own staff on strike: not the guild
@@ -609,6 +609,17 @@ def _strike_changes(
         for guild_changes in guild_lists:
             guild_changes.extend(changes)
     return by_guild
+
+
+def _kept_day(stored_day: str | None, stored_why: str | None) -> Effective | None:
+    """The day the store keeps with a strike report, or None when there is none or another
+    tool left one strikewatch cannot read ("2023-5-2"): it is then worked out again."""
+    if stored_day is None:
+        return None
+    try:
+        return Effective(date.fromisoformat(stored_day), stored_why or "")
+    except (TypeError, ValueError):
+        return None
 
 
 def _first_announced(changes: Sequence[_Change]) -> dict[tuple[str, date], str]:

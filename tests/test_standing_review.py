@@ -4,6 +4,7 @@ day bounds read exactly as each report's own Los Angeles day."""
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from datetime import date
 
@@ -53,3 +54,20 @@ def test_a_strike_report_rewritten_by_insert_or_replace_drops_the_standing(seaso
     after = guild_status(season_store.conn, "wga", date(2023, 12, 31), with_weeks=False)
     assert after["previous_strike"]["ended"] == "2023-09-26"  # no longer "Wednesday"
     assert after == replayed_in_full(season_store.conn, "wga", date(2023, 12, 31))
+
+
+def test_a_strike_day_another_tool_wrote_unreadably_is_worked_out_again(season_cli, db_path):
+    """A hand edit in Datasette ("2023-5-2") left in items.effective_day: every poll, import
+    and reclassify now saves the standing, so it must not fail on it (each did, with a
+    traceback); status works the day out again from the text, as for a cleared one."""
+    with sqlite3.connect(db_path) as conn:
+        started = wga_report(conn, "strike-started")
+        conn.execute("UPDATE items SET effective_day = '2023-5-2' WHERE id = ?", (started,))
+    rerun = season_cli("reclassify")
+    assert rerun.exit_code == 0, rerun.output
+    status = season_cli("status", "--as-of", "2023-07-01", "--guild", "wga", "--json")
+    assert status.exit_code == 0, status.output
+    [wga] = json.loads(status.stdout)
+    assert wga["on_strike"] and wga["strike_started"] == "2023-05-02"
+    with sqlite3.connect(db_path) as conn:
+        assert conn.execute("SELECT count(*) FROM strike_standing").fetchone()[0] == 5
