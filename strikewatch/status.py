@@ -662,12 +662,14 @@ def _calls_off(
     if reported is None or not announced:
         return []
     contracts = (change.contract,) if change.explicit else CONTRACTS
+    # Up to year 9999: a date another tool wrote ("9999-12-01") reaches no further.
+    reach = reported + _REACH if reported <= date.max - _REACH else date.max
     off = []
     for contract in contracts:
         if contract in on_strike or contract not in days:
             continue
         due = days[contract]
-        for day in due[bisect_right(due, reported) : bisect_right(due, reported + _REACH)]:
+        for day in due[bisect_right(due, reported) : bisect_right(due, reach)]:
             if announced[(contract, day)] < change.published:
                 off.append((contract, day))
         if (
@@ -759,7 +761,8 @@ def _finished(end: _Change, started: dict[str, date]) -> dict[str, Any]:
     """Close the strike `end` ends (removing it from `started`): the finished strike."""
     contract = _contract_for(end, started)
     began = started.pop(contract)
-    last_day = max(began, end.day - timedelta(days=1))
+    # The day before the end, or the first day (an end on its first day, maybe on year 1).
+    last_day = end.day - timedelta(days=1) if end.day > began else began
     return {
         "contract": contract,
         "started": began.isoformat(),

@@ -8,6 +8,7 @@ import json
 import sqlite3
 from datetime import date
 
+from strikewatch.pipeline import finish
 from strikewatch.status import guild_status
 
 
@@ -71,3 +72,57 @@ def test_a_strike_day_another_tool_wrote_unreadably_is_worked_out_again(season_c
     assert wga["on_strike"] and wga["strike_started"] == "2023-05-02"
     with sqlite3.connect(db_path) as conn:
         assert conn.execute("SELECT count(*) FROM strike_standing").fetchone()[0] == 5
+
+
+def test_a_deal_dated_near_year_9999_by_another_tool_does_not_break_the_standing(season_store):
+    """A "never" date another tool wrote on a deal report: status --as-of today never reads it,
+    but saving the standing reads every report, and looking for the starts the deal calls off
+    ran past year 9999 (OverflowError, a traceback from every poll)."""
+    path = season_store.conn.execute("PRAGMA database_list").fetchone()[2]
+    far = "9999-12-01T12:00:00+00:00"
+    with sqlite3.connect(path) as other:
+        other.execute(
+            "INSERT INTO items (id, title, summary, published, first_seen, source, content_hash,"
+            " guilds, events) VALUES (90001, 'WGA reaches a deal', '', ?, ?, 'other', 'x',"
+            " '[\"wga\"]', '[\"deal\"]')",
+            (far, far),
+        )
+        other.executemany(
+            "INSERT INTO tags (item_id, kind, tag, published) VALUES (90001, ?, ?, ?)",
+            [("guild", "wga", far), ("event", "deal", far)],
+        )
+    finish(season_store)
+    rows = season_store.conn.execute("SELECT day FROM strike_standing").fetchall()
+    assert [row[0] for row in rows] == ["9999-12-01"] * 5
+    day = date(2023, 12, 31)
+    status = guild_status(season_store.conn, "wga", day, with_weeks=False)
+    assert status["previous_strike"]["ended"] == "2023-09-27"
+    assert status == replayed_in_full(season_store.conn, "wga", day)
+
+
+def test_a_strike_started_and_ended_on_year_1_by_another_tool_does_not_break_the_standing(
+    season_store,
+):
+    """Hugo's "0001-01-01" for an undated page, on a start and an end another tool stored:
+    closing that strike looked for the day before year 1 (OverflowError, in every poll now)."""
+    path = season_store.conn.execute("PRAGMA database_list").fetchone()[2]
+    first = "0001-01-01T00:00:00+00:00"
+    with sqlite3.connect(path) as other:
+        for number, (title, event) in enumerate(
+            (("WGA strike begins", "strike-started"), ("WGA strike ends", "strike-ended")),
+            start=90001,
+        ):
+            other.execute(
+                "INSERT INTO items (id, title, summary, published, first_seen, source,"
+                " content_hash, guilds, events) VALUES (?, ?, '', ?, ?, 'other', ?, ?, ?)",
+                (number, title, first, first, str(number), '["wga"]', json.dumps([event])),
+            )
+            other.executemany(
+                "INSERT INTO tags (item_id, kind, tag, published) VALUES (?, ?, ?, ?)",
+                [(number, "guild", "wga", first), (number, "event", event, first)],
+            )
+    finish(season_store)
+    day = date(2023, 12, 31)
+    status = guild_status(season_store.conn, "wga", day, with_weeks=False)
+    assert status["previous_strike"]["ended"] == "2023-09-27"
+    assert status == replayed_in_full(season_store.conn, "wga", day)
