@@ -67,7 +67,7 @@ CREATE TRIGGER item_ids_deleted AFTER DELETE ON items WHEN old.id > (SELECT high
 -- trigger items_ad
 CREATE TRIGGER items_ad AFTER DELETE ON items BEGIN INSERT INTO items_fts (items_fts, rowid, title, summary) VALUES ('delete', old.id, old.title, old.summary); DELETE FROM items_fts_replaced WHERE id = old.id; END;
 -- trigger items_ai
-CREATE TRIGGER items_ai AFTER INSERT ON items BEGIN INSERT INTO items_fts (items_fts, rowid, title, summary) SELECT 'delete', id, title, summary FROM items_fts_replaced WHERE id = new.id; DELETE FROM items_fts_replaced WHERE id = new.id; INSERT INTO items_fts (rowid, title, summary) VALUES (new.id, new.title, new.summary); END;
+CREATE TRIGGER items_ai AFTER INSERT ON items BEGIN INSERT INTO items_fts (items_fts, rowid, title, summary) SELECT 'delete', id, title, summary FROM items_fts_replaced WHERE id = new.id; DELETE FROM items_fts_replaced WHERE id = new.id; INSERT INTO items_fts (rowid, title, summary) VALUES (new.id, new.title, new.summary); DELETE FROM strike_standing WHERE EXISTS (SELECT 1 FROM tags WHERE item_id = new.id AND tag IN ('strike-started', 'strike-ended', 'deal')); END;
 -- trigger items_au
 CREATE TRIGGER items_au AFTER UPDATE OF title, summary ON items BEGIN INSERT INTO items_fts (items_fts, rowid, title, summary) VALUES ('delete', old.id, old.title, old.summary); INSERT INTO items_fts (rowid, title, summary) VALUES (new.id, new.title, new.summary); END;
 -- trigger items_bi
@@ -76,8 +76,6 @@ CREATE TRIGGER items_bi BEFORE INSERT ON items BEGIN DELETE FROM items_fts_repla
 CREATE TRIGGER items_effective_stale AFTER UPDATE OF title, summary, published ON items BEGIN UPDATE items SET effective_day = NULL, effective_why = NULL WHERE id = new.id; END;
 -- trigger standing_items_delete
 CREATE TRIGGER standing_items_delete AFTER DELETE ON items WHEN EXISTS (SELECT 1 FROM tags WHERE item_id = old.id AND tag IN ('strike-started', 'strike-ended', 'deal')) BEGIN DELETE FROM strike_standing; END;
--- trigger standing_items_insert
-CREATE TRIGGER standing_items_insert AFTER INSERT ON items WHEN EXISTS (SELECT 1 FROM tags WHERE item_id = new.id AND tag IN ('strike-started', 'strike-ended', 'deal')) BEGIN DELETE FROM strike_standing; END;
 -- trigger standing_items_update
 CREATE TRIGGER standing_items_update AFTER UPDATE OF title, summary, link, published, effective_day, effective_why, undated ON items WHEN (old.title IS NOT new.title OR old.summary IS NOT new.summary OR old.link IS NOT new.link OR old.published IS NOT new.published OR old.effective_day IS NOT new.effective_day OR old.effective_why IS NOT new.effective_why OR old.undated IS NOT new.undated) AND EXISTS (SELECT 1 FROM tags WHERE item_id = new.id AND tag IN ('strike-started', 'strike-ended', 'deal')) BEGIN DELETE FROM strike_standing; END;
 -- trigger standing_tags_delete
