@@ -974,7 +974,9 @@ def _weekly(conn: sqlite3.Connection, guild: str, as_of: date) -> list[dict[str,
     ]
     # The last second of each of the chart's days, as the store writes times: a time so written
     # falls on the first day whose bound is not before it (the others are read one by one).
-    bounds = _day_bounds(first_monday)
+    # From 1987 on, where pacific_time follows the rules written out, end_of_day is exactly
+    # where la_day turns; before 1883 Los Angeles kept local mean time, which it is not.
+    bounds = _day_bounds(first_monday) if first_monday.year >= 1987 else None
     for published, events, first in conn.execute(
         "SELECT items.published, items.events,"
         " coalesce(items.story_id, items.id) = items.id"
@@ -983,7 +985,16 @@ def _weekly(conn: sqlite3.Connection, guild: str, as_of: date) -> list[dict[str,
         " ORDER BY tags.published, tags.item_id",  # as the index has them
         (guild, start, end_of_day(as_of)),
     ):
-        if len(published) == 25 and published.endswith("+00:00") and published[10] == "T":
+        if (
+            bounds
+            and len(published) == 25
+            and published.endswith("+00:00")
+            and published[10] == "T"
+        ):
+            try:
+                datetime.fromisoformat(published)  # not "T24:00:00" or "02-30" (another tool's)
+            except ValueError:
+                continue
             day = first_monday + timedelta(days=bisect_left(bounds, published))
         else:
             day = _published_day(published)

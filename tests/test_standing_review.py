@@ -10,6 +10,7 @@ from datetime import date
 
 from strikewatch.pipeline import finish
 from strikewatch.status import guild_status
+from strikewatch.store import Store
 
 
 def replayed_in_full(conn: sqlite3.Connection, guild: str, day: date) -> dict:
@@ -126,3 +127,49 @@ def test_a_strike_started_and_ended_on_year_1_by_another_tool_does_not_break_the
     status = guild_status(season_store.conn, "wga", day, with_weeks=False)
     assert status["previous_strike"]["ended"] == "2023-09-27"
     assert status == replayed_in_full(season_store.conn, "wga", day)
+
+
+def weekly_items(conn: sqlite3.Connection, as_of: date) -> dict[str, list[str]]:
+    weeks = guild_status(conn, "wga", as_of)["weekly"]
+    return {
+        week["week"]: [entry["day"] for entry in week["dated"]] for week in weeks if week["items"]
+    }
+
+
+def test_the_weekly_chart_places_each_report_on_its_own_los_angeles_day(tmp_path):
+    """The chart finds a report's day among its days' bounds rather than parsing each time; it
+    must still pass over a time no calendar has, which another tool can write in the store's
+    own shape ("T24:00:00", February 30), and place a report of the 1800s, when Los Angeles
+    kept local mean time (7:52:58 behind UTC, neither PST nor PDT), on that time's day."""
+    store = Store.open(tmp_path / "odd.db")
+    with store.transaction() as conn:
+        for number, published in enumerate(
+            (
+                "2023-05-02T24:00:00+00:00",
+                "2023-02-30T10:00:00+00:00",
+                "2023-05-03T18:00:00+00:00",
+                "1850-05-06T03:00:00+00:00",  # Sunday May 5, 7:07 p.m. in Los Angeles
+            ),
+            start=1,
+        ):
+            conn.execute(
+                "INSERT INTO items (id, title, summary, published, first_seen, source,"
+                " content_hash, guilds, events) VALUES (?, ?, '', ?, ?, 'other', ?, ?, ?)",
+                (
+                    number,
+                    f"WGA pickets ({number})",
+                    published,
+                    published,
+                    str(number),
+                    '["wga"]',
+                    '["picket"]',
+                ),
+            )
+            conn.execute(
+                "INSERT INTO tags (item_id, kind, tag, published) VALUES (?, 'guild', 'wga', ?)",
+                (number, published),
+            )
+    assert weekly_items(store.conn, date(2023, 5, 10)) == {"2023-05-01": ["2023-05-03"]}
+    assert weekly_items(store.conn, date(2023, 3, 5)) == {}
+    assert weekly_items(store.conn, date(1850, 5, 20)) == {"1850-04-29": ["1850-05-05"]}
+    store.close()
