@@ -819,8 +819,11 @@ def save_standings(conn: sqlite3.Connection) -> bool:
     }
     if stored.issuperset(guilds):
         return False
+    # Of the times in text: a BLOB (bytes from another program) sorts after every text, so no
+    # `as_of` ever reads its report, and the standing must not either.
     through = conn.execute(
         f"SELECT max(published) FROM tags WHERE tag IN {_STRIKE_TAGS}"
+        " AND typeof(published) = 'text'"
     ).fetchone()[0]
     changes = _strike_changes(conn, through or "", guilds)
     # Settled to the last day a report was published: every call-off is then decided, and any

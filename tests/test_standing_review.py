@@ -173,3 +173,27 @@ def test_the_weekly_chart_places_each_report_on_its_own_los_angeles_day(tmp_path
     assert weekly_items(store.conn, date(2023, 3, 5)) == {}
     assert weekly_items(store.conn, date(1850, 5, 20)) == {"1850-04-29": ["1850-05-05"]}
     store.close()
+
+
+def test_a_strike_report_dated_in_bytes_by_another_tool_is_left_out_as_before(season_store):
+    """Python's sqlite3 stores bytes as a BLOB, which sorts after every text: status never read
+    such a report (no day is "by" it), but the newest strike time taken for the standing was
+    that BLOB, so every poll read the report and failed on its date (TypeError)."""
+    path = season_store.conn.execute("PRAGMA database_list").fetchone()[2]
+    raw = b"2023-12-01T00:00:00+00:00"
+    with sqlite3.connect(path) as other:
+        other.execute(
+            "INSERT INTO items (id, title, summary, published, first_seen, source, content_hash,"
+            " guilds, events) VALUES (90001, 'WGA strike begins', '', ?, 'x', 'other', 'x',"
+            " '[\"wga\"]', '[\"strike-started\"]')",
+            (raw,),
+        )
+        other.executemany(
+            "INSERT INTO tags (item_id, kind, tag, published) VALUES (90001, ?, ?, ?)",
+            [("guild", "wga", raw), ("event", "strike-started", raw)],
+        )
+    finish(season_store)
+    day = date(2023, 12, 31)
+    status = guild_status(season_store.conn, "wga", day, with_weeks=False)
+    assert not status["on_strike"] and status["previous_strike"]["ended"] == "2023-09-27"
+    assert status == replayed_in_full(season_store.conn, "wga", day)
