@@ -479,3 +479,26 @@ def m010_stored_strike_standing(db: Database) -> None:
             f"CREATE TRIGGER standing_items_{name} {clause} BEGIN DELETE FROM strike_standing; END"
         )
     save_standings(db.conn)
+
+
+@migrations()
+def m011_standing_dropped_by_replace(db: Database) -> None:
+    """`INSERT OR REPLACE` of a strike report's row (the sqlite3 shell, Python's sqlite3: no
+    recursive triggers, no foreign keys) deletes the old row without its delete triggers and
+    keeps its tags: the insert trigger now empties the strike standing then, as an edit would.
+    In items_ai rather than a trigger of its own: a trigger costs each insert about as much
+    again as storing the row, and a large import drops items_ai while it stores new items
+    (Store.new_items_indexed_at_end), which have no tags yet."""
+    db.execute("DROP TRIGGER items_ai")
+    db.execute(
+        """
+        CREATE TRIGGER items_ai AFTER INSERT ON items BEGIN
+            INSERT INTO items_fts (items_fts, rowid, title, summary)
+                SELECT 'delete', id, title, summary FROM items_fts_replaced WHERE id = new.id;
+            DELETE FROM items_fts_replaced WHERE id = new.id;
+            INSERT INTO items_fts (rowid, title, summary) VALUES (new.id, new.title, new.summary);
+            DELETE FROM strike_standing WHERE EXISTS (SELECT 1 FROM tags WHERE item_id = new.id
+                AND tag IN ('strike-started', 'strike-ended', 'deal'));
+        END
+        """
+    )

@@ -67,7 +67,7 @@ CREATE TRIGGER item_ids_deleted AFTER DELETE ON items WHEN old.id > (SELECT high
 -- trigger items_ad
 CREATE TRIGGER items_ad AFTER DELETE ON items BEGIN INSERT INTO items_fts (items_fts, rowid, title, summary) VALUES ('delete', old.id, old.title, old.summary); DELETE FROM items_fts_replaced WHERE id = old.id; END;
 -- trigger items_ai
-CREATE TRIGGER items_ai AFTER INSERT ON items BEGIN INSERT INTO items_fts (items_fts, rowid, title, summary) SELECT 'delete', id, title, summary FROM items_fts_replaced WHERE id = new.id; DELETE FROM items_fts_replaced WHERE id = new.id; INSERT INTO items_fts (rowid, title, summary) VALUES (new.id, new.title, new.summary); END;
+CREATE TRIGGER items_ai AFTER INSERT ON items BEGIN INSERT INTO items_fts (items_fts, rowid, title, summary) SELECT 'delete', id, title, summary FROM items_fts_replaced WHERE id = new.id; DELETE FROM items_fts_replaced WHERE id = new.id; INSERT INTO items_fts (rowid, title, summary) VALUES (new.id, new.title, new.summary); DELETE FROM strike_standing WHERE EXISTS (SELECT 1 FROM tags WHERE item_id = new.id AND tag IN ('strike-started', 'strike-ended', 'deal')); END;
 -- trigger items_au
 CREATE TRIGGER items_au AFTER UPDATE OF title, summary ON items BEGIN INSERT INTO items_fts (items_fts, rowid, title, summary) VALUES ('delete', old.id, old.title, old.summary); INSERT INTO items_fts (rowid, title, summary) VALUES (new.id, new.title, new.summary); END;
 -- trigger items_bi
