@@ -427,8 +427,9 @@ def m010_stored_strike_standing(db: Database) -> None:
     """Each guild's strikes replayed, stored (status.save_standings), so that `status` replays
     only what takes effect after the newest report instead of every report on every call. The
     triggers delete it whenever a strike or deal report is added, removed or changed in a way
-    status reads (its guilds and events, text, link, dates), whoever makes the change; the next
-    poll, import or reclassify saves it again, and `status` replays everything until then."""
+    status reads (its guilds and events, text, link, dates), whoever makes the change (a tag row
+    added on its own, without the item's events, is not seen); the next poll, import or
+    reclassify saves it again, and `status` replays everything until then."""
     db.execute(
         """
         CREATE TABLE strike_standing (
@@ -441,19 +442,34 @@ def m010_stored_strike_standing(db: Database) -> None:
         """
     )
 
-    # On items, not tags (items.events holds what tags holds): an item's insert already runs the
-    # search index's triggers, where one more costs little, while a row trigger on tags made an
-    # import's tag inserts several times slower.
-    def report(row: str) -> str:
+    # A strike or deal report: by its events, or by the tags it still has (an INSERT OR
+    # REPLACE from a program without recursive triggers deletes the old row without its delete
+    # triggers and leaves its tags).
+    def report(row: str, item: str) -> str:
+        events = " OR ".join(
+            f"{row}.events LIKE '%\"{event}\"%'"
+            for event in ("strike-started", "strike-ended", "deal")
+        )
         return (
-            "("
-            + " OR ".join(
-                f"{row}.events LIKE '%\"{event}\"%'"
-                for event in ("strike-started", "strike-ended", "deal")
-            )
-            + ")"
+            f"({events} OR EXISTS (SELECT 1 FROM tags WHERE item_id = {item}"
+            " AND tag IN ('strike-started', 'strike-ended', 'deal')))"
         )
 
+    # Inserts are seen by items_ai, which every insert runs anyway (one more trigger on items or
+    # tags would cost each inserted row as much again; a large import drops items_ai and does
+    # its work once at the end: Store.new_items_indexed_at_end).
+    db.execute("DROP TRIGGER items_ai")
+    db.execute(
+        f"""
+        CREATE TRIGGER items_ai AFTER INSERT ON items BEGIN
+            INSERT INTO items_fts (items_fts, rowid, title, summary)
+                SELECT 'delete', id, title, summary FROM items_fts_replaced WHERE id = new.id;
+            DELETE FROM items_fts_replaced WHERE id = new.id;
+            INSERT INTO items_fts (rowid, title, summary) VALUES (new.id, new.title, new.summary);
+            DELETE FROM strike_standing WHERE {report("new", "new.id")};
+        END
+        """
+    )
     read = (
         "guilds",
         "events",
@@ -466,39 +482,28 @@ def m010_stored_strike_standing(db: Database) -> None:
         "undated",
     )
     changed = " OR ".join(f"old.{column} IS NOT new.{column}" for column in read)
+    tag = "tag IN ('strike-started', 'strike-ended', 'deal')"
     for name, clause in (
-        ("insert", f"AFTER INSERT ON items WHEN {report('new')}"),
-        ("delete", f"AFTER DELETE ON items WHEN {report('old')}"),
+        ("items_delete", f"AFTER DELETE ON items WHEN {report('old', 'old.id')}"),
         (
-            "update",
+            "items_update",
             f"AFTER UPDATE OF {', '.join(read)} ON items"
-            f" WHEN ({changed}) AND ({report('old')} OR {report('new')})",
+            f" WHEN ({changed}) AND ({report('old', 'old.id')} OR {report('new', 'new.id')})",
+        ),
+        # Tags another program deletes or edits on their own (strikewatch rewrites an item's
+        # tags with its guilds and events).
+        (
+            "tags_delete",
+            f"AFTER DELETE ON tags WHEN old.{tag} OR EXISTS"
+            f" (SELECT 1 FROM tags WHERE item_id = old.item_id AND {tag})",
+        ),
+        (
+            "tags_update",
+            f"AFTER UPDATE ON tags WHEN old.{tag} OR new.{tag} OR EXISTS"
+            f" (SELECT 1 FROM tags WHERE item_id IN (old.item_id, new.item_id) AND {tag})",
         ),
     ):
         db.execute(
-            f"CREATE TRIGGER standing_items_{name} {clause} BEGIN DELETE FROM strike_standing; END"
+            f"CREATE TRIGGER standing_{name} {clause} BEGIN DELETE FROM strike_standing; END"
         )
     save_standings(db.conn)
-
-
-@migrations()
-def m011_standing_dropped_by_replace(db: Database) -> None:
-    """`INSERT OR REPLACE` of a strike report's row (the sqlite3 shell, Python's sqlite3: no
-    recursive triggers, no foreign keys) deletes the old row without its delete triggers and
-    keeps its tags: the insert trigger now empties the strike standing then, as an edit would.
-    In items_ai rather than a trigger of its own: a trigger costs each insert about as much
-    again as storing the row, and a large import drops items_ai while it stores new items
-    (Store.new_items_indexed_at_end), which have no tags yet."""
-    db.execute("DROP TRIGGER items_ai")
-    db.execute(
-        """
-        CREATE TRIGGER items_ai AFTER INSERT ON items BEGIN
-            INSERT INTO items_fts (items_fts, rowid, title, summary)
-                SELECT 'delete', id, title, summary FROM items_fts_replaced WHERE id = new.id;
-            DELETE FROM items_fts_replaced WHERE id = new.id;
-            INSERT INTO items_fts (rowid, title, summary) VALUES (new.id, new.title, new.summary);
-            DELETE FROM strike_standing WHERE EXISTS (SELECT 1 FROM tags WHERE item_id = new.id
-                AND tag IN ('strike-started', 'strike-ended', 'deal'));
-        END
-        """
-    )

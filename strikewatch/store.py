@@ -30,7 +30,7 @@ from strikewatch.stories import (
 if TYPE_CHECKING:
     from strikewatch.parse import Item
 
-SCHEMA_VERSION = 11  # one per migration
+SCHEMA_VERSION = 10  # one per migration
 BUSY_TIMEOUT_SECONDS = 30.0
 # poll_log keeps each feed's last POLL_LOG_DAYS days or last POLL_LOG_KEEP polls, whichever
 # is more.
@@ -344,7 +344,8 @@ class Store:
 
     def _index_new_items(self) -> None:
         """What items_ai does for each row (items_bi does nothing for a new id), for every item
-        inserted since new_items_indexed_at_end began or last called this."""
+        inserted since new_items_indexed_at_end began or last called this: index it for search,
+        and drop the strike standing if one is a strike or deal report."""
         conn, last_id = self.conn, self._indexed_through
         conn.execute(
             "INSERT INTO items_fts (items_fts, rowid, title, summary)"
@@ -355,6 +356,12 @@ class Store:
         conn.execute(
             "INSERT INTO items_fts (rowid, title, summary)"
             " SELECT id, title, summary FROM items WHERE id > ?",
+            (last_id,),
+        )
+        conn.execute(
+            "DELETE FROM strike_standing WHERE EXISTS (SELECT 1 FROM items WHERE id > ? AND"
+            " (events LIKE '%\"strike-started\"%' OR events LIKE '%\"strike-ended\"%'"
+            " OR events LIKE '%\"deal\"%'))",
             (last_id,),
         )
         self._indexed_through = conn.execute("SELECT coalesce(max(id), 0) FROM items").fetchone()[0]

@@ -82,10 +82,11 @@ def replayed_in_full(conn: sqlite3.Connection, guild: str, day: date, weeks: boo
         conn.execute("RELEASE full")
 
 
-@pytest.mark.parametrize("seed", [1, 2, 3])
-def test_the_stored_standing_answers_as_a_replay_of_every_report(tmp_path, seed):
-    """Polled day by day, as cron would: after each day's reports the stored standing, advanced
-    to any later day, says what a replay of every report says (strikes, pending, previous)."""
+@pytest.mark.parametrize(("seed", "bulk"), [(1, False), (2, False), (3, True)])
+def test_the_stored_standing_answers_as_a_replay_of_every_report(tmp_path, seed, bulk):
+    """Polled day by day, as cron would (or imported day by day, `bulk`: a first poll's or an
+    import's way of storing): after each day's reports the stored standing, advanced to any
+    later day, says what a replay of every report says (strikes, pending, previous)."""
     season = reports(seed)
     tagger = Tagger({item.title: tags for item, tags in season})
     store = Store.open(tmp_path / "season.db")
@@ -93,7 +94,7 @@ def test_the_stored_standing_answers_as_a_replay_of_every_report(tmp_path, seed)
     compared = 0
     for today in days:
         batch = [item for item, _ in season if la_day(item.published) == today]
-        ingest(store, tagger, batch, source="trade")
+        ingest(store, tagger, batch, source="trade", bulk=bulk)
         finish(store)
         assert store.conn.execute("SELECT count(*) FROM strike_standing").fetchone()[0] == 5
         for ahead in (0, 1, 3, 10, 45, 62):
