@@ -859,6 +859,9 @@ def feeds_remove(app: App, which: str, purge: bool) -> None:
         )
     deleted = store.remove_feed(feed["id"], purge=purge)
     if purge:
+        from strikewatch.pipeline import finish
+
+        finish(store)  # the strike standing, when a purged report was a strike's
         click.echo(f"Removed {feed['name']} and {deleted} item(s) only it carried")
     else:
         click.echo(f"Unsubscribed from {feed['name']}; its items stay (use --purge to delete them)")

@@ -105,7 +105,8 @@ TABLES: dict[str, dict[str, Any]] = {
     },
 }
 
-# SQLite's and the migrations' own tables and the search index's shadow tables.
+# SQLite's and the migrations' own tables, the search index's shadow tables, and what status
+# stores for itself.
 HIDDEN = (
     "_sqlite_migrations",
     "items_fts",
@@ -115,6 +116,7 @@ HIDDEN = (
     "items_fts_idx",
     "items_fts_replaced",
     "sqlite_stat1",
+    "strike_standing",
 )
 
 _REPORT_COLUMNS = (

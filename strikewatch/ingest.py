@@ -129,7 +129,7 @@ def import_file(
         # otherwise make every batch regroup most of the store. After a failure, best effort:
         # the next run groups whatever is left pending.
         with contextlib.suppress(*((sqlite3.Error,) if failed else ())):
-            store.assign_stories()
+            pipeline.finish(store)
         if archive is not None:
             store.finish_bulk_writes()
     return report

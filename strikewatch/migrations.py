@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from sqlite_utils import Database, Migrations
 
-from strikewatch.status import stored_effective
+from strikewatch.status import save_standings, stored_effective
 from strikewatch.stories import regroup_all
 from strikewatch.taxonomy import STRIKE_CHANGES
 
@@ -420,3 +420,66 @@ def m009_dates_ahead_and_item_ids_never_reused(db: Database) -> None:
         END
         """
     )
+
+
+@migrations()
+def m010_stored_strike_standing(db: Database) -> None:
+    """Each guild's strikes replayed, stored (status.save_standings), so that `status` replays
+    only what takes effect after the newest report instead of every report on every call. The
+    triggers delete it whenever a strike or deal report changes in a way status reads (its tags,
+    text, link, dates), whoever makes the change; the next poll, import or reclassify saves it
+    again, and `status` replays everything until then."""
+    db.execute(
+        """
+        CREATE TABLE strike_standing (
+            guild TEXT PRIMARY KEY,
+            version INTEGER NOT NULL,
+            through TEXT,
+            day TEXT NOT NULL,
+            state TEXT NOT NULL
+        )
+        """
+    )
+    report = "tag IN ('strike-started', 'strike-ended', 'deal')"
+    for event, row in (("INSERT", "new"), ("DELETE", "old")):
+        db.execute(
+            f"""
+            CREATE TRIGGER standing_tags_{event.lower()} AFTER {event} ON tags
+            WHEN {row}.{report} OR EXISTS
+                (SELECT 1 FROM tags WHERE item_id = {row}.item_id AND {report})
+            BEGIN
+                DELETE FROM strike_standing;
+            END
+            """
+        )
+    db.execute(
+        f"""
+        CREATE TRIGGER standing_tags_update AFTER UPDATE ON tags
+        WHEN old.{report} OR new.{report} OR EXISTS
+            (SELECT 1 FROM tags WHERE item_id IN (old.item_id, new.item_id) AND {report})
+        BEGIN
+            DELETE FROM strike_standing;
+        END
+        """
+    )
+    read = ("title", "summary", "link", "published", "effective_day", "effective_why", "undated")
+    db.execute(
+        f"""
+        CREATE TRIGGER standing_items_update AFTER UPDATE OF {", ".join(read)} ON items
+        WHEN ({" OR ".join(f"old.{column} IS NOT new.{column}" for column in read)})
+            AND EXISTS (SELECT 1 FROM tags WHERE item_id = new.id AND {report})
+        BEGIN
+            DELETE FROM strike_standing;
+        END
+        """
+    )
+    db.execute(
+        f"""
+        CREATE TRIGGER standing_items_delete AFTER DELETE ON items
+        WHEN EXISTS (SELECT 1 FROM tags WHERE item_id = old.id AND {report})
+        BEGIN
+            DELETE FROM strike_standing;
+        END
+        """
+    )
+    save_standings(db.conn)

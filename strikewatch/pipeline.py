@@ -1,7 +1,7 @@
 """How parsed items become timeline entries: each is identified against the store, tagged
 (only when new or changed), given its strike day, and stored; grouping them into stories is
-the last step, once per run (`Store.assign_stories`). Poll, import and reclassify all go
-through here:
+then each guild's strike standing is saved for `status`: the last steps, once per run
+(`finish`). Poll, import and reclassify all go through here:
 
     fetch.py (bytes) -> parse.py (items) -> pipeline.py (tags, days) -> store.py (SQLite)
 """
@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
 
 from strikewatch.normalize import content_hash, to_utc_iso, usable_date, utcnow
-from strikewatch.status import stored_effective
+from strikewatch.status import save_standings, stored_effective
 from strikewatch.store import Store, Tagged
 from strikewatch.taxonomy import STRIKE_CHANGES
 
@@ -158,5 +158,14 @@ def reclassify(
         if progress is not None:
             progress(len(rows))
     # Also when no tag changed: a reclassify killed before grouping left reports pending.
-    store.assign_stories()
+    finish(store)
     return seen, changed
+
+
+def finish(store: Store) -> None:
+    """The last steps of every poll, import and reclassify, whatever it stored itself (a run
+    killed before them leaves them to the next): group the reports waiting for their story,
+    then save each guild's strike standing if a strike or deal report changed since."""
+    store.assign_stories()
+    with store.transaction() as conn:
+        save_standings(conn)

@@ -224,7 +224,7 @@ def poll_feeds(
     # Each feed's items were committed as they came; a poll killed before this point leaves
     # them pending, and the next poll, import or reclassify groups them, even an unchanged one.
     try:
-        store.assign_stories()
+        pipeline.finish(store)
     except sqlite3.Error as error:  # a full disk: what was stored stays, grouped next time
         report.grouping_error = store.describe_error(error)
     return report

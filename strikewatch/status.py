@@ -44,6 +44,7 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
+from bisect import bisect_left, bisect_right
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
@@ -508,7 +509,7 @@ class _Change:
         self.row = row  # id, published, title, link, summary
         self.effective = effective
         self.contract, self._explicit = contract
-        # The day it was reported (Los Angeles), for a deal or an end: when it calls off starts.
+        # The day it was reported (Los Angeles): when a deal or an end calls off starts.
         self.reported = reported
         self.undated = undated  # a strike report whose source gave no usable date
 
@@ -582,9 +583,7 @@ def _strike_changes(
         undated = strike and bool(no_date)
         if undated and not include_undated:
             continue
-        reported = None
-        if "deal" in kinds or "strike-ended" in kinds:
-            reported = _published_day(published)
+        reported = _published_day(published)
         if not strike:
             if reported is None:  # a deal takes effect when reported
                 continue
@@ -629,9 +628,8 @@ def _begun(changes: Sequence[_Change]) -> dict[tuple[str, date], str]:
     for change in changes:
         if change.kind != "strike-started":
             continue
-        day = _published_day(change.published)
-        if day is not None:
-            key = (change.contract, day)
+        if change.reported is not None:
+            key = (change.contract, change.reported)
             begun[key] = min(begun.get(key, change.published), change.published)
     return begun
 
@@ -641,24 +639,26 @@ def _calls_off(
     announced: dict[tuple[str, date], str],
     on_strike: Collection[str],
     begun: dict[tuple[str, date], str],
+    days: dict[str, list[date]],
 ) -> list[tuple[str, date]]:
     """The announced starts a deal, or a strike called off or averted, cancels: those of its
     contract (of any, when it names none) not yet under way, first reported before it and due
     after the day it was reported (Los Angeles), or due that very day when no start report
     published on that day, before it, said the strike had begun (a deal reached at 12:20 a.m.
-    on the strike day averts it: the walkout at 12:01 was a deadline, not a report)."""
+    on the strike day averts it: the walkout at 12:01 was a deadline, not a report). `days`:
+    each contract's announced days, in order."""
     reported = change.reported
     if reported is None or not announced:
         return []
     contracts = (change.contract,) if change.explicit else CONTRACTS
-    dues = [reported + offset for offset in _DUE_OFFSETS]
     off = []
     for contract in contracts:
-        if contract in on_strike:
+        if contract in on_strike or contract not in days:
             continue
-        for due in dues:
-            if announced.get((contract, due), change.published) < change.published:
-                off.append((contract, due))
+        due = days[contract]
+        for day in due[bisect_right(due, reported) : bisect_right(due, reported + _REACH)]:
+            if announced[(contract, day)] < change.published:
+                off.append((contract, day))
         if (
             announced.get((contract, reported), change.published) < change.published
             and begun.get((contract, reported), change.published) >= change.published
@@ -667,19 +667,34 @@ def _calls_off(
     return off
 
 
-# The days after a report on which a start it calls off may be due.
-_DUE_OFFSETS = tuple(timedelta(days=offset) for offset in range(1, DATE_HORIZON.days + 2))
+# How far after a report a start it calls off may be due.
+_REACH = DATE_HORIZON + timedelta(days=1)
 
 
-def _replay(changes: Sequence[_Change], as_of: date) -> dict[str, Any]:
-    """Each contract's strike under way at the end of `as_of`, the last one finished, and the
-    first change announced for a later day. Changes go in the order they take effect; a deal, or
-    an end that closes no strike, calls off the starts announced for a later day (_calls_off) as
-    of the day it was reported, before anything due after that day happens."""
-    started: dict[str, _Change] = {}
+@dataclass
+class _Standing:
+    """A guild's strikes replayed to the end of a day: the day each contract's strike under way
+    began, the last strike finished, the announced starts called off, and the changes that take
+    effect after that day, not replayed yet (in order)."""
+
+    started: dict[str, date]
+    previous: dict[str, Any] | None
+    off: set[tuple[str, date]]
+    later: list[_Change]
+
+
+def _settle(changes: Sequence[_Change], as_of: date) -> _Standing:
+    """Replay the changes that take effect by the end of `as_of`. Changes go in the order they
+    take effect; a deal, or an end that closes no strike, calls off the starts announced for a
+    later day (_calls_off) as of the day it was reported, before anything due after that day
+    happens. Every report was published by `as_of`, so every call-off is settled here: what is
+    left, `later`, only needs _advance."""
+    started: dict[str, date] = {}
     previous: dict[str, Any] | None = None
-    later: list[_Change] = []
     announced = _first_announced(changes)
+    days: dict[str, list[date]] = {}
+    for contract, day in sorted(announced):
+        days.setdefault(contract, []).append(day)
     begun = _begun(changes)
     called_off: set[tuple[str, date]] = set()
     closers: set[int] = set()  # id() of the ends that closed a strike: no call-off
@@ -698,44 +713,183 @@ def _replay(changes: Sequence[_Change], as_of: date) -> dict[str, Any]:
             ending = change.kind == "strike-ended"
             if ending and (id(change) in closers or _contract_for(change, started) in started):
                 continue  # the end of a strike under way, not a call-off
-            called_off.update(_calls_off(change, announced, started, begun))
+            called_off.update(_calls_off(change, announced, started, begun, days))
 
+    later: list[_Change] = []
     for change in changes:
+        if change.day > as_of:
+            later.append(change)
+            continue
         check_until(change.day)
-        if change.kind == "deal":
-            continue
-        contract = _contract_for(change, started)
-        if change.kind == "strike-started" and (contract, change.day) in called_off:
-            continue
-        opens = change.kind == "strike-started" and contract not in started
-        closes = change.kind == "strike-ended" and contract in started
-        if not (opens or closes):
+        if _opens_or_closes(change, started, called_off):
+            if change.kind == "strike-started":
+                started[change.contract] = change.day
+            else:
+                closers.add(id(change))
+                previous = _finished(change, started)
+    check_until(None)
+    return _Standing(started, previous, called_off, later)
+
+
+def _opens_or_closes(
+    change: _Change, started: Collection[str], called_off: Collection[tuple[str, date]]
+) -> bool:
+    """Whether a change starts a strike on a contract not on strike (and not called off) or
+    ends the one under way; everything else is a repeat."""
+    if change.kind == "deal":
+        return False
+    contract = _contract_for(change, started)
+    if change.kind == "strike-started":
+        return contract not in started and (contract, change.day) not in called_off
+    return contract in started
+
+
+def _finished(end: _Change, started: dict[str, date]) -> dict[str, Any]:
+    """Close the strike `end` ends (removing it from `started`): the finished strike."""
+    contract = _contract_for(end, started)
+    began = started.pop(contract)
+    last_day = max(began, end.day - timedelta(days=1))
+    return {
+        "contract": contract,
+        "started": began.isoformat(),
+        "ended": end.day.isoformat(),
+        "last_day": last_day.isoformat(),
+        "days": (last_day - began).days + 1,
+    }
+
+
+def _advance(standing: _Standing, as_of: date) -> dict[str, Any]:
+    """The standing at the end of `as_of` (not before the day it was settled to): the strikes
+    under way by contract, the last finished, and the first change still to come."""
+    started = dict(standing.started)
+    previous = standing.previous
+    pending = None
+    for change in standing.later:
+        if not _opens_or_closes(change, started, standing.off):
             continue
         if change.day > as_of:
-            later.append(change)  # pending, unless a later report calls it off: read on
+            pending = pending or change  # the first to come; a later one opens nothing yet
             continue
-        if opens:
-            started[contract] = change
+        if change.kind == "strike-started":
+            started[change.contract] = change.day
         else:
-            closers.add(id(change))
-            began = started.pop(contract)
-            previous = {
-                "contract": contract,
-                "started": began.day.isoformat(),
-                "ended": change.day.isoformat(),
-                "last_day": max(began.day, change.day - timedelta(days=1)).isoformat(),
-                "days": (max(began.day, change.day - timedelta(days=1)) - began.day).days + 1,
-            }
-    check_until(None)
-    pending = next(
-        (
-            change
-            for change in later
-            if change.kind != "strike-started" or (change.contract, change.day) not in called_off
-        ),
-        None,
+            previous = _finished(change, started)
+    return {"started": started, "previous": previous, "pending": pending, "off": standing.off}
+
+
+def _replay(changes: Sequence[_Change], as_of: date) -> dict[str, Any]:
+    """Each contract's strike under way at the end of `as_of`, the last one finished, and the
+    first change announced for a later day."""
+    return _advance(_settle(changes, as_of), as_of)
+
+
+# The replay each guild's strike reports came to, stored so that `status` does not read and
+# replay every report on every call. Saved by save_standings at the end of every poll, import
+# and reclassify; the store's triggers delete it whenever a strike or deal report is added,
+# retagged, edited or removed, by strikewatch or any other program. Bump on any change to how
+# reports are replayed or placed (contract_of, is_staff_strike): a standing of another version
+# is replayed afresh.
+STANDING_VERSION = 1
+_STRIKE_TAGS = "('strike-started', 'strike-ended', 'deal')"
+
+
+def save_standings(conn: sqlite3.Connection) -> bool:
+    """Store each striking guild's replay up to its newest strike or deal report, unless the
+    stored one is still good; returns whether it replayed. In the caller's transaction."""
+    guilds = [guild for guild in taxonomy.guild_ids() if taxonomy.can_strike(guild)]
+    stored = {
+        guild
+        for (guild,) in conn.execute(
+            "SELECT guild FROM strike_standing WHERE version = ?", (STANDING_VERSION,)
+        )
+    }
+    if stored.issuperset(guilds):
+        return False
+    through = conn.execute(
+        f"SELECT max(published) FROM tags WHERE tag IN {_STRIKE_TAGS}"
+    ).fetchone()[0]
+    changes = _strike_changes(conn, through or "", guilds)
+    # Settled to the last day a report was published: every call-off is then decided, and any
+    # later `as_of` only has the changes announced for after it left to replay.
+    days = [change.reported for each in changes.values() for change in each]
+    day = max((each for each in days if each is not None), default=date.min)
+    rows = []
+    for guild in guilds:
+        standing = _settle(changes[guild], day)
+        rows.append((guild, STANDING_VERSION, through, day.isoformat(), _dump(standing, day)))
+    conn.execute("DELETE FROM strike_standing")
+    conn.executemany("INSERT INTO strike_standing VALUES (?, ?, ?, ?, ?)", rows)
+    return True
+
+
+def _dump(standing: _Standing, settled: date) -> str:
+    return json.dumps(
+        {
+            "started": {
+                contract: began.isoformat() for contract, began in standing.started.items()
+            },
+            "previous": standing.previous,
+            "off": [[contract, day.isoformat()] for contract, day in standing.off if day > settled],
+            "later": [
+                {
+                    "kind": change.kind,
+                    "day": change.day.isoformat(),
+                    "contract": change.contract,
+                    "explicit": change.explicit,
+                    "published": change.published,
+                    "title": change.row["title"],
+                    "link": change.row["link"],
+                }
+                for change in standing.later
+            ],
+        }
     )
-    return {"started": started, "previous": previous, "pending": pending, "off": called_off}
+
+
+def _load(text: str) -> _Standing:
+    state = json.loads(text)
+    return _Standing(
+        started={contract: date.fromisoformat(day) for contract, day in state["started"].items()},
+        previous=state["previous"],
+        off={(contract, date.fromisoformat(day)) for contract, day in state["off"]},
+        later=[
+            _Change(
+                date.fromisoformat(change["day"]),
+                change["published"],
+                change["kind"],
+                {"title": change["title"], "link": change["link"], "summary": None},
+                Effective(date.fromisoformat(change["day"]), ""),
+                (change["contract"], change["explicit"]),
+            )
+            for change in state["later"]
+        ],
+    )
+
+
+def _replays(
+    conn: sqlite3.Connection, as_of: date, guilds: Sequence[str]
+) -> dict[str, dict[str, Any]]:
+    """Each guild's strikes replayed to the end of `as_of`: from its stored standing when that
+    covers every report published by then and was settled no later than `as_of`, else from
+    every report (an earlier `--as-of`, a guild the rules file just added, a store another
+    program changed since the last poll)."""
+    until = end_of_day(as_of)
+    replays: dict[str, dict[str, Any]] = {}
+    try:
+        rows = conn.execute(
+            "SELECT guild, through, day, state FROM strike_standing WHERE version = ?",
+            (STANDING_VERSION,),
+        ).fetchall()
+    except sqlite3.OperationalError:  # not a strikewatch store (no such table)
+        rows = []
+    for guild, through, day, state in rows:
+        if guild in guilds and (through or "") <= until and day <= as_of.isoformat():
+            replays[guild] = _advance(_load(state), as_of)
+    rest = [guild for guild in guilds if guild not in replays]
+    if rest:
+        changes = _strike_changes(conn, until, rest)
+        replays.update((guild, _replay(changes[guild], as_of)) for guild in rest)
+    return replays
 
 
 def _contract_for(change: _Change, started: Collection[str]) -> str:
@@ -774,6 +928,17 @@ def _last_event(conn: sqlite3.Connection, guild: str, until: str) -> dict[str, A
     }
 
 
+@lru_cache(maxsize=4)
+def _day_bounds(first_monday: date) -> list[str]:
+    """end_of_day of each day of the chart that starts on `first_monday` (up to year 9999)."""
+    last = (date.max - first_monday).days
+    return [
+        end_of_day(first_monday + timedelta(days=offset))
+        for offset in range(CHART_WEEKS * 7)
+        if offset <= last
+    ]
+
+
 def _weekly(conn: sqlite3.Connection, guild: str, as_of: date) -> list[dict[str, Any]]:
     """Coverage (reports) and stories with events per week, Monday to Sunday in Los Angeles, up
     to `as_of`: each week's `events` (every event of the stories first reported that week) and
@@ -793,24 +958,31 @@ def _weekly(conn: sqlite3.Connection, guild: str, as_of: date) -> list[dict[str,
         }
         for index in range(CHART_WEEKS)
     ]
-    for row in conn.execute(
-        "SELECT items.id, items.published, items.events, items.story_id"
+    # The last second of each of the chart's days, as the store writes times: a time so written
+    # falls on the first day whose bound is not before it (the others are read one by one).
+    bounds = _day_bounds(first_monday)
+    for published, events, first in conn.execute(
+        "SELECT items.published, items.events,"
+        " coalesce(items.story_id, items.id) = items.id"
         " FROM tags JOIN items ON items.id = tags.item_id"
         " WHERE tags.tag = ? AND tags.published > ? AND tags.published <= ?"
-        " ORDER BY tags.published, items.id",
+        " ORDER BY tags.published, tags.item_id",  # as the index has them
         (guild, start, end_of_day(as_of)),
     ):
-        day = _published_day(row["published"])
-        if day is None:  # a time no strikewatch wrote ("2023/05/02 07:00") sorts in here
-            continue
+        if len(published) == 25 and published.endswith("+00:00") and published[10] == "T":
+            day = first_monday + timedelta(days=bisect_left(bounds, published))
+        else:
+            day = _published_day(published)
+            if day is None:  # a time no strikewatch wrote ("2023/05/02 07:00") sorts in here
+                continue
         index = (day - first_monday).days // 7
         if not 0 <= index < CHART_WEEKS:
             continue
         week = weeks[index]
         week["items"] += 1
-        if row["story_id"] not in (None, row["id"]):
+        if not first or events == "[]":
             continue  # a later report of a story: its events are the first report's
-        for event in json.loads(row["events"]):
+        for event in json.loads(events):
             week["dated"].append({"day": day.isoformat(), "event": event})
     for week in weeks:
         week["events"] = sorted({entry["event"] for entry in week["dated"]})
@@ -847,25 +1019,24 @@ def guild_status(
     guild: str,
     as_of: date,
     with_weeks: bool = True,
-    changes: Sequence[_Change] | None = None,
+    replay: dict[str, Any] | None = None,
     freshness: _Freshness | None = None,
 ) -> dict[str, Any]:
     """One guild's standing at the end of `as_of` (a Los Angeles day), as `status --json` shows
-    it. `changes` are its strike changes, `freshness` the store's, when the caller has read them."""
+    it. `replay` is its strikes replayed, `freshness` the store's, when the caller has them."""
     until = end_of_day(as_of)
-    replay: dict[str, Any] = {"started": {}, "previous": None, "pending": None}
-    if taxonomy.can_strike(guild):
-        if changes is None:
-            changes = _strike_changes(conn, until, (guild,))[guild]
-        replay = _replay(changes, as_of)
+    if replay is None:
+        replay = {"started": {}, "previous": None, "pending": None}
+        if taxonomy.can_strike(guild):
+            replay = _replays(conn, as_of, (guild,))[guild]
     strikes = sorted(
         (
             {
                 "contract": contract,
-                "started": change.day.isoformat(),
-                "strike_day": (as_of - change.day).days + 1,
+                "started": began.isoformat(),
+                "strike_day": (as_of - began).days + 1,
             }
-            for contract, change in replay["started"].items()
+            for contract, began in replay["started"].items()
         ),
         key=lambda strike: (strike["started"], CONTRACTS.index(strike["contract"])),
     )
@@ -913,10 +1084,10 @@ def all_status(
     if guilds is None:
         guilds = taxonomy.guild_ids()
     striking = [guild for guild in guilds if taxonomy.can_strike(guild)]
-    changes = _strike_changes(conn, end_of_day(as_of), striking)
+    replays = _replays(conn, as_of, striking)
     freshness = _Freshness(conn, as_of)
     return [
-        guild_status(conn, guild, as_of, changes=changes.get(guild, ()), freshness=freshness)
+        guild_status(conn, guild, as_of, replay=replays.get(guild), freshness=freshness)
         for guild in guilds
     ]
 

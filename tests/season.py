@@ -24,11 +24,11 @@ class Tags:
 def save(store, items, *, classifier, group: bool = True, **options):
     """Items through the pipeline (pipeline.ingest), then grouped into stories as a poll or an
     import ends (unless `group` is False: a run killed before it)."""
-    from strikewatch.pipeline import ingest
+    from strikewatch.pipeline import finish, ingest
 
     result = ingest(store, classifier, items, **options)
     if group:
-        store.assign_stories()
+        finish(store)
     return result
 
 

@@ -58,6 +58,8 @@ CREATE TABLE 'items_fts_idx'(segid, term, pgno, PRIMARY KEY(segid, term)) WITHOU
 CREATE TABLE items_fts_replaced (id INTEGER PRIMARY KEY, title TEXT, summary TEXT);
 -- table poll_log
 CREATE TABLE poll_log ( id INTEGER PRIMARY KEY, feed_id INTEGER REFERENCES feeds(id) ON DELETE CASCADE, started_at TEXT NOT NULL, duration_ms INTEGER, status INTEGER, outcome TEXT NOT NULL, new_items INTEGER NOT NULL DEFAULT 0, updated_items INTEGER NOT NULL DEFAULT 0, bytes INTEGER, error TEXT );
+-- table strike_standing
+CREATE TABLE strike_standing ( guild TEXT PRIMARY KEY, version INTEGER NOT NULL, through TEXT, day TEXT NOT NULL, state TEXT NOT NULL );
 -- table tags
 CREATE TABLE tags ( item_id INTEGER NOT NULL REFERENCES items(id) ON DELETE CASCADE, kind TEXT NOT NULL CHECK (kind IN ('guild', 'event')), tag TEXT NOT NULL, published TEXT NOT NULL, PRIMARY KEY (item_id, tag) );
 -- trigger item_ids_deleted
@@ -72,5 +74,15 @@ CREATE TRIGGER items_au AFTER UPDATE OF title, summary ON items BEGIN INSERT INT
 CREATE TRIGGER items_bi BEFORE INSERT ON items BEGIN DELETE FROM items_fts_replaced WHERE id = new.id; INSERT INTO items_fts_replaced (id, title, summary) SELECT id, title, summary FROM items WHERE id = new.id; END;
 -- trigger items_effective_stale
 CREATE TRIGGER items_effective_stale AFTER UPDATE OF title, summary, published ON items BEGIN UPDATE items SET effective_day = NULL, effective_why = NULL WHERE id = new.id; END;
+-- trigger standing_items_delete
+CREATE TRIGGER standing_items_delete AFTER DELETE ON items WHEN EXISTS (SELECT 1 FROM tags WHERE item_id = old.id AND tag IN ('strike-started', 'strike-ended', 'deal')) BEGIN DELETE FROM strike_standing; END;
+-- trigger standing_items_update
+CREATE TRIGGER standing_items_update AFTER UPDATE OF title, summary, link, published, effective_day, effective_why, undated ON items WHEN (old.title IS NOT new.title OR old.summary IS NOT new.summary OR old.link IS NOT new.link OR old.published IS NOT new.published OR old.effective_day IS NOT new.effective_day OR old.effective_why IS NOT new.effective_why OR old.undated IS NOT new.undated) AND EXISTS (SELECT 1 FROM tags WHERE item_id = new.id AND tag IN ('strike-started', 'strike-ended', 'deal')) BEGIN DELETE FROM strike_standing; END;
+-- trigger standing_tags_delete
+CREATE TRIGGER standing_tags_delete AFTER DELETE ON tags WHEN old.tag IN ('strike-started', 'strike-ended', 'deal') OR EXISTS (SELECT 1 FROM tags WHERE item_id = old.item_id AND tag IN ('strike-started', 'strike-ended', 'deal')) BEGIN DELETE FROM strike_standing; END;
+-- trigger standing_tags_insert
+CREATE TRIGGER standing_tags_insert AFTER INSERT ON tags WHEN new.tag IN ('strike-started', 'strike-ended', 'deal') OR EXISTS (SELECT 1 FROM tags WHERE item_id = new.item_id AND tag IN ('strike-started', 'strike-ended', 'deal')) BEGIN DELETE FROM strike_standing; END;
+-- trigger standing_tags_update
+CREATE TRIGGER standing_tags_update AFTER UPDATE ON tags WHEN old.tag IN ('strike-started', 'strike-ended', 'deal') OR new.tag IN ('strike-started', 'strike-ended', 'deal') OR EXISTS (SELECT 1 FROM tags WHERE item_id IN (old.item_id, new.item_id) AND tag IN ('strike-started', 'strike-ended', 'deal')) BEGIN DELETE FROM strike_standing; END;
 -- view timeline
 CREATE VIEW timeline AS SELECT items.id, items.published, items.source, items.title, items.link, items.guilds, items.events, items.summary, (SELECT count(*) FROM items AS report WHERE report.story_id = items.id AND report.id != items.id) AS also_count, (SELECT group_concat(report.source, ', ') FROM items AS report WHERE report.story_id = items.id AND report.id != items.id) AS also_sources FROM items WHERE coalesce(items.story_id, items.id) = items.id AND items.guilds != '[]' ORDER BY items.published DESC, items.id DESC;
