@@ -82,9 +82,8 @@ for body in bodies:
 # notes when it launched the process) is printed as JSON. A renamed function fails loudly here.
 FIRST_POLL_PROBE = """
 import json, sys, time
-began = time.monotonic()
 import feedparser
-import strikewatch.fetch, strikewatch.pipeline, strikewatch.poll, strikewatch.store
+import strikewatch.fetch, strikewatch.pipeline, strikewatch.poll
 from strikewatch.cli import main
 spent = {"imported": time.monotonic()}
 
@@ -102,7 +101,7 @@ def timed(owner, name, key):
 timed(feedparser, "parse", "feedparser")
 timed(strikewatch.poll, "parse_feed", "parse")
 timed(strikewatch.pipeline, "tag", "tag")
-timed(strikewatch.store.Store, "assign_stories", "group")
+timed(strikewatch.pipeline, "finish", "finish")
 timed(strikewatch.poll, "poll_feeds", "poll")
 fetch_all = strikewatch.fetch.fetch_all
 
@@ -425,10 +424,10 @@ def workload(feeds: int, items: int, runs: int) -> tuple[list[Ratio], list[str]]
                 ("  our parse work (plain text, dates, links)", part("parse", "feedparser")),
                 ("  tagging", part("tag")),
                 (
-                    "  storing: items, search index, health, log, grouping",
+                    "  storing: items, search index, health, log, stories",
                     part("poll", "fetch", "parse", "tag"),
                 ),
-                ("    of which grouping into stories", part("group")),
+                ("    of which grouping stories, saving standings", part("finish")),
                 ("  after the poll: alerts, closing, exit", part("after")),
                 ("the naive loop", first_ratio.baseline.median),
                 (
