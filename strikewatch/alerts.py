@@ -18,7 +18,6 @@ nothing undone that the next run would not do:
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import json
 import logging
 import os
@@ -34,9 +33,9 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from strikewatch import taxonomy
+from strikewatch.dates import to_utc_iso, utcnow
 from strikewatch.errors import DeliveryError, StoreError, UsageError
 from strikewatch.filters import TimelineFilter
-from strikewatch.normalize import to_utc_iso, utcnow
 from strikewatch.sanitize import strip_controls
 from strikewatch.store import lock_beside, tag_list_json
 from strikewatch.stories import parties_of
@@ -65,11 +64,6 @@ def _chunks(values: Sequence[int]) -> Iterator[tuple[list[int], str]]:
     for start in range(0, len(values), _CHUNK):
         chunk = list(values[start : start + _CHUNK])
         yield chunk, ", ".join("?" for _ in chunk)
-
-
-def last_item_id(store: Store) -> int:
-    """The id of the latest stored report (0 for an empty database)."""
-    return store.conn.execute("SELECT coalesce(max(id), 0) FROM items").fetchone()[0]
 
 
 # -- which stories arrived -------------------------------------------------------------
@@ -233,7 +227,7 @@ def add_alert(
             raise UsageError(
                 f"there is already an alert named {name!r}; `strikewatch alerts remove {name}` first"
             )
-        last = last_item_id(store)
+        last = store.last_item_id()
         conn.execute(
             "INSERT INTO alerts (name, guilds, events, sources, action, target, created_at,"
             " after_item, checked_item) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -538,7 +532,7 @@ def act_on_new(store: Store) -> list[Outcome]:
     """Every alert acts once on each new story it matches; called at the end of every poll and
     import. Works from the database alone: what arrived since each alert's last complete pass,
     and the stories whose delivery failed before."""
-    if store.conn.execute("SELECT 1 FROM alerts LIMIT 1").fetchone() is None:
+    if not store.has_alerts():
         return []
     outcomes: list[Outcome] = []
     with delivery_lock(store.path):
@@ -551,7 +545,7 @@ def _reach(store: Store) -> int:
     """How far a pass over new reports can mark itself done: reports stored from now on are the
     next pass's, and a report still waiting for its story (a grouping that failed) holds the
     mark back until it is grouped."""
-    reach = last_item_id(store)
+    reach = store.last_item_id()
     pending = store.conn.execute("SELECT min(id) FROM items WHERE story_id IS NULL").fetchone()[0]
     return reach if pending is None else min(reach, pending - 1)
 
@@ -654,7 +648,7 @@ def _record(
 
 def latest_entry(store: Store, alert: dict[str, Any]) -> dict[str, Any] | None:
     """The latest story the alert matches (`alerts test`), new or not."""
-    filters = dataclasses.replace(alert_filter(alert), limit=1)
+    filters = alert_filter(alert)._replace(limit=1)
     return next(iter(store.iter_timeline(filters)), None)
 
 

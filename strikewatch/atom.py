@@ -17,8 +17,8 @@ from urllib.parse import urlsplit
 from xml.etree import ElementTree
 
 from strikewatch import __version__, taxonomy
-from strikewatch.normalize import strip_controls
 from strikewatch.render import batched
+from strikewatch.sanitize import strip_controls
 
 ATOM_NS = "http://www.w3.org/2005/Atom"
 GUILD_SCHEME = "https://strikewatch.invalid/guilds"

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from itertools import islice
 from typing import IO, TYPE_CHECKING
 
-from strikewatch.normalize import read_json_object
+from strikewatch.text import read_json_object
 
 if TYPE_CHECKING:
     from strikewatch.classify import Classifier, Tags

@@ -26,7 +26,6 @@ from strikewatch.errors import (
 from strikewatch.filters import TimelineFilter, date_bound
 from strikewatch.paths import (
     RULES_ENV_VAR,
-    bundled_rule_files,
     configured_rule_files,
     default_db_path,
     user_rules_path,
@@ -45,14 +44,14 @@ from strikewatch.render import (
     print_explanation,
     print_status,
 )
-from strikewatch.store import Store, describe_sqlite_error, feed_summary, normalize_location
+from strikewatch.store import Store, describe_sqlite_error, feed_summary
 from strikewatch.tables import Display
 
 if TYPE_CHECKING:
     from collections.abc import Callable
     from pathlib import Path
 
-    from strikewatch.classify import Classifier, DeferredClassifier
+    from strikewatch.classify import Classifier
 
 
 def main() -> None:
@@ -186,14 +185,6 @@ class App:
             click.get_current_context().call_on_close(self._store.close)
         return self._store
 
-    def deferred_classifier(self) -> Classifier | DeferredClassifier:
-        """The classifier, for a command that may have nothing to tag (see classify's)."""
-        if self._classifier is not None:
-            return self._classifier
-        from strikewatch.classify import deferred_classifier
-
-        return deferred_classifier(self.rules)
-
     def classifier(self, extra_rules: tuple[str, ...] = ()) -> Classifier:
         if self._classifier is None or extra_rules:
             from strikewatch.classify import load_classifier
@@ -213,6 +204,11 @@ def _app(ctx: click.Context) -> App:
     return app
 
 
+# A file argument or option (not a folder). One instance serves all: each click.Path made asks
+# gettext for its name, and every command has a --db.
+FILE_PATH = click.Path(dir_okay=False)
+
+
 def db_option_after_command() -> click.Option:
     """--db after the command's name (`strikewatch timeline --db x.db`), as before it."""
 
@@ -224,7 +220,7 @@ def db_option_after_command() -> click.Option:
 
     return click.Option(
         ["--db"],
-        type=click.Path(dir_okay=False),
+        type=FILE_PATH,
         metavar="FILE",
         expose_value=False,
         is_eager=True,  # before anything that reads the database (completion, checks)
@@ -584,7 +580,7 @@ def check_rules_paths(
     anything reads it; $STRIKEWATCH_RULES is refused the same way when read (exit 1)."""
     if not paths:
         return paths
-    from strikewatch.classify.cache import rules_file_problem
+    from strikewatch.rulefiles import rules_file_problem
 
     for path in paths:
         problem = rules_file_problem(path)
@@ -599,7 +595,7 @@ def rules_option(function):
         "extra_rules",
         multiple=True,
         callback=check_rules_paths,
-        type=click.Path(dir_okay=False),
+        type=FILE_PATH,
         help="A rules file that extends the default rules (repeatable).",
     )(function)
 
@@ -630,7 +626,7 @@ def examples(*lines: str, dates: bool = False) -> str:
 @click.option(
     "--db",
     "db_path",
-    type=click.Path(dir_okay=False),
+    type=FILE_PATH,
     metavar="FILE",
     help="The database file (default: $STRIKEWATCH_DB, else strikewatch.db in your user data folder).",
 )
@@ -639,7 +635,7 @@ def examples(*lines: str, dates: bool = False) -> str:
     "rules",
     multiple=True,
     callback=check_rules_paths,
-    type=click.Path(dir_okay=False),
+    type=FILE_PATH,
     help=(
         f"A rules file extending the defaults (repeatable; also ${RULES_ENV_VAR}; "
         "rules.toml in your user config folder is always loaded when it exists)."
@@ -676,6 +672,8 @@ def path(app: App, show_rules: bool) -> None:
     if not show_rules:
         click.echo(os.path.abspath(os.path.expanduser(str(app.db_path))))
         return
+    from strikewatch.bundled import bundled_rule_files
+
     for bundled in bundled_rule_files():
         click.echo(str(bundled))
     for extra in app.rules:
@@ -733,6 +731,7 @@ def feeds_add(app: App, location: str, name: str | None, no_check: bool, timeout
     redirects permanently (301, 308), the address it redirects to is subscribed.
     """
     from strikewatch.fetch import is_remote
+    from strikewatch.subscriptions import add_feed, normalize_location
 
     if not location.strip():
         raise UsageError("no feed given: give a URL (https://...) or a file path")
@@ -759,7 +758,7 @@ def feeds_add(app: App, location: str, name: str | None, no_check: bool, timeout
             location = checked.url
     else:
         _check_local_feed(location)
-    feed, created = app.store().add_feed(location, name=name)
+    feed, created = add_feed(app.store(), location, name=name)
     if created:
         click.echo(f"Subscribed to {feed['name']}: {feed['url']}")
     else:
@@ -848,8 +847,10 @@ def feeds_list(app: App, show_all: bool, fmt: str | None) -> None:
 def feeds_remove(app: App, which: str, purge: bool) -> None:
     """Unsubscribe from a feed; its items stay unless --purge (which also works on a feed
     removed before)."""
+    from strikewatch.subscriptions import find_feed
+
     store = app.store()
-    feed = store.find_feed(which)
+    feed = find_feed(store, which)
     if feed is None:
         raise UsageError(f"no feed {which!r}; `strikewatch feeds list` shows the names")
     if not feed["active"] and not purge:
@@ -885,7 +886,7 @@ def feeds_export(app: App) -> None:
     short_help="Subscribe to the feeds in an OPML file.",
     epilog=examples("strikewatch feeds import feedly.opml"),
 )
-@click.argument("file", metavar="FILE.opml", type=click.Path(dir_okay=False))
+@click.argument("file", metavar="FILE.opml", type=FILE_PATH)
 @click.option(
     "--allow-files",
     is_flag=True,
@@ -945,22 +946,22 @@ def poll(
     stored, the other alerts still act).
     """
     from strikewatch import poll as polling
-    from strikewatch.alerts import last_item_id
     from strikewatch.fetch import new_session
+    from strikewatch.subscriptions import add_feed, find_feed
 
     app.quiet = quiet  # an overlapping run under --quiet is silent (see StrikewatchGroup.invoke)
     store = app.store()
     with polling.poll_lock(store.path):
-        before_run = last_item_id(store)
+        before_run = store.last_item_id()
         if locations:
             targets = [
-                store.find_feed(location) or _ad_hoc_feed(location) for location in locations
+                find_feed(store, location) or _ad_hoc_feed(location) for location in locations
             ]
         else:
             if store.feed_count() == 0:
                 defaults = polling.default_feeds()
                 for entry in defaults:
-                    store.add_feed(entry["url"], name=entry["name"], title=entry["title"])
+                    add_feed(store, entry["url"], name=entry["name"], title=entry["title"])
                 if not quiet:
                     click.echo(
                         f"No feeds yet: subscribed to the {len(defaults)} default trade-press feeds.",
@@ -975,7 +976,7 @@ def poll(
                 if fmt:
                     emit([], fmt, TIMELINE_COLUMNS)
                 return
-        classifier = app.deferred_classifier()
+        classifier = polling.deferred_classifier(app.rules)
         with ProgressReporter("Polling", total=len(targets), enabled=not quiet) as progress:
             report = polling.poll_feeds(
                 store,
@@ -1056,7 +1057,7 @@ def _show_new_items(store: Store, new_ids: list[int]) -> None:
         "strikewatch import saved-feed.xml archive.jsonl",
     ),
 )
-@click.argument("files", nargs=-1, type=click.Path(dir_okay=False))
+@click.argument("files", nargs=-1, type=FILE_PATH)
 @click.option("--sample", is_flag=True, help="Load the bundled archive of 2023 strike coverage.")
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing unless something failed.")
 @click.option(
@@ -1540,6 +1541,8 @@ def rules_check(app: App, extra_rules: tuple[str, ...]) -> None:
 def _act_on_alerts(store: Store, quiet: bool) -> bool:
     """The end of every poll and import: each alert acts on the new stories it matches (see
     strikewatch/alerts.py). One line per delivery failure, naming the alert; True if any."""
+    if not store.has_alerts():  # the usual poll: alerts.py (subprocess, delivery) stays unloaded
+        return False
     from strikewatch.alerts import act_on_new
 
     failed = False

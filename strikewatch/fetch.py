@@ -36,8 +36,9 @@ import requests.utils
 import urllib3
 
 from strikewatch import __version__
+from strikewatch.dates import utcnow
 from strikewatch.errors import FeedError, FetchError
-from strikewatch.normalize import plain_text, utcnow
+from strikewatch.text import plain_text
 
 USER_AGENT = f"strikewatch/{__version__} (+https://pypi.org/project/strikewatch/; feed poller)"
 DEFAULT_TIMEOUT = 30.0

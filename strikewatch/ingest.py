@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from strikewatch import pipeline
+from strikewatch.bundled import data_path
 from strikewatch.errors import FeedError, ImportFileError, StoreError, unexpected_parse_error
 from strikewatch.fetch import DEFAULT_MAX_BYTES, read_local
 from strikewatch.parse import (
@@ -26,7 +27,6 @@ from strikewatch.parse import (
     parse_archive_lines,
     parse_feed,
 )
-from strikewatch.paths import data_path
 
 if TYPE_CHECKING:
     from strikewatch.classify import Classifier, Tags

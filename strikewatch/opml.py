@@ -20,9 +20,9 @@ from xml.etree import ElementTree
 
 from strikewatch.errors import ImportFileError, UsageError
 from strikewatch.ingest import read_file_start
-from strikewatch.normalize import strip_controls
 from strikewatch.parse import defuse_xml
-from strikewatch.store import normalize_location
+from strikewatch.sanitize import strip_controls
+from strikewatch.subscriptions import add_feed, find_feed, normalize_location
 
 MAX_OPML_BYTES = 5 * 1024 * 1024
 _URL_KEYS = ("xmlurl", "url")
@@ -162,15 +162,15 @@ def import_feeds(store: Any, feeds: list[OpmlFeed], *, allow_files: bool = False
                 (feed.url, "not a regular file (missing, a folder, device or pipe)")
             )
             continue
-        existing = store.find_feed(location)
+        existing = find_feed(store, location)
         if location in seen or (existing is not None and existing["active"]):
             result.duplicates += 1
             continue
         seen.add(location)
         name = feed_name(feed)
-        if name is not None and store.find_feed(name) is not None:
+        if name is not None and find_feed(store, name) is not None:
             name = None
-        added, created = store.add_feed(location, name=name, title=feed.title or feed.text)
+        added, created = add_feed(store, location, name=name, title=feed.title or feed.text)
         if created:
             result.added.append(added)
         else:

@@ -15,23 +15,16 @@ from typing import Any
 from urllib.parse import urljoin
 from xml.sax import SAXException, SAXParseException
 
+from strikewatch.dates import parse_timestamp, plausible_date, read_timestamp
 from strikewatch.errors import ParseError
-from strikewatch.normalize import (
-    SUMMARY_MAX_CHARS,
-    canonical_link,
-    looks_like_markup,
-    parse_timestamp,
-    plain_text,
-    plausible_date,
-    read_json_object,
-    read_timestamp,
-    strip_controls,
-)
+from strikewatch.normalize import canonical_link
 from strikewatch.safexml import use_for_feedparser
+from strikewatch.sanitize import strip_controls
+from strikewatch.text import SUMMARY_MAX_CHARS, looks_like_markup, plain_text, read_json_object
 
 TITLE_MAX_CHARS = 500
 
-# Every summary is reduced to plain text (normalize.plain_text), so feedparser's HTML sanitizer
+# Every summary is reduced to plain text (text.plain_text), so feedparser's HTML sanitizer
 # and relative-URI rewriting would only cost time (benchmarks/bench_parse.py measures it).
 # tests/test_parse.py checks the items come out identical.
 FEEDPARSER_OPTIONS = {"sanitize_html": False, "resolve_relative_uris": False}

@@ -1,10 +1,11 @@
-"""Where strikewatch keeps its database and finds its bundled data files."""
+"""Where strikewatch keeps its database and the user's rules: the user folders of each
+platform. Every command loads it, so it needs no pathlib (the bundled data files are
+strikewatch.bundled's)."""
 
 from __future__ import annotations
 
 import os
 import sys
-from pathlib import Path
 
 from strikewatch.errors import UsageError
 
@@ -69,16 +70,3 @@ def configured_rule_files() -> list[str]:
     configured = [user_rules] if os.path.isfile(user_rules) else []
     from_env = os.environ.get(RULES_ENV_VAR, "").split(os.pathsep)
     return [*configured, *(part for part in from_env if part)]
-
-
-def data_path(*parts: str) -> Path:
-    """A file shipped in data/: inside the installed package, or in the source checkout."""
-    installed = Path(__file__).resolve().parent / "data"
-    if installed.is_dir():
-        return installed.joinpath(*parts)
-    return Path(__file__).resolve().parent.parent.joinpath("data", *parts)
-
-
-def bundled_rule_files() -> list[Path]:
-    """The default rules (data/rules/*.toml), in the order they are loaded."""
-    return sorted(data_path("rules").glob("*.toml"))

@@ -14,10 +14,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
 
-from strikewatch.normalize import content_hash, to_utc_iso, usable_date, utcnow
+from strikewatch.dates import to_utc_iso, usable_date, utcnow
 from strikewatch.status import save_standings, stored_effective
 from strikewatch.store import Store, Tagged
 from strikewatch.taxonomy import STRIKE_CHANGES
+from strikewatch.text import content_hash
 
 if TYPE_CHECKING:
     from strikewatch.classify import Tags

@@ -1,5 +1,9 @@
 """`poll`: which feeds are due; each one fetched (fetch.fetch_all, concurrently and politely),
-parsed and run through the pipeline as it arrives, its health, backoff and poll log recorded."""
+parsed and run through the pipeline as it arrives, its health, backoff and poll log recorded.
+
+An unchanged re-poll (every feed answers 304) is the common run, from cron every few minutes:
+what only a body needs, the feed parser and the classifier, is loaded when the first body
+arrives (see DeferredClassifier), so that run pays for neither."""
 
 from __future__ import annotations
 
@@ -7,7 +11,6 @@ import contextlib
 import os
 import re
 import sqlite3
-import tomllib
 from collections.abc import Callable, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -17,6 +20,8 @@ from typing import TYPE_CHECKING, Any
 
 from strikewatch import fetch as fetching
 from strikewatch import pipeline
+from strikewatch.bundled import data_path
+from strikewatch.dates import to_utc_iso, utcnow
 from strikewatch.errors import (
     FeedError,
     ParseError,
@@ -25,13 +30,16 @@ from strikewatch.errors import (
     UsageError,
     unexpected_parse_error,
 )
-from strikewatch.normalize import feed_url, to_utc_iso, utcnow
-from strikewatch.parse import ParsedFeed, parse_feed
-from strikewatch.paths import data_path
-from strikewatch.store import Store, derive_feed_name, lock_beside, normalize_location
+from strikewatch.normalize import feed_url
+from strikewatch.rulefiles import RuleFiles
+from strikewatch.store import Store, lock_beside
+from strikewatch.subscriptions import derive_feed_name, feed_with_url, normalize_location
 
 if TYPE_CHECKING:
     import requests
+
+    from strikewatch.classify import Classifier, Tags
+    from strikewatch.parse import ParsedFeed
 
 BACKOFF_BASE = timedelta(minutes=10)
 BACKOFF_CAP = timedelta(hours=12)
@@ -243,6 +251,8 @@ def _process(
     error = fetched.error
     result = fetched.result
     if error is None and result is not None and result.body is not None:
+        from strikewatch.parse import parse_feed  # feedparser and its XML: only for a body
+
         try:
             parsed = parse_feed(result.body, base_url=result.url, content_type=result.content_type)
         except FeedError as parse_error:
@@ -355,7 +365,7 @@ def _record(
         outcome.moved_to = moved_to
         if feed_id is None:
             outcome.moved_note = "not subscribed, so nothing was updated"
-        elif store.feed_with_url(moved_to, other_than=feed_id) is None:
+        elif feed_with_url(store, moved_to, other_than=feed_id) is None:
             state["url"] = moved_to
             outcome.moved_note = "address updated"
         else:
@@ -406,7 +416,9 @@ def oddity(warning: str | None) -> str | None:
 
 
 def default_feeds() -> list[dict[str, str]]:
-    """The bundled trade-press list (data/feeds.toml)."""
+    """The bundled trade-press list (data/feeds.toml), read once, on a first poll."""
+    import tomllib  # no TOML parser at every poll's start
+
     with open(data_path("feeds.toml"), "rb") as handle:
         entries = tomllib.load(handle).get("feed", [])
     return [
@@ -414,6 +426,36 @@ def default_feeds() -> list[dict[str, str]]:
         for entry in entries
         if entry.get("url") and entry.get("name")
     ]
+
+
+class DeferredClassifier:
+    """What storing items needs of a Classifier (`classify`, `version`), loading it on the
+    first `classify`: a poll whose feeds bring no new or changed items never loads the rule
+    engine nor reads its compiled program."""
+
+    def __init__(self, rule_files: RuleFiles) -> None:
+        self.version = rule_files.version
+        self._rule_files = rule_files
+        self._loaded: Classifier | None = None
+
+    def classify(self, title: str, summary: str = "") -> Tags:
+        if self._loaded is None:
+            from strikewatch.classify import load_rules  # the rule engine
+
+            self._loaded = load_rules(self._rule_files)
+        return self._loaded.classify(title, summary)
+
+
+def deferred_classifier(extra_rules: Sequence[str]) -> Classifier | DeferredClassifier:
+    """The classifier for a poll, which may have nothing to tag: the rules are read now, and
+    compiled now unless a compiled copy is cached, so a mistake in them is reported before any
+    feed is fetched, either way; the cached copy is read only when the first item is tagged."""
+    rule_files = RuleFiles(extra_rules)
+    if rule_files.cached:
+        return DeferredClassifier(rule_files)
+    from strikewatch.classify import load_rules  # the rule compiler
+
+    return load_rules(rule_files)
 
 
 def ad_hoc_feed(location: str) -> dict[str, Any]:

@@ -13,20 +13,12 @@ import os
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import timedelta
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
-from urllib.parse import quote, urlsplit
+from typing import TYPE_CHECKING, Any, NamedTuple
 
-from strikewatch.errors import StoreError, UsageError
+from strikewatch.dates import to_utc_iso, utcnow
+from strikewatch.errors import StoreError
 from strikewatch.filters import TimelineFilter, where
-from strikewatch.normalize import (
-    feed_url,
-    strip_controls,
-    to_utc_iso,
-    utcnow,
-)
 from strikewatch.stories import (
     assign_pending,
     attach_also,
@@ -46,8 +38,11 @@ POLL_LOG_DAYS = 90
 POLL_LOG_KEEP = 100
 
 
-@dataclass(frozen=True)
-class Tagged:
+# The store's records are NamedTuples, not frozen dataclasses: every command loads this module,
+# and a frozen dataclass costs half a millisecond to define.
+
+
+class Tagged(NamedTuple):
     """An item's tags as the store keeps them: its guilds and events, the version of the rules
     that found them, and for a strike report the day it takes effect and why."""
 
@@ -58,8 +53,7 @@ class Tagged:
     effective_why: str | None = None
 
 
-@dataclass(frozen=True)
-class StoredItem:
+class StoredItem(NamedTuple):
     """The stored item an entry was identified as (Store.find_item)."""
 
     id: int
@@ -141,11 +135,17 @@ def describe_sqlite_error(error: sqlite3.Error, path: str | None = None) -> str:
     return text
 
 
+def sqlite_uri_path(path: str) -> str:
+    """A file path as the path of an SQLite URI (file:PATH?mode=ro): "%", "?" and "#" escaped,
+    which is all SQLite decodes (no urllib.parse: every command loads this module)."""
+    return path.replace("%", "%25").replace("?", "%3F").replace("#", "%23")
+
+
 def database_is_damaged(path: str) -> bool:
     """Whether the file at `path` is not an SQLite database or fails `PRAGMA quick_check`
     (False when that cannot be told: the file is missing, busy or unreadable)."""
     try:
-        conn = sqlite3.connect(f"file:{quote(path)}?mode=ro", uri=True, timeout=5)
+        conn = sqlite3.connect(f"file:{sqlite_uri_path(path)}?mode=ro", uri=True, timeout=5)
     except sqlite3.Error:
         return False
     try:
@@ -370,81 +370,6 @@ class Store:
 
     def feed_count(self) -> int:
         return self.conn.execute("SELECT count(*) FROM feeds").fetchone()[0]
-
-    def find_feed(self, url_or_name: str) -> dict[str, Any] | None:
-        """A feed by name (any case), by URL, or by local path."""
-        try:
-            location = normalize_location(url_or_name)
-        except UsageError:  # not an address: maybe a name
-            location = url_or_name
-        row = self.conn.execute(
-            "SELECT * FROM feeds WHERE name = ? COLLATE NOCASE OR url = ? OR url = ?",
-            (url_or_name, url_or_name, location),
-        ).fetchone()
-        if row is None:
-            row = _feed_by_normal_url(self.conn, location)
-        return dict(row) if row else None
-
-    def feed_with_url(self, url: str, other_than: int | None = None) -> dict[str, Any] | None:
-        """The feed (other than `other_than`) at `url`, compared in normalised form."""
-        row = self.conn.execute(
-            "SELECT * FROM feeds WHERE url = ? AND id IS NOT ?", (url, other_than)
-        ).fetchone()
-        if row is None:
-            row = _feed_by_normal_url(self.conn, url, other_than)
-        return dict(row) if row else None
-
-    def add_feed(
-        self, location: str, name: str | None = None, title: str | None = None
-    ) -> tuple[dict[str, Any], bool]:
-        """Subscribe; returns (feed, created). Re-adding a removed feed reactivates it."""
-        url = normalize_location(location)
-        with self.transaction() as conn:
-            existing = conn.execute(
-                "SELECT * FROM feeds WHERE url = ?", (url,)
-            ).fetchone() or _feed_by_normal_url(conn, url)
-            if existing is not None:
-                if not existing["active"]:
-                    conn.execute(
-                        "UPDATE feeds SET active = 1, error = NULL, error_count = 0, next_poll = NULL WHERE id = ?",
-                        (existing["id"],),
-                    )
-                    return dict(
-                        conn.execute(
-                            "SELECT * FROM feeds WHERE id = ?", (existing["id"],)
-                        ).fetchone()
-                    ), True
-                return dict(existing), False
-            if name is not None:
-                name = name.strip()
-                if not name:
-                    raise UsageError("a feed name cannot be empty")
-                clash = conn.execute(
-                    "SELECT url FROM feeds WHERE name = ? COLLATE NOCASE", (name,)
-                ).fetchone()
-                if clash is not None:
-                    raise UsageError(f"a feed named {name!r} already exists ({clash['url']})")
-            else:
-                name = self._free_name(derive_feed_name(url))
-            cursor = conn.execute(
-                "INSERT INTO feeds (name, url, title, added_at) VALUES (?, ?, ?, ?)",
-                (name, url, title, to_utc_iso(utcnow())),
-            )
-            return dict(
-                conn.execute("SELECT * FROM feeds WHERE id = ?", (cursor.lastrowid,)).fetchone()
-            ), True
-
-    def _free_name(self, base: str) -> str:
-        taken = {
-            row[0].lower()
-            for row in self.conn.execute("SELECT name FROM feeds WHERE name LIKE ?", (base + "%",))
-        }
-        if base.lower() not in taken:
-            return base
-        number = 2
-        while f"{base}-{number}".lower() in taken:
-            number += 1
-        return f"{base}-{number}"
 
     def remove_feed(self, feed_id: int, purge: bool = False) -> int:
         """Unsubscribe. With purge, drop the feed and the items no other source carried."""
@@ -681,6 +606,15 @@ class Store:
     def item_count(self) -> int:
         return self.conn.execute("SELECT count(*) FROM items").fetchone()[0]
 
+    def last_item_id(self) -> int:
+        """The id of the latest stored report (0 for an empty database)."""
+        return self.conn.execute("SELECT coalesce(max(id), 0) FROM items").fetchone()[0]
+
+    def has_alerts(self) -> bool:
+        """Whether any alert is set: a poll or import without one never loads alerts.py (its
+        delivery needs subprocess and an HTTP client)."""
+        return self.conn.execute("SELECT 1 FROM alerts LIMIT 1").fetchone() is not None
+
     def items_by_id(self, ids: Sequence[int]) -> list[dict[str, Any]]:
         rows: list[dict[str, Any]] = []
         for start in range(0, len(ids), 500):
@@ -870,31 +804,6 @@ def tag_list_json(ids: Sequence[str]) -> str:
     return json.dumps(list(ids))
 
 
-def _feed_by_normal_url(
-    conn: sqlite3.Connection, url: str, other_than: int | None = None
-) -> sqlite3.Row | None:
-    """A feed whose stored address is `url` once normalised: one written by a version that
-    stored addresses as typed (HTTPS://DEADLINE.COM:443/feed/), which migration m008 could not
-    normalise because the normal form was taken. A handful of rows, read only on a miss."""
-    if not url[:8].lower().startswith(("http:", "https:")):
-        return None
-    try:
-        wanted = feed_url(url)
-    except UsageError:
-        return None
-    for row in conn.execute(
-        "SELECT * FROM feeds WHERE (url LIKE 'http:%' OR url LIKE 'https:%') AND id IS NOT ?"
-        " ORDER BY id",
-        (other_than,),
-    ):
-        try:
-            if feed_url(row["url"]) == wanted:
-                return row
-        except UsageError:
-            continue
-    return None
-
-
 # What _find_existing reads of a stored item: its identity and text, and how the source being
 # saved carries it (its guid, link and headline there; NULL when it does not carry it).
 _CANDIDATE = (
@@ -1022,35 +931,6 @@ def _local_path(text: str) -> str:
     "data/" must not become a folder the database is then put in."""
     expanded = os.path.expanduser(text)
     return expanded.rstrip(os.sep + (os.altsep or "")) or expanded
-
-
-def normalize_location(location: str) -> str:
-    """A URL in its stored form (normalize.feed_url; UsageError when it is not a usable one), or
-    a local path made absolute so it is the same from anywhere."""
-    location = strip_controls(location).strip()
-    if location[:8].lower().startswith(("http:", "https:")):
-        return feed_url(location)
-    if location.lower().startswith("file://"):
-        location = location[7:]
-    return str(Path(location).expanduser().resolve())
-
-
-def derive_feed_name(url: str) -> str:
-    """deadline.com/feed/ -> deadline; /home/me/wga.xml -> wga."""
-    parts = urlsplit(url)
-    if parts.scheme.lower() in ("http", "https") and parts.hostname:
-        host = parts.hostname.lower()
-        if host == "localhost" or host.replace(".", "").isdigit() or ":" in host:
-            stem = Path(parts.path).stem
-            return stem if stem and stem not in ("feed", "rss", "atom", "index") else "localhost"
-        labels = [label for label in parts.hostname.lower().split(".") if label]
-        while labels and labels[0] in ("www", "feeds", "feed", "rss", "m"):
-            labels.pop(0)
-        if len(labels) >= 2:
-            return labels[-2] if len(labels[-2]) > 3 or len(labels) == 2 else labels[-3]
-        return labels[0] if labels else "feed"
-    stem = Path(url).stem
-    return stem or "feed"
 
 
 def feed_summary(feed: dict[str, Any]) -> dict[str, Any]:

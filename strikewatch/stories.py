@@ -26,7 +26,6 @@ import re
 import sqlite3
 from collections import defaultdict, deque
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import Any
@@ -116,18 +115,32 @@ def word_similarity(first: frozenset[str], second: frozenset[str]) -> float:
     return len(first & second) / len(first | second)
 
 
-@dataclass(slots=True, kw_only=True)
 class Report:
-    """What the grouping rule needs to know about one stored item."""
+    """What the grouping rule needs to know about one stored item. A plain class: every
+    command loads this module (the store's listings use attach_also), and a dataclass costs a
+    millisecond to define."""
 
-    id: int
-    published: str
-    parties: frozenset[str]
-    guilds: frozenset[str]
-    event: str
-    title: str
-    story_id: int | None
-    _words: frozenset[str] | None = field(default=None, repr=False, compare=False)
+    __slots__ = ("_words", "event", "guilds", "id", "parties", "published", "story_id", "title")
+
+    def __init__(
+        self,
+        *,
+        id: int,
+        published: str,
+        parties: frozenset[str],
+        guilds: frozenset[str],
+        event: str,
+        title: str,
+        story_id: int | None,
+    ) -> None:
+        self.id = id
+        self.published = published
+        self.parties = parties
+        self.guilds = guilds
+        self.event = event
+        self.title = title
+        self.story_id = story_id
+        self._words: frozenset[str] | None = None
 
     @property
     def words(self) -> frozenset[str]:

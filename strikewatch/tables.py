@@ -16,7 +16,6 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -29,14 +28,17 @@ if TYPE_CHECKING:
 GAP = 2  # spaces between columns
 
 
-@dataclass
 class Display:
-    """How the user asked to see a listing on a terminal (options shared by the commands)."""
+    """How the user asked to see a listing on a terminal (options shared by the commands).
+    A plain class: every command makes one, and a dataclass costs a millisecond to define."""
 
-    utc: bool = False  # --utc: times in UTC instead of the user's time zone
-    wide: bool = False  # --wide: nothing cut; long cells wrap
-    links: bool = False  # --links: print every link whole under its entry
-    pager: bool = False  # the long listings page on a terminal unless --no-pager
+    def __init__(
+        self, utc: bool = False, wide: bool = False, links: bool = False, pager: bool = False
+    ) -> None:
+        self.utc = utc  # --utc: times in UTC instead of the user's time zone
+        self.wide = wide  # --wide: nothing cut; long cells wrap
+        self.links = links  # --links: print every link whole under its entry
+        self.pager = pager  # the long listings page on a terminal unless --no-pager
 
 
 def local_moment(value: Any, display: Display | None) -> datetime | None:

@@ -734,7 +734,7 @@ def test_patterns_are_numbered_in_the_file_that_has_them(tmp_path: Path) -> None
 
 
 def test_engine_settings_have_their_own_file() -> None:
-    from strikewatch.paths import data_path
+    from strikewatch.bundled import data_path
 
     settings = (data_path("rules") / "settings.toml").read_text(encoding="utf-8")
     modifiers = (data_path("rules") / "modifiers.toml").read_text(encoding="utf-8")

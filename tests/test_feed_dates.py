@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from strikewatch.normalize import parse_timestamp, read_timestamp
+from strikewatch.dates import parse_timestamp, read_timestamp
 from strikewatch.parse import parse_feed
 
 

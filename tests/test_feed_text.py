@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from strikewatch.normalize import plain_text
 from strikewatch.parse import parse_archive_lines, parse_feed
 from strikewatch.sanitize import strip_controls
+from strikewatch.text import plain_text
 
 # RSS 2.0 as trade sites write it: titles escaped once (feedparser reads them as text/plain
 # unless they look like HTML), descriptions holding escaped or CDATA HTML.

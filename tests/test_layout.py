@@ -79,10 +79,9 @@ def test_the_store_does_not_tag_or_work_out_strike_days():
     assert not targets & {"strikewatch.classify", "strikewatch.status", "strikewatch.pipeline"}
 
 
-def test_a_listing_loads_only_what_it_needs(tmp_path):
-    """`timeline` opens the store and prints: the modules of other commands (Atom, alerts, the
-    pipeline, status, the rule compiler) and the heavy libraries stay unloaded: they are
-    imported at command level."""
+def modules_loaded_by(*args: str) -> tuple[str, set[str]]:
+    """What a command line prints, and the modules it loads, run in a fresh interpreter as a
+    user runs it (each test's own environment: its cache and config folders)."""
     import json
     import subprocess
     import sys
@@ -90,40 +89,80 @@ def test_a_listing_loads_only_what_it_needs(tmp_path):
     script = (
         "import sys; from strikewatch.cli import cli\n"
         "try:\n"
-        "    cli(['--db', sys.argv[1], 'timeline', '--json'], prog_name='strikewatch')\n"
+        "    cli(sys.argv[1:], prog_name='strikewatch')\n"
         "except SystemExit:\n"
         "    pass\n"
         "print('\\n' + __import__('json').dumps(sorted(sys.modules)))\n"
     )
+    done = subprocess.run(
+        [sys.executable, "-c", script, *args], capture_output=True, text=True, check=True
+    )
+    output, _, modules = done.stdout.rstrip("\n").rpartition("\n")
+    return output, set(json.loads(modules))
 
-    def run() -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-c", script, str(tmp_path / "x.db")],
-            capture_output=True,
-            text=True,
-            check=True,
-        )
 
-    run()  # creates the database (migrations use sqlite-utils and status)
-    done = run()
-    loaded = set(json.loads(done.stdout.splitlines()[-1]))
+def test_a_listing_loads_only_what_it_needs(tmp_path):
+    """`timeline` opens the store and prints: the modules of other commands (Atom, alerts, the
+    pipeline, status, the rule compiler) and the heavy libraries stay unloaded: they are
+    imported at command level. Nor does it load what only feeds and subscriptions need (HTML
+    to text, hashing, links and addresses: urllib.parse and pathlib, the rule files) or the
+    dataclasses module (a frozen dataclass costs half a millisecond to define): a listing's
+    start-up is most of its time."""
+    db = str(tmp_path / "x.db")
+    modules_loaded_by("--db", db, "timeline", "--json")  # creates the database (migrations)
+    _, loaded = modules_loaded_by("--db", db, "timeline", "--json")
     assert "strikewatch.store" in loaded
     unneeded = {
         "strikewatch.atom",
         "strikewatch.alerts",
         "strikewatch.batch",
+        "strikewatch.bundled",
         "strikewatch.classify",
+        "strikewatch.normalize",
         "strikewatch.pipeline",
+        "strikewatch.poll",
+        "strikewatch.rulefiles",
+        "strikewatch.subscriptions",
         "strikewatch.search",
         "strikewatch.status",
         "strikewatch.fetch",
         "strikewatch.parse",
+        "strikewatch.text",
+        "dataclasses",
         "feedparser",
+        "hashlib",
+        "html.parser",
+        "ipaddress",
+        "pathlib",
         "requests",
         "rich",
         "sqlite_utils",
         "subprocess",
         "tomllib",
+        "urllib.parse",
         "xml.etree.ElementTree",
+    }
+    assert loaded & unneeded == set()
+
+
+def test_an_unchanged_re_poll_loads_neither_parser_nor_classifier(three_feeds, run, db_path):
+    """A poll whose feeds all answer 304 has no body to parse and no item to tag: the feed
+    parser (feedparser, XML), the rule engine and its compiled program, and the TOML reader
+    of the default feed list stay unloaded, and with no alert set, the alerts' delivery
+    (subprocess). It is the run cron repeats all day."""
+    assert run("poll").exit_code == 0  # the first poll: bodies parsed, items tagged
+    output, loaded = modules_loaded_by("--db", str(db_path), "poll")
+    assert "3 unchanged (304)" in output
+    assert "strikewatch.rulefiles" in loaded  # the rules are still read and checked first
+    unneeded = {
+        "strikewatch.alerts",
+        "strikewatch.classify",
+        "strikewatch.classify.engine",
+        "strikewatch.parse",
+        "strikewatch.safexml",
+        "feedparser",
+        "subprocess",
+        "tomllib",
+        "xml.sax",
     }
     assert loaded & unneeded == set()

@@ -6,9 +6,11 @@ from datetime import UTC, datetime
 
 import pytest
 
+from strikewatch.dates import parse_timestamp
 from strikewatch.errors import ParseError
-from strikewatch.normalize import canonical_link, parse_timestamp, plain_text
+from strikewatch.normalize import canonical_link
 from strikewatch.parse import ArchiveLineError, defuse_xml, parse_archive_lines, parse_feed
+from strikewatch.text import plain_text
 from tests.feeds import Story, atom, rss
 
 
@@ -182,7 +184,7 @@ def test_archive_lines_report_bad_lines_by_number():
 
 
 def test_escape_sequences_are_removed_whole():
-    from strikewatch.normalize import strip_controls
+    from strikewatch.sanitize import strip_controls
 
     hostile = "WGA \x1b]0;pwned\x07strike \x1b]8;;https://evil.example\x1b\\link\x1b]8;;\x1b\\ \x9b2J\x1b[31mbegins\x1b[0m"
     assert strip_controls(hostile) == "WGA strike link begins"

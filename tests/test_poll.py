@@ -105,13 +105,13 @@ def test_rules_are_loaded_only_when_an_item_needs_tags(three_feeds, run, tmp_pat
     from strikewatch import classify
 
     loads: list[str] = []
-    real_load = classify.RuleSet.load
+    real_load = classify.load_rules
 
-    def counting_load(rule_set):
-        loads.append(rule_set.version)
-        return real_load(rule_set)
+    def counting_load(rule_files):
+        loads.append(rule_files.version)
+        return real_load(rule_files)
 
-    monkeypatch.setattr(classify.RuleSet, "load", counting_load)
+    monkeypatch.setattr(classify, "load_rules", counting_load)
     monkeypatch.setenv("STRIKEWATCH_CACHE_DIR", str(tmp_path / "cache"))
     assert run("poll").exit_code == 0
     assert len(loads) == 1  # compiled before fetching (nothing cached yet), used for 3 feeds
@@ -374,6 +374,7 @@ def test_state_changes_are_recorded_even_when_the_poll_fails_later(tmp_path, mon
     from strikewatch.errors import StoreError
     from strikewatch.poll import poll_feeds
     from strikewatch.store import Store
+    from strikewatch.subscriptions import add_feed
 
     body = rss([Story("WGA goes on strike", "https://x.example/1", "2023-05-02T00:00:00+00:00")])
 
@@ -393,7 +394,7 @@ def test_state_changes_are_recorded_even_when_the_poll_fails_later(tmp_path, mon
 
     with keep_alive_server(respond) as base, Store.open(tmp_path / "t.db") as store:
         for name in ("gone", "busy", "ok"):
-            store.add_feed(f"{base}/{name}", name=name)
+            add_feed(store, f"{base}/{name}", name=name)
 
         def locked(*args, **kwargs):
             raise StoreError("database is locked")

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from strikewatch.normalize import to_utc_iso, utcnow
+from strikewatch.dates import to_utc_iso, utcnow
 from strikewatch.store import POLL_LOG_DAYS, POLL_LOG_KEEP, Store
 from tests.season import SEASON
 

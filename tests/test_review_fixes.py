@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from strikewatch.store import Store, describe_sqlite_error
+from strikewatch.subscriptions import add_feed, feed_with_url, find_feed
 from tests import faultserver as fs
 from tests.feeds import rss
 from tests.season import write_old_database
@@ -186,12 +187,14 @@ def test_upgrade_normalises_old_feed_addresses_unless_they_collide(tmp_path, mon
             "guild": "https://guild.example/news/",
             "guild-old": "HTTPS://Guild.Example:443/news/",  # its normal form is taken
         }
-        feed, created = store.add_feed("https://deadline.com/feed/")
+        feed, created = add_feed(store, "https://deadline.com/feed/")
         assert (feed["name"], created) == ("deadline", False)
-        assert store.find_feed("https://GUILD.example/news/")["name"] == "guild"
+        assert find_feed(store, "https://GUILD.example/news/")["name"] == "guild"
         assert (
-            store.feed_with_url(
-                "https://guild.example/news/", other_than=urls and store.find_feed("guild")["id"]
+            feed_with_url(
+                store,
+                "https://guild.example/news/",
+                other_than=urls and find_feed(store, "guild")["id"],
             )["name"]
             == "guild-old"
         )
@@ -200,7 +203,7 @@ def test_upgrade_normalises_old_feed_addresses_unless_they_collide(tmp_path, mon
 
 
 def test_a_fragment_link_after_upgrade_is_the_item_stored_without_it(tmp_path, monkeypatch):
-    from strikewatch.normalize import content_hash
+    from strikewatch.text import content_hash
 
     path = _old_database(tmp_path)
     title, summary = "Day notes: picket lines at Paramount", "Notes from the morning shift."

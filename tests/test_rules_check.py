@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from strikewatch.bundled import data_path
 from strikewatch.classify.check import check_rules
 from strikewatch.errors import RulesError
-from strikewatch.paths import data_path
 
 
 def test_every_event_and_modifier_block_has_examples_and_counterexamples() -> None:

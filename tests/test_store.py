@@ -13,7 +13,8 @@ import pytest
 from strikewatch.errors import StoreError, UsageError
 from strikewatch.filters import TimelineFilter
 from strikewatch.parse import Item
-from strikewatch.store import SCHEMA_VERSION, Store, derive_feed_name
+from strikewatch.store import SCHEMA_VERSION, Store
+from strikewatch.subscriptions import add_feed, derive_feed_name, find_feed
 from tests.season import save
 
 SNAPSHOT = Path(__file__).parent / "data" / "schema.sql"
@@ -193,17 +194,17 @@ def test_timeline_queries_use_indexes(tmp_path):
 
 def test_feeds_add_twice_and_names(tmp_path):
     store = Store.open(tmp_path / "a.db")
-    feed, created = store.add_feed("https://deadline.com/feed/")
+    feed, created = add_feed(store, "https://deadline.com/feed/")
     assert created and feed["name"] == "deadline"
-    again, created = store.add_feed("https://deadline.com/feed/")
+    again, created = add_feed(store, "https://deadline.com/feed/")
     assert not created and again["id"] == feed["id"]
-    other, _ = store.add_feed("https://deadline.com/tag/wga/feed/")
+    other, _ = add_feed(store, "https://deadline.com/tag/wga/feed/")
     assert other["name"] == "deadline-2"
     with pytest.raises(UsageError, match="already exists"):
-        store.add_feed("https://variety.com/feed/", name="DEADLINE")
+        add_feed(store, "https://variety.com/feed/", name="DEADLINE")
     store.remove_feed(feed["id"])
-    assert store.find_feed("deadline")["active"] == 0
-    revived, created = store.add_feed("https://deadline.com/feed/")
+    assert find_feed(store, "deadline")["active"] == 0
+    revived, created = add_feed(store, "https://deadline.com/feed/")
     assert created and revived["active"] == 1
 
 
@@ -323,3 +324,18 @@ def test_an_import_leaves_no_large_wal_behind_while_another_connection_is_open(t
         assert not wal.exists() or wal.stat().st_size == 0
         assert other.execute("SELECT count(*) FROM items").fetchone()[0] == 3000
         other.close()
+
+
+def test_damage_is_told_apart_whatever_the_database_is_named(tmp_path):
+    """The read-only check opens the file by URI: "%", "?", "#" and spaces in its name must
+    reach the file itself, not be read as the URI's query or an escape."""
+    from strikewatch.store import database_is_damaged
+
+    folder = tmp_path / "50% of my feeds? #1"
+    folder.mkdir()
+    healthy = folder / "a db?.db"
+    Store.open(healthy).close()
+    damaged = folder / "b%20#.db"
+    damaged.write_bytes(b"not a database at all, " * 200)
+    assert database_is_damaged(str(healthy)) is False
+    assert database_is_damaged(str(damaged)) is True

@@ -15,6 +15,7 @@ from strikewatch.parse import Item, archive_record_to_item
 from strikewatch.pipeline import reclassify
 from strikewatch.store import Store
 from strikewatch.stories import ALSO_SQL, headline_words, lead_event, parties_of, word_similarity
+from strikewatch.subscriptions import add_feed
 from tests.season import (
     SEASON,
     ArchiveClassifier,
@@ -215,7 +216,7 @@ def test_edited_report_that_loses_its_event_leaves_the_story(season_store):
 
 def test_purging_the_first_reports_outlet_keeps_the_rest_of_the_story(tmp_path):
     store = Store.open(tmp_path / "purge.db")
-    feed, _ = store.add_feed("https://backlot.example/feed/", name="backlot")
+    feed, _ = add_feed(store, "https://backlot.example/feed/", name="backlot")
     items = season_items()
     backlot = [item for item in items if item.source == "backlot"]
     others = [item for item in items if item.source != "backlot"]

@@ -10,18 +10,16 @@ This package reads them and runs them; each module imports only those above it i
     compile   the rule book compiled into a program (only when the cache has none)
     explain   what tagging yields: tags, and the steps `classify --explain` shows
     engine    the `Classifier`, which runs a program over a headline and its summary
-    cache     loading: the rule files read, the compiled program cached
+    cache     loading: the compiled program of the rule files, cached
+
+The rule files themselves are read by strikewatch.rulefiles, which loads none of this package:
+a poll reads them before fetching, and loads the classifier only when an item needs tags.
 """
 
-from strikewatch.classify.cache import (
-    CACHE_ENV_VAR,
-    DeferredClassifier,
-    RuleSet,
-    deferred_classifier,
-    load_classifier,
-)
+from strikewatch.classify.cache import load_classifier, load_rules
 from strikewatch.classify.engine import Classifier
 from strikewatch.classify.explain import Explanation, Step, Tags
+from strikewatch.rulefiles import CACHE_ENV_VAR, RuleFiles
 from strikewatch.taxonomy import EVENTS, GUILDS, resolve_guild
 
 __all__ = [
@@ -29,12 +27,11 @@ __all__ = [
     "EVENTS",
     "GUILDS",
     "Classifier",
-    "DeferredClassifier",
     "Explanation",
-    "RuleSet",
+    "RuleFiles",
     "Step",
     "Tags",
-    "deferred_classifier",
     "load_classifier",
+    "load_rules",
     "resolve_guild",
 ]

@@ -12,8 +12,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from strikewatch.classify.book import Example, RuleBook, read_rule_book
-from strikewatch.classify.cache import RuleSet
+from strikewatch.classify.cache import load_rules
 from strikewatch.classify.engine import Classifier
+from strikewatch.rulefiles import RuleFiles
 
 
 @dataclass(frozen=True)
@@ -26,9 +27,9 @@ class CheckResult:
 
 def check_rules(extra_rules: Sequence[str | Path] = ()) -> CheckResult:
     """Try the examples of the default rules extended by these user files."""
-    rule_set = RuleSet(extra_rules)
-    book = read_rule_book(rule_set.sources)
-    return check_book(book, rule_set.load())
+    rule_files = RuleFiles(extra_rules)
+    book = read_rule_book(rule_files.sources)
+    return check_book(book, load_rules(rule_files))
 
 
 def check_book(book: RuleBook, classifier: Classifier) -> CheckResult:

@@ -1,6 +1,6 @@
 """Compiling the rule book into the engine's `Program`.
 
-Imported only when the compiled rules are not in the cache (see `cache.RuleSet.load`): parsing
+Imported only when the compiled rules are not in the cache (see `cache.load_rules`): parsing
 TOML and building regexes costs more than the rest of start-up together.
 
 The steps, in order (each word must be registered before any code is given out, and codes
