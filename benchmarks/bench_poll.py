@@ -83,7 +83,7 @@ for body in bodies:
 FIRST_POLL_PROBE = """
 import json, sys, time
 import feedparser
-import strikewatch.fetch, strikewatch.pipeline, strikewatch.poll
+import strikewatch.fetch, strikewatch.parse, strikewatch.pipeline, strikewatch.poll
 from strikewatch.cli import main
 spent = {"imported": time.monotonic()}
 
@@ -99,7 +99,7 @@ def timed(owner, name, key):
     setattr(owner, name, wrapper)
 
 timed(feedparser, "parse", "feedparser")
-timed(strikewatch.poll, "parse_feed", "parse")
+timed(strikewatch.parse, "parse_feed", "parse")
 timed(strikewatch.pipeline, "tag", "tag")
 timed(strikewatch.pipeline, "finish", "finish")
 timed(strikewatch.poll, "poll_feeds", "poll")
