@@ -588,12 +588,12 @@ def _strike_changes(
             if reported is None:  # a deal takes effect when reported
                 continue
             effective = Effective(reported, "a deal: the day it was reported (Los Angeles)")
-        elif stored_day is None:
-            effective = _readable_effective_day(title, summary, published)
+        else:
+            effective = _kept_day(stored_day, stored_why) or _readable_effective_day(
+                title, summary, published
+            )
             if effective is None:
                 continue
-        else:
-            effective = Effective(date.fromisoformat(stored_day), stored_why)
         contract = _placed(title, summary)
         if contract is None:
             continue  # the guild's own staff on strike: not the guild
@@ -609,6 +609,17 @@ def _strike_changes(
         for guild_changes in guild_lists:
             guild_changes.extend(changes)
     return by_guild
+
+
+def _kept_day(stored_day: str | None, stored_why: str | None) -> Effective | None:
+    """The day the store keeps with a strike report, or None when there is none or another
+    tool left one strikewatch cannot read ("2023-5-2"): it is then worked out again."""
+    if stored_day is None:
+        return None
+    try:
+        return Effective(date.fromisoformat(stored_day), stored_why or "")
+    except (TypeError, ValueError):
+        return None
 
 
 def _first_announced(changes: Sequence[_Change]) -> dict[tuple[str, date], str]:
@@ -651,12 +662,14 @@ def _calls_off(
     if reported is None or not announced:
         return []
     contracts = (change.contract,) if change.explicit else CONTRACTS
+    # Up to year 9999: a date another tool wrote ("9999-12-01") reaches no further.
+    reach = reported + _REACH if reported <= date.max - _REACH else date.max
     off = []
     for contract in contracts:
         if contract in on_strike or contract not in days:
             continue
         due = days[contract]
-        for day in due[bisect_right(due, reported) : bisect_right(due, reported + _REACH)]:
+        for day in due[bisect_right(due, reported) : bisect_right(due, reach)]:
             if announced[(contract, day)] < change.published:
                 off.append((contract, day))
         if (
@@ -748,7 +761,8 @@ def _finished(end: _Change, started: dict[str, date]) -> dict[str, Any]:
     """Close the strike `end` ends (removing it from `started`): the finished strike."""
     contract = _contract_for(end, started)
     began = started.pop(contract)
-    last_day = max(began, end.day - timedelta(days=1))
+    # The day before the end, or the first day (an end on its first day, maybe on year 1).
+    last_day = end.day - timedelta(days=1) if end.day > began else began
     return {
         "contract": contract,
         "started": began.isoformat(),
@@ -805,8 +819,11 @@ def save_standings(conn: sqlite3.Connection) -> bool:
     }
     if stored.issuperset(guilds):
         return False
+    # Of the times in text: a BLOB (bytes from another program) sorts after every text, so no
+    # `as_of` ever reads its report, and the standing must not either.
     through = conn.execute(
         f"SELECT max(published) FROM tags WHERE tag IN {_STRIKE_TAGS}"
+        " AND typeof(published) = 'text'"
     ).fetchone()[0]
     changes = _strike_changes(conn, through or "", guilds)
     # Settled to the last day a report was published: every call-off is then decided, and any
@@ -960,7 +977,9 @@ def _weekly(conn: sqlite3.Connection, guild: str, as_of: date) -> list[dict[str,
     ]
     # The last second of each of the chart's days, as the store writes times: a time so written
     # falls on the first day whose bound is not before it (the others are read one by one).
-    bounds = _day_bounds(first_monday)
+    # From 1987 on, where pacific_time follows the rules written out, end_of_day is exactly
+    # where la_day turns; before 1883 Los Angeles kept local mean time, which it is not.
+    bounds = _day_bounds(first_monday) if first_monday.year >= 1987 else None
     for published, events, first in conn.execute(
         "SELECT items.published, items.events,"
         " coalesce(items.story_id, items.id) = items.id"
@@ -969,7 +988,16 @@ def _weekly(conn: sqlite3.Connection, guild: str, as_of: date) -> list[dict[str,
         " ORDER BY tags.published, tags.item_id",  # as the index has them
         (guild, start, end_of_day(as_of)),
     ):
-        if len(published) == 25 and published.endswith("+00:00") and published[10] == "T":
+        if (
+            bounds
+            and len(published) == 25
+            and published.endswith("+00:00")
+            and published[10] == "T"
+        ):
+            try:
+                datetime.fromisoformat(published)  # not "T24:00:00" or "02-30" (another tool's)
+            except ValueError:
+                continue
             day = first_monday + timedelta(days=bisect_left(bounds, published))
         else:
             day = _published_day(published)

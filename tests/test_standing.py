@@ -127,28 +127,40 @@ def test_status_reads_no_strike_report_when_the_standing_is_stored(tmp_path, sea
 
 
 def test_another_programs_change_to_a_strike_report_is_seen_at_once(tmp_path, season_store):
-    """sqlite-utils, Datasette or a hand-written UPDATE: the triggers drop the standing, so
+    """sqlite-utils, Datasette or a hand-written statement: the triggers drop the standing, so
     status replays the reports as they now are, without waiting for the next poll."""
     path = season_store.conn.execute("PRAGMA database_list").fetchone()[2]
     before = guild_status(season_store.conn, "wga", date(2023, 12, 31))
     assert before["previous_strike"]["ended"] == "2023-09-27"
-    other = sqlite3.connect(path)
+    other = sqlite3.connect(path)  # foreign keys off, as sqlite3 opens by default
+
+    def standing() -> int:
+        return other.execute("SELECT count(*) FROM strike_standing").fetchone()[0]
+
+    ends = "SELECT item_id FROM tags WHERE tag = 'strike-ended'"
     with other:
-        other.execute(
-            "DELETE FROM tags WHERE tag = 'strike-ended' AND item_id IN"
-            " (SELECT item_id FROM tags WHERE tag = 'wga')"
-        )
-    assert other.execute("SELECT count(*) FROM strike_standing").fetchone()[0] == 0
+        other.execute(f"DELETE FROM items WHERE id IN ({ends})")
+    assert standing() == 0
     after = guild_status(season_store.conn, "wga", date(2023, 12, 31))
     assert after["on_strike"] and after["strike_started"] == "2023-05-02"
-    # An edit of a strike report's text, by another program, drops it too.
     finish(season_store)
+    assert standing() == 5
+    # A strike report moved to another day, or retagged to another guild.
+    starts = "SELECT item_id FROM tags WHERE tag = 'strike-started'"
     with other:
         other.execute(
-            "UPDATE items SET published = '2023-05-09T16:00:00+00:00' WHERE id IN"
-            " (SELECT item_id FROM tags WHERE tag = 'strike-started')"
+            f"UPDATE items SET published = '2023-05-09T16:00:00+00:00' WHERE id IN ({starts})"
         )
-    assert other.execute("SELECT count(*) FROM strike_standing").fetchone()[0] == 0
+    assert standing() == 0
+    finish(season_store)
+    with other:
+        other.execute(f"UPDATE items SET guilds = '[\"dga\"]' WHERE id IN ({starts})")
+    assert standing() == 0
+    # Other news changes nothing status reads.
+    finish(season_store)
+    with other:
+        other.execute("UPDATE items SET title = title || ' (updated)' WHERE events = '[]'")
+    assert standing() == 5
     other.close()
 
 

@@ -67,7 +67,7 @@ CREATE TRIGGER item_ids_deleted AFTER DELETE ON items WHEN old.id > (SELECT high
 -- trigger items_ad
 CREATE TRIGGER items_ad AFTER DELETE ON items BEGIN INSERT INTO items_fts (items_fts, rowid, title, summary) VALUES ('delete', old.id, old.title, old.summary); DELETE FROM items_fts_replaced WHERE id = old.id; END;
 -- trigger items_ai
-CREATE TRIGGER items_ai AFTER INSERT ON items BEGIN INSERT INTO items_fts (items_fts, rowid, title, summary) SELECT 'delete', id, title, summary FROM items_fts_replaced WHERE id = new.id; DELETE FROM items_fts_replaced WHERE id = new.id; INSERT INTO items_fts (rowid, title, summary) VALUES (new.id, new.title, new.summary); END;
+CREATE TRIGGER items_ai AFTER INSERT ON items BEGIN INSERT INTO items_fts (items_fts, rowid, title, summary) SELECT 'delete', id, title, summary FROM items_fts_replaced WHERE id = new.id; DELETE FROM items_fts_replaced WHERE id = new.id; INSERT INTO items_fts (rowid, title, summary) VALUES (new.id, new.title, new.summary); DELETE FROM strike_standing WHERE EXISTS (SELECT 1 FROM tags WHERE item_id = new.id AND tag IN ('strike-started', 'strike-ended', 'deal')); END;
 -- trigger items_au
 CREATE TRIGGER items_au AFTER UPDATE OF title, summary ON items BEGIN INSERT INTO items_fts (items_fts, rowid, title, summary) VALUES ('delete', old.id, old.title, old.summary); INSERT INTO items_fts (rowid, title, summary) VALUES (new.id, new.title, new.summary); END;
 -- trigger items_bi
@@ -75,14 +75,10 @@ CREATE TRIGGER items_bi BEFORE INSERT ON items BEGIN DELETE FROM items_fts_repla
 -- trigger items_effective_stale
 CREATE TRIGGER items_effective_stale AFTER UPDATE OF title, summary, published ON items BEGIN UPDATE items SET effective_day = NULL, effective_why = NULL WHERE id = new.id; END;
 -- trigger standing_items_delete
-CREATE TRIGGER standing_items_delete AFTER DELETE ON items WHEN EXISTS (SELECT 1 FROM tags WHERE item_id = old.id AND tag IN ('strike-started', 'strike-ended', 'deal')) BEGIN DELETE FROM strike_standing; END;
+CREATE TRIGGER standing_items_delete AFTER DELETE ON items WHEN (old.events LIKE '%"strike-started"%' OR old.events LIKE '%"strike-ended"%' OR old.events LIKE '%"deal"%') BEGIN DELETE FROM strike_standing; END;
+-- trigger standing_items_insert
+CREATE TRIGGER standing_items_insert AFTER INSERT ON items WHEN (new.events LIKE '%"strike-started"%' OR new.events LIKE '%"strike-ended"%' OR new.events LIKE '%"deal"%') BEGIN DELETE FROM strike_standing; END;
 -- trigger standing_items_update
-CREATE TRIGGER standing_items_update AFTER UPDATE OF title, summary, link, published, effective_day, effective_why, undated ON items WHEN (old.title IS NOT new.title OR old.summary IS NOT new.summary OR old.link IS NOT new.link OR old.published IS NOT new.published OR old.effective_day IS NOT new.effective_day OR old.effective_why IS NOT new.effective_why OR old.undated IS NOT new.undated) AND EXISTS (SELECT 1 FROM tags WHERE item_id = new.id AND tag IN ('strike-started', 'strike-ended', 'deal')) BEGIN DELETE FROM strike_standing; END;
--- trigger standing_tags_delete
-CREATE TRIGGER standing_tags_delete AFTER DELETE ON tags WHEN old.tag IN ('strike-started', 'strike-ended', 'deal') OR EXISTS (SELECT 1 FROM tags WHERE item_id = old.item_id AND tag IN ('strike-started', 'strike-ended', 'deal')) BEGIN DELETE FROM strike_standing; END;
--- trigger standing_tags_insert
-CREATE TRIGGER standing_tags_insert AFTER INSERT ON tags WHEN new.tag IN ('strike-started', 'strike-ended', 'deal') OR EXISTS (SELECT 1 FROM tags WHERE item_id = new.item_id AND tag IN ('strike-started', 'strike-ended', 'deal')) BEGIN DELETE FROM strike_standing; END;
--- trigger standing_tags_update
-CREATE TRIGGER standing_tags_update AFTER UPDATE ON tags WHEN old.tag IN ('strike-started', 'strike-ended', 'deal') OR new.tag IN ('strike-started', 'strike-ended', 'deal') OR EXISTS (SELECT 1 FROM tags WHERE item_id IN (old.item_id, new.item_id) AND tag IN ('strike-started', 'strike-ended', 'deal')) BEGIN DELETE FROM strike_standing; END;
+CREATE TRIGGER standing_items_update AFTER UPDATE OF guilds, events, title, summary, link, published, effective_day, effective_why, undated ON items WHEN (old.guilds IS NOT new.guilds OR old.events IS NOT new.events OR old.title IS NOT new.title OR old.summary IS NOT new.summary OR old.link IS NOT new.link OR old.published IS NOT new.published OR old.effective_day IS NOT new.effective_day OR old.effective_why IS NOT new.effective_why OR old.undated IS NOT new.undated) AND ((old.events LIKE '%"strike-started"%' OR old.events LIKE '%"strike-ended"%' OR old.events LIKE '%"deal"%') OR (new.events LIKE '%"strike-started"%' OR new.events LIKE '%"strike-ended"%' OR new.events LIKE '%"deal"%')) BEGIN DELETE FROM strike_standing; END;
 -- view timeline
 CREATE VIEW timeline AS SELECT items.id, items.published, items.source, items.title, items.link, items.guilds, items.events, items.summary, (SELECT count(*) FROM items AS report WHERE report.story_id = items.id AND report.id != items.id) AS also_count, (SELECT group_concat(report.source, ', ') FROM items AS report WHERE report.story_id = items.id AND report.id != items.id) AS also_sources FROM items WHERE coalesce(items.story_id, items.id) = items.id AND items.guilds != '[]' ORDER BY items.published DESC, items.id DESC;
