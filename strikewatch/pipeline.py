@@ -72,7 +72,8 @@ def ingest(
     """Store one feed's (or one file batch's) items in one transaction, deduplicated and
     tagged. They wait for `store.assign_stories()` to be grouped: once at the end of a run,
     not once per feed, which would sweep the same stretch of time again and again. `bulk` (an
-    import's batches of thousands): new items are indexed for search in one pass at the end."""
+    import's batches of thousands, a feed's first poll): new items are indexed for search in
+    one pass at the end; it pays from about ten new items on."""
     seen_at = seen_at or utcnow()
     seen_iso = to_utc_iso(seen_at)
     result = SaveResult()

@@ -5,6 +5,8 @@ from __future__ import annotations
 import contextlib
 import sqlite3
 
+from werkzeug import Response
+
 from tests.feeds import DEADLINE, ENTRY_KEYS, GUILD, VARIETY, Story, atom, rss
 
 
@@ -464,3 +466,72 @@ def test_netrc_and_url_credentials_are_sent_and_netrc_is_read_once_per_host(tmp_
         fetch(session, f"{with_user}/d.xml", timeout=5)
         fetch(session, f"{base}/e.xml", timeout=5)
     assert seen[3:] == [basic("guild member", "s3cret"), None]
+
+
+def test_a_feeds_first_poll_is_indexed_in_one_pass_like_items_written_one_by_one(
+    httpserver, run, db_path
+):
+    """A feed's first poll indexes its backlog for search in one pass, later polls through the
+    triggers: either way the index says what the table says (an entry listed twice under one
+    guid is searchable by its later text only), and the triggers are in place for other tools."""
+    import json
+
+    stories = [
+        Story(f"Crew {n} ratify agreement", f"https://a.example/{n}", "2023-10-01T10:00:00+00:00")
+        for n in range(12)
+    ]
+    stories.insert(
+        3,
+        Story(
+            "Draft headline about pickets",
+            "https://a.example/x",
+            "2023-10-02T10:00:00+00:00",
+            guid="x",
+        ),
+    )
+    stories.append(
+        Story(
+            "Final headline about walkouts",
+            "https://a.example/x",
+            "2023-10-02T10:00:00+00:00",
+            guid="x",
+        )
+    )
+    body = [rss(stories)]
+    httpserver.expect_request("/a.xml").respond_with_handler(
+        lambda request: Response(body[0], content_type="application/rss+xml")
+    )
+    assert (
+        run("feeds", "add", httpserver.url_for("/a.xml"), "--name", "a", "--no-check").exit_code
+        == 0
+    )
+
+    def found(query: str) -> list[str]:
+        result = run("search", query, "--json", "--limit", "100")
+        assert result.exit_code == 0, result.output
+        return [entry["title"] for entry in json.loads(result.stdout)]
+
+    def index_sound() -> None:
+        with sqlite3.connect(db_path) as conn:
+            conn.execute("INSERT INTO items_fts (items_fts, rank) VALUES ('integrity-check', 1)")
+            triggers = {
+                row[0]
+                for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'")
+            }
+        assert {"items_ai", "items_bi", "items_au", "items_ad"} <= triggers
+
+    assert run("poll", "--quiet").exit_code == 0
+    assert found("walkouts") == ["Final headline about walkouts"]
+    assert found("pickets") == []
+    assert len(found("ratified")) == 12
+    index_sound()
+
+    body[0] = rss(
+        [
+            *stories,
+            Story("Lockout looms over crews", "https://a.example/new", "2023-10-03T10:00:00+00:00"),
+        ]
+    )
+    assert run("poll", "--quiet").exit_code == 0
+    assert found("lockout") == ["Lockout looms over crews"]
+    index_sound()
