@@ -98,6 +98,12 @@ def main() -> list[Ratio | Limit]:
     # to draw). A store polled today answers for its newest day: shown beside it, for information.
     live = f"status --json --as-of {last_day(archive)}"
     informative = {live: strikewatch("status", "--json", "--as-of", last_day(archive))}
+    # What every command pays before its own work: the interpreter with click (the CLI's
+    # framework), and strikewatch's start-up (--version reads no database).
+    floors = {
+        "python -c 'import click'": [PYTHON, "-c", "import click"],
+        "strikewatch --version": [*STRIKEWATCH, "--version"],
+    }
     # Each measures real work: every command finds something on this store.
     found = {
         name: len(json.loads(command_output(command)))
@@ -112,7 +118,7 @@ def main() -> list[Ratio | Limit]:
         bare=lambda: run_command([PYTHON, "-c", BARE_OPEN, str(db)]),
         **{
             name: (lambda command=command: run_command(command))
-            for name, command in {**commands, **informative}.items()
+            for name, command in {**commands, **informative, **floors}.items()
         },
     )
     measures: list[Ratio | Limit] = [
@@ -121,7 +127,7 @@ def main() -> list[Ratio | Limit]:
     ]
     measures += [
         Ratio(f"{name} / bare sqlite3 open", results[name], results["bare"], None)
-        for name in informative
+        for name in (*informative, *floors)
     ]
     imported = Measurement("import", [import_seconds])
     measures += [
