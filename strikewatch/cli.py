@@ -45,7 +45,7 @@ from strikewatch.render import (
     print_explanation,
     print_status,
 )
-from strikewatch.store import Store, describe_sqlite_error, feed_summary
+from strikewatch.store import Store, describe_sqlite_error, feed_summary, sqlite_uri_path
 from strikewatch.tables import Display
 
 if TYPE_CHECKING:
@@ -443,7 +443,7 @@ def _names_in_db(ctx: click.Context, sql: str) -> list[str]:
     if not path or not os.path.isfile(path):
         return []
     try:
-        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=1)
+        conn = sqlite3.connect(f"file:{sqlite_uri_path(path)}?mode=ro", uri=True, timeout=1)
         try:
             return [str(row[0]) for row in conn.execute(sql) if row[0]]
         finally:

@@ -309,7 +309,7 @@ def m008_feed_urls_and_replaced_rows(db: Database) -> None:
 
     Feed addresses are stored normalised (normalize.feed_url: scheme, host and default port)
     since this version; older rows are normalised here, except where that would collide with another
-    row (Store.find_feed then compares normalised forms).
+    row (subscriptions.find_feed then compares normalised forms).
 
     `INSERT OR REPLACE` into items by another tool deletes the old row without firing delete
     triggers (unless recursive_triggers is on), which left its words in the search index. The
