@@ -1040,8 +1040,8 @@ def poll(
         _show_new_items(store, report.new_ids)
     if report.grouping_error:
         click.echo(
-            f"error: the stored items could not be grouped into stories: {report.grouping_error};"
-            " the next run groups them",
+            "error: the run's last steps (grouping stories, saving the strike standing) failed:"
+            f" {report.grouping_error}; what was stored stays, and the next run takes them",
             err=True,
         )
     alerts_failed = _act_on_alerts(store, quiet)

@@ -89,7 +89,7 @@ class FeedOutcome:
 class PollReport:
     outcomes: list[FeedOutcome] = field(default_factory=list)
     offline: bool = False  # no feed could be reached at all: backoff was not applied
-    grouping_error: str | None = None  # the stored items could not be grouped into stories
+    grouping_error: str | None = None  # the run's last steps (pipeline.finish) failed
 
     @property
     def failures(self) -> list[FeedOutcome]:

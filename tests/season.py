@@ -99,3 +99,17 @@ def write_old_database(path: Path, stop_before: str) -> Path:
     conn.commit()
     conn.close()
     return path
+
+
+def replayed_in_full(conn: sqlite3.Connection, guild: str, day, weeks: bool = False) -> dict:
+    """status.guild_status as a replay of every report gives it (the stored standing set
+    aside, then put back)."""
+    from strikewatch.status import guild_status
+
+    conn.execute("SAVEPOINT full")
+    try:
+        conn.execute("DELETE FROM strike_standing")
+        return guild_status(conn, guild, day, with_weeks=weeks)
+    finally:
+        conn.execute("ROLLBACK TO full")
+        conn.execute("RELEASE full")

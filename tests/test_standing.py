@@ -15,7 +15,7 @@ from strikewatch.pipeline import finish, ingest
 from strikewatch.status import guild_status, la_day
 from strikewatch.store import Store
 from tests.feeds import Story, rss
-from tests.season import Tags, write_old_database
+from tests.season import Tags, replayed_in_full, write_old_database
 
 # Headlines of our own wording, each with its events; {day} is filled with a weekday within the
 # week, {date} with a date up to 45 days ahead: strikes scheduled, repeated, ended and averted.
@@ -70,16 +70,6 @@ class Tagger:
 
     def classify(self, title: str, summary: str = "") -> Tags:
         return self.tags.get(title, Tags((), ()))
-
-
-def replayed_in_full(conn: sqlite3.Connection, guild: str, day: date, weeks: bool = True) -> dict:
-    conn.execute("SAVEPOINT full")
-    try:
-        conn.execute("DELETE FROM strike_standing")
-        return guild_status(conn, guild, day, with_weeks=weeks)
-    finally:
-        conn.execute("ROLLBACK TO full")
-        conn.execute("RELEASE full")
 
 
 @pytest.mark.parametrize(("seed", "bulk"), [(1, False), (2, False), (3, True)])
@@ -195,7 +185,9 @@ def test_a_store_upgraded_from_schema_9_has_its_standing_saved(tmp_path):
     ]
     for guild in ("wga", "sag-aftra"):
         day = date(2023, 11, 20)
-        assert guild_status(store.conn, guild, day) == replayed_in_full(store.conn, guild, day)
+        assert guild_status(store.conn, guild, day) == replayed_in_full(
+            store.conn, guild, day, weeks=True
+        )
     store.close()
 
 

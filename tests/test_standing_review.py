@@ -11,17 +11,7 @@ from datetime import date
 from strikewatch.pipeline import finish
 from strikewatch.status import guild_status
 from strikewatch.store import Store
-
-
-def replayed_in_full(conn: sqlite3.Connection, guild: str, day: date) -> dict:
-    """guild_status as a replay of every report gives it (the stored standing set aside)."""
-    conn.execute("SAVEPOINT full")
-    try:
-        conn.execute("DELETE FROM strike_standing")
-        return guild_status(conn, guild, day, with_weeks=False)
-    finally:
-        conn.execute("ROLLBACK TO full")
-        conn.execute("RELEASE full")
+from tests.season import replayed_in_full
 
 
 def wga_report(conn: sqlite3.Connection, event: str) -> int:
