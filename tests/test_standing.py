@@ -12,7 +12,7 @@ import pytest
 
 from strikewatch.parse import Item
 from strikewatch.pipeline import finish, ingest
-from strikewatch.status import guild_status, la_day
+from strikewatch.status import guild_status, la_day, save_standings
 from strikewatch.store import Store
 from tests.feeds import Story, rss
 from tests.season import Tags, replayed_in_full, write_old_database
@@ -244,3 +244,37 @@ def test_purging_a_feed_that_carried_a_strike_report_ends_that_strike(
     assert not wga["on_strike"]
     with sqlite3.connect(db_path) as conn:
         assert conn.execute("SELECT count(*) FROM strike_standing").fetchone()[0] == 5
+
+
+def test_a_poll_whose_standing_cannot_be_saved_keeps_its_items_and_says_so(
+    tmp_path, run, run_json, monkeypatch
+):
+    """A full disk at the very end: the items stay, one line says which steps failed, exit 1;
+    the next run saves the standing."""
+    walkout = Story(
+        "SAG-AFTRA strike begins at studios across Los Angeles",
+        "https://picket.example/sag-aftra-strike-begins",
+        "2023-07-14T15:00:00+00:00",
+    )
+    feed = tmp_path / "picket.xml"
+    feed.write_bytes(rss([walkout], title="Picket Line"))
+    assert run("feeds", "add", str(feed), "--name", "picket").exit_code == 0
+
+    failed: list[bool] = []
+
+    def full_disk_once(conn):
+        if not failed:
+            failed.append(True)
+            raise sqlite3.OperationalError("database or disk is full")
+        return save_standings(conn)
+
+    monkeypatch.setattr("strikewatch.pipeline.save_standings", full_disk_once)
+    result = run("poll", "--quiet")
+    assert result.exit_code == 1
+    assert "error: the run's last steps (grouping stories, saving the strike standing) failed" in (
+        result.stderr
+    )
+    assert [entry["title"] for entry in run_json("timeline")] == [walkout.title]
+    assert run("poll", "--quiet").exit_code == 0
+    [sag] = run_json("status", "--as-of", "2023-07-20", "--guild", "sag-aftra")
+    assert sag["on_strike"] and sag["strike_started"] == "2023-07-14"
