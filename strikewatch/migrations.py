@@ -507,3 +507,15 @@ def m010_stored_strike_standing(db: Database) -> None:
             f"CREATE TRIGGER standing_{name} {clause} BEGIN DELETE FROM strike_standing; END"
         )
     save_standings(db.conn)
+
+
+@migrations()
+def m011_timeline_index_covers_story(db: Database) -> None:
+    """The tracked items' index also holds story_id: a timeline or `since` query picks each
+    story's first report (story_id is its own id) from the index alone instead of reading
+    every tracked item of the period from the table."""
+    db.execute("DROP INDEX items_tracked_published")
+    db.execute(
+        "CREATE INDEX items_tracked_published ON items(published, id, story_id)"
+        " WHERE guilds != '[]'"
+    )

@@ -30,7 +30,7 @@ from strikewatch.stories import (
 if TYPE_CHECKING:
     from strikewatch.parse import Item
 
-SCHEMA_VERSION = 10  # one per migration
+SCHEMA_VERSION = 11  # one per migration
 BUSY_TIMEOUT_SECONDS = 30.0
 # poll_log keeps each feed's last POLL_LOG_DAYS days or last POLL_LOG_KEEP polls, whichever
 # is more.

@@ -19,7 +19,7 @@ CREATE INDEX items_source_published ON items(source COLLATE NOCASE, published);
 -- index items_story
 CREATE INDEX items_story ON items(story_id, published);
 -- index items_tracked_published
-CREATE INDEX items_tracked_published ON items(published, id) WHERE guilds != '[]';
+CREATE INDEX items_tracked_published ON items(published, id, story_id) WHERE guilds != '[]';
 -- index items_unlinked_hash
 CREATE INDEX items_unlinked_hash ON items(content_hash) WHERE link IS NULL;
 -- index poll_log_feed
