@@ -222,6 +222,13 @@ def test_of_two_strikes_announced_the_nearest_is_pending(tmp_path):
     store.close()
 
 
+def subscribe_to_one_story(tmp_path, run, story: Story) -> None:
+    """A local feed named `picket` that carries `story`, subscribed."""
+    feed = tmp_path / "picket.xml"
+    feed.write_bytes(rss([story], title="Picket Line"))
+    assert run("feeds", "add", str(feed), "--name", "picket").exit_code == 0
+
+
 def test_purging_a_feed_that_carried_a_strike_report_ends_that_strike(
     tmp_path, run, run_json, db_path
 ):
@@ -233,9 +240,7 @@ def test_purging_a_feed_that_carried_a_strike_report_ends_that_strike(
         "2023-05-02T17:00:00+00:00",
         "Writers picketed studio gates on the first morning.",
     )
-    feed = tmp_path / "picket.xml"
-    feed.write_bytes(rss([walkout], title="Picket Line"))
-    assert run("feeds", "add", str(feed), "--name", "picket").exit_code == 0
+    subscribe_to_one_story(tmp_path, run, walkout)
     assert run("poll", "--quiet").exit_code == 0
     [wga] = run_json("status", "--as-of", "2023-05-10", "--guild", "wga")
     assert wga["on_strike"] and wga["strike_started"] == "2023-05-02"
@@ -256,9 +261,7 @@ def test_a_poll_whose_standing_cannot_be_saved_keeps_its_items_and_says_so(
         "https://picket.example/sag-aftra-strike-begins",
         "2023-07-14T15:00:00+00:00",
     )
-    feed = tmp_path / "picket.xml"
-    feed.write_bytes(rss([walkout], title="Picket Line"))
-    assert run("feeds", "add", str(feed), "--name", "picket").exit_code == 0
+    subscribe_to_one_story(tmp_path, run, walkout)
 
     failed: list[bool] = []
 
