@@ -282,9 +282,7 @@ def display_options(pager: bool = False):
                     help="Do not page a listing longer than the screen ($PAGER, else `less -R`).",
                 )
             )
-        for option in reversed(options):
-            function = option(function)
-        return function
+        return _decorated(function, options)
 
     return decorate
 
@@ -296,13 +294,24 @@ def _page_unless(ctx: click.Context, param: click.Parameter, no_pager: bool) -> 
 
 def output_options(function):
     """--json / --nl / --csv on every listing, stored as `fmt`."""
-    function = click.option(
-        "--csv", "fmt", flag_value="csv", help="CSV: a header row, then one row per entry."
-    )(function)
-    function = click.option(
-        "--nl", "fmt", flag_value="nl", help="Newline-delimited JSON: one object per line."
-    )(function)
-    function = click.option("--json", "fmt", flag_value="json", help="One JSON array.")(function)
+    return _decorated(
+        function,
+        [
+            click.option("--json", "fmt", flag_value="json", help="One JSON array."),
+            click.option(
+                "--nl", "fmt", flag_value="nl", help="Newline-delimited JSON: one object per line."
+            ),
+            click.option(
+                "--csv", "fmt", flag_value="csv", help="CSV: a header row, then one row per entry."
+            ),
+        ],
+    )
+
+
+def _decorated(function, options: list[Any]):
+    """`function` with click `options`, listed in --help in the order given."""
+    for option in reversed(options):
+        function = option(function)
     return function
 
 
@@ -572,9 +581,7 @@ def filter_options(
                     help="One entry per item, instead of one per story (several outlets' reports of the same event).",
                 ),
             ]
-        for option in reversed(options):
-            function = option(function)
-        return function
+        return _decorated(function, options)
 
     return decorate
 
@@ -1566,9 +1573,7 @@ def alert_filter_options(function):
     options = _tag_and_source_options(
         "stories", "Only stories carried by this source (feed name; repeatable)."
     )
-    for option in reversed(options):
-        function = option(function)
-    return function
+    return _decorated(function, options)
 
 
 # The PATH cron gives its jobs: an --exec command must be found there, or named in full.
