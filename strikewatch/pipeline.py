@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
 
 from strikewatch.dates import to_utc_iso, usable_date, utcnow
-from strikewatch.status import save_standings, stored_effective
+from strikewatch.status import save_standings, standings_saved, stored_effective
 from strikewatch.store import Store, Tagged
 from strikewatch.taxonomy import STRIKE_CHANGES
 from strikewatch.text import content_hash
@@ -168,5 +168,6 @@ def finish(store: Store) -> None:
     killed before them leaves them to the next): group the reports waiting for their story,
     then save each guild's strike standing if a strike or deal report changed since."""
     store.assign_stories()
-    with store.transaction() as conn:
-        save_standings(conn)
+    if not standings_saved(store.conn):  # most runs: no write transaction to wait for
+        with store.transaction() as conn:
+            save_standings(conn)  # unless another run saved it meanwhile

@@ -387,6 +387,7 @@ _STAFF_STRIKE = (
 STALE_AFTER = timedelta(days=60)
 _CANCELS = ("deal", "strike-ended")
 _KINDS = (*STRIKE_CHANGES, "deal")
+_KINDS_SQL = "(" + ", ".join(f"'{kind}'" for kind in _KINDS) + ")"
 
 
 class _Reading:
@@ -542,7 +543,7 @@ STRIKE_REPORTS_SQL = (
     " items.effective_day, items.effective_why, items.summary, items.undated,"
     " (SELECT group_concat(tag, ' ') FROM tags WHERE tags.item_id = items.id) AS tags"
     " FROM items WHERE items.id IN (SELECT item_id FROM tags"
-    " WHERE tag IN ('strike-started', 'strike-ended', 'deal') AND published <= ?)"
+    f" WHERE tag IN {_KINDS_SQL} AND published <= ?)"
 )
 
 
@@ -804,26 +805,30 @@ def _replay(changes: Sequence[_Change], as_of: date) -> dict[str, Any]:
 # reports are replayed or placed (contract_of, is_staff_strike): a standing of another version
 # is replayed afresh.
 STANDING_VERSION = 1
-_STRIKE_TAGS = "('strike-started', 'strike-ended', 'deal')"
 
 
-def save_standings(conn: sqlite3.Connection) -> bool:
-    """Store each striking guild's replay up to its newest strike or deal report, unless the
-    stored one is still good; returns whether it replayed. In the caller's transaction."""
-    guilds = [guild for guild in taxonomy.guild_ids() if taxonomy.can_strike(guild)]
+def standings_saved(conn: sqlite3.Connection) -> bool:
+    """Whether every striking guild's standing is stored (no strike or deal report changed
+    since it was saved)."""
     stored = {
         guild
         for (guild,) in conn.execute(
             "SELECT guild FROM strike_standing WHERE version = ?", (STANDING_VERSION,)
         )
     }
-    if stored.issuperset(guilds):
+    return stored.issuperset(guild for guild in taxonomy.guild_ids() if taxonomy.can_strike(guild))
+
+
+def save_standings(conn: sqlite3.Connection) -> bool:
+    """Store each striking guild's replay up to its newest strike or deal report, unless the
+    stored one is still good; returns whether it replayed. In the caller's transaction."""
+    if standings_saved(conn):
         return False
+    guilds = [guild for guild in taxonomy.guild_ids() if taxonomy.can_strike(guild)]
     # Of the times in text: a BLOB (bytes from another program) sorts after every text, so no
     # `as_of` ever reads its report, and the standing must not either.
     through = conn.execute(
-        f"SELECT max(published) FROM tags WHERE tag IN {_STRIKE_TAGS}"
-        " AND typeof(published) = 'text'"
+        f"SELECT max(published) FROM tags WHERE tag IN {_KINDS_SQL} AND typeof(published) = 'text'"
     ).fetchone()[0]
     changes = _strike_changes(conn, through or "", guilds)
     # Settled to the last day a report was published: every call-off is then decided, and any
