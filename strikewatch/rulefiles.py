@@ -23,6 +23,7 @@ from strikewatch.paths import user_cache_dir
 CACHE_ENV_VAR = "STRIKEWATCH_CACHE_DIR"
 # A rules file is a few kilobytes of TOML; anything past this is not one.
 MAX_RULES_BYTES = 1024 * 1024
+_TOO_LARGE = f"larger than the {MAX_RULES_BYTES // 1024 // 1024} MB a rules file may be"
 # The classifier's source: a compiled program is only ever read by the code that compiled it.
 CLASSIFY_SOURCE = Path(__file__).resolve().parent / "classify"
 
@@ -39,7 +40,7 @@ def rules_file_problem(path: str | Path) -> str | None:
     if not stat.S_ISREG(info.st_mode):
         return "not a regular file (a device, pipe or folder); a rules file is a TOML file"
     if info.st_size > MAX_RULES_BYTES:
-        return f"larger than the {MAX_RULES_BYTES // 1024 // 1024} MB a rules file may be"
+        return _TOO_LARGE
     return None
 
 
@@ -59,7 +60,7 @@ def read_rules_file(path: Path, label: str) -> bytes:
     except OSError as exc:
         raise RulesError(f"{label}: cannot read rules file ({exc.strerror or exc})") from exc
     if len(raw) > MAX_RULES_BYTES:
-        raise RulesError(f"{label}: larger than the 1 MB a rules file may be")
+        raise RulesError(f"{label}: {_TOO_LARGE}")
     return raw
 
 
